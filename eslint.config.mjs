@@ -1,0 +1,53 @@
+// Lint: typescript-eslint's recommended rules everywhere, plus the determinism rules of STYLE.md on
+// orchestrations, which are replayed and so must never touch I/O, clocks, randomness or timers.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['fs', 'fs/promises', 'http', 'https', 'net', 'dns', 'child_process', 'os', 'crypto',
+  'timers', 'timers/promises', 'worker_threads', 'cluster', 'stream', 'zlib', 'path', 'url', 'util', 'process'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', '.azurite/**', '.local/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'No default exports (STYLE.md).' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces (STYLE.md).' }],
+    },
+  },
+  {
+    files: ['src/orchestrations/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: 'Orchestrations are replayed: do I/O in an activity.' })),
+        patterns: [
+          { group: ['@azure/*', '!@azure/functions'], message: 'SDK clients belong in activities (src/activities, src/azure).' },
+          { group: ['**/azure/**', '**/activities/*Client*'], message: 'Orchestrations call activities, not adapters.' },
+        ],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: 'Use context.df.createTimer.' },
+        { name: 'setInterval', message: 'Use context.df.createTimer.' },
+        { name: 'setImmediate', message: 'Orchestrations must not schedule work themselves.' },
+        { name: 'fetch', message: 'Do I/O in an activity.' },
+        { name: 'process', message: 'Read settings in an activity or before starting the orchestration.' },
+      ],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'Use context.df.currentUtcDateTime.' },
+        { object: 'Math', property: 'random', message: 'Randomness breaks replay.' },
+        { object: 'crypto', property: 'randomUUID', message: 'Use context.df.newGuid.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: 'NewExpression[callee.name="Date"][arguments.length=0]', message: 'new Date() reads the clock: use context.df.currentUtcDateTime.' },
+        { selector: 'ExportDefaultDeclaration', message: 'No default exports (STYLE.md).' },
+      ],
+    },
+  },
+);
