@@ -1,0 +1,39 @@
+// The seams between the local host's parts: how the durable engine and the HTTP front door reach the
+// app's registered functions, and how the engine plugs its RPC routes into the host's server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RpcBindingInfo, RpcInvocationResponse, RpcParameterBinding, RpcTypedData } from './functionsCoreTypes';
+
+export interface RegisteredFunction {
+  /** The function's name as registered (`app.http('name', ...)`, `df.app.activity('name', ...)`). */
+  name: string;
+  /** Binding name → binding info, as the library produced it (trigger first, `direction`, `type`, options). */
+  bindings: Record<string, RpcBindingInfo & Record<string, unknown>>;
+  /** The trigger binding's name and lower-cased type, e.g. `orchestrationtrigger`, `httptrigger`. */
+  triggerName: string;
+  triggerType: string;
+  retryOptions?: unknown;
+}
+
+export interface InvocationRequest {
+  /** One entry per input binding the host fills (the trigger and any extra inputs). */
+  inputData: RpcParameterBinding[];
+  triggerMetadata?: Record<string, RpcTypedData>;
+}
+
+export type InvocationOutcome =
+  | { ok: true; response: RpcInvocationResponse }
+  | { ok: false; error: Error };
+
+/** Runs registered functions the way the Functions host and Node worker do (hooks included). */
+export interface FunctionInvoker {
+  list(): RegisteredFunction[];
+  get(name: string): RegisteredFunction | undefined;
+  invoke(name: string, request: InvocationRequest): Promise<InvocationOutcome>;
+}
+
+/** A part of the host that serves HTTP under a path prefix (e.g. the durable RPC routes). */
+export interface RouteHandler {
+  /** Path prefix this handler owns, e.g. `/runtime/webhooks/durabletask/`. */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void>;
+}
