@@ -37,3 +37,19 @@ export interface RouteHandler {
   prefix: string;
   handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void>;
 }
+
+/**
+ * Fills a non-trigger input binding the host does not know itself (e.g. `durableClient`): the host asks
+ * the provider registered for the binding's type (lower-cased) whenever it invokes a function with it.
+ */
+export interface InputBindingProvider {
+  /** Lower-cased binding type, e.g. `durableclient`. */
+  type: string;
+  provide(fn: RegisteredFunction, bindingName: string, binding: Record<string, unknown>): RpcTypedData;
+}
+
+/** Something the host starts after the app is loaded and its server listens, and stops on shutdown. */
+export interface HostService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
