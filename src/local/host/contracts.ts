@@ -53,3 +53,23 @@ export interface HostService {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** What the host needs from a durable engine (src/local/durable). */
+export interface DurableEngineHandle extends HostService {
+  routeHandler: RouteHandler;
+  durableClientProvider: InputBindingProvider;
+  setBaseUrl(url: string): void;
+}
+
+export interface DurableEngineFactoryArgs {
+  invoker: FunctionInvoker;
+  connectionString: string;
+  taskHubName: string;
+  maxConcurrentActivityFunctions?: number;
+  maxConcurrentOrchestratorFunctions?: number;
+  /** The durabletask_extension system key, for the management URLs handed to clients. */
+  systemKey: string;
+  log(level: 'debug' | 'information' | 'warning' | 'error', message: string): void;
+}
+
+export type DurableEngineFactory = (args: DurableEngineFactoryArgs) => DurableEngineHandle;

@@ -1,0 +1,114 @@
+// The Event Grid trigger's webhook, `/runtime/webhooks/eventgrid?functionName=NAME`, as the Functions
+// Event Grid extension serves it: the subscription-validation handshake (Event Grid schema) and the
+// CloudEvents abuse-protection handshake (OPTIONS), then one function invocation per event. Status
+// codes follow what Event Grid acts on: 400 is not retried (dead-lettered), 5xx is retried.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FunctionInvoker } from './contracts';
+import type { FunctionKeyStore } from './functionKeys';
+import { headerValue, HttpError, sendJson } from './httpExchange';
+import type { HostLogger } from './hostLog';
+
+export const EVENT_GRID_WEBHOOK_PATH = '/runtime/webhooks/eventgrid';
+export const EVENT_GRID_SYSTEM_KEY = 'eventgrid_extension';
+const VALIDATION_EVENT_TYPE = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+
+type EventShape = Record<string, unknown>;
+
+function describeMissing(event: EventShape, fields: string[]): string[] {
+  return fields.filter((f) => event[f] === undefined || event[f] === null || event[f] === '');
+}
+
+/** Returns the problems with one event, by schema; empty when it is well-formed. */
+export function eventProblems(event: unknown, schema: 'EventGridSchema' | 'CloudEventSchemaV1_0'): string[] {
+  if (!event || typeof event !== 'object' || Array.isArray(event)) return ['each event must be a JSON object'];
+  const e = event as EventShape;
+  if (schema === 'CloudEventSchemaV1_0') {
+    const missing = describeMissing(e, ['id', 'source', 'type', 'specversion']);
+    const problems = missing.map((f) => `missing required attribute '${f}'`);
+    if (e.specversion !== undefined && e.specversion !== '1.0') problems.push(`specversion must be '1.0' (got '${String(e.specversion)}')`);
+    return problems;
+  }
+  // subject and dataVersion are required but may be empty: storage events carry dataVersion "".
+  const problems = describeMissing(e, ['id', 'eventType', 'eventTime']).map((f) => `missing required property '${f}'`);
+  for (const f of ['subject', 'dataVersion']) if (typeof e[f] !== 'string') problems.push(`missing required property '${f}'`);
+  if (typeof e.eventTime === 'string' && Number.isNaN(Date.parse(e.eventTime))) problems.push(`eventTime '${e.eventTime}' is not a date-time`);
+  return problems;
+}
+
+export class EventGridWebhook {
+  constructor(
+    private readonly invoker: FunctionInvoker,
+    private readonly keys: FunctionKeyStore,
+    private readonly logger: HostLogger,
+  ) {}
+
+  webhookUrl(baseUrl: string, functionName: string): string {
+    return `${baseUrl}${EVENT_GRID_WEBHOOK_PATH}?functionName=${encodeURIComponent(functionName)}&code=${encodeURIComponent(this.keys.systemKey(EVENT_GRID_SYSTEM_KEY))}`;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
+    const method = (req.method ?? '').toUpperCase();
+    if (method !== 'POST' && method !== 'OPTIONS') throw new HttpError(405, `The Event Grid webhook accepts POST (and OPTIONS for the CloudEvents handshake), not ${method}.`, { allow: 'POST, OPTIONS' });
+    const functionName = url.searchParams.get('functionName');
+    if (!functionName) throw new HttpError(400, "The 'functionName' query parameter is required.");
+    const fn = this.invoker.get(functionName);
+    if (!fn || fn.triggerType !== 'eventgridtrigger') throw new HttpError(404, `No Event Grid triggered function named '${functionName}' exists.`);
+    const given = headerValue(req, 'x-functions-key') ?? url.searchParams.get('code') ?? undefined;
+    if (!this.keys.authorizesSystem(EVENT_GRID_SYSTEM_KEY, given)) {
+      throw new HttpError(401, `The Event Grid webhook requires the '${EVENT_GRID_SYSTEM_KEY}' system key in the code query parameter.`);
+    }
+
+    if (method === 'OPTIONS') {
+      const origin = headerValue(req, 'webhook-request-origin');
+      if (!origin) throw new HttpError(400, 'The CloudEvents abuse-protection handshake needs a WebHook-Request-Origin header.');
+      res.writeHead(200, { 'webhook-allowed-origin': origin, 'webhook-allowed-rate': '*', allow: 'POST, OPTIONS' });
+      res.end();
+      return;
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, `The request body is not valid JSON: ${(err as Error).message}`);
+    }
+    const eventType = (headerValue(req, 'aeg-event-type') ?? '').toLowerCase();
+    const contentType = (headerValue(req, 'content-type') ?? '').toLowerCase();
+    const isCloud =
+      contentType.includes('cloudevents') ||
+      (!Array.isArray(payload) && payload !== null && typeof payload === 'object' && 'specversion' in payload) ||
+      (Array.isArray(payload) && payload.length > 0 && typeof payload[0] === 'object' && payload[0] !== null && 'specversion' in payload[0]);
+    const events: unknown[] = Array.isArray(payload) ? payload : isCloud ? [payload] : [];
+    if (!Array.isArray(payload) && !isCloud) throw new HttpError(400, 'An Event Grid schema delivery must be a JSON array of events.');
+    if (events.length === 0) throw new HttpError(400, 'The delivery contains no events.');
+
+    const first = events[0] as EventShape;
+    if (eventType === 'subscriptionvalidation' || (!isCloud && first?.eventType === VALIDATION_EVENT_TYPE)) {
+      const code = (first?.data as EventShape | undefined)?.validationCode;
+      if (typeof code !== 'string' || !code) throw new HttpError(400, 'The SubscriptionValidationEvent has no data.validationCode.');
+      this.logger({ level: 'information', category: 'host', functionName: fn.name, message: 'Answered the Event Grid subscription validation handshake.' });
+      sendJson(res, 200, { validationResponse: code });
+      return;
+    }
+    if (eventType === 'unsubscribe') {
+      res.writeHead(202);
+      res.end();
+      return;
+    }
+
+    const schema = isCloud ? 'CloudEventSchemaV1_0' : 'EventGridSchema';
+    const problems = events.flatMap((e, i) => eventProblems(e, schema).map((p) => `event ${i}: ${p}`));
+    if (problems.length) throw new HttpError(400, `The delivery is not valid ${schema}: ${problems.join('; ')}.`);
+
+    for (const event of events) {
+      const outcome = await this.invoker.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: JSON.stringify(event) } }], triggerMetadata: {} });
+      if (!outcome.ok) {
+        const id = (event as EventShape).id;
+        this.logger({ level: 'error', category: 'host', functionName: fn.name, message: `Event ${String(id)} failed: ${outcome.error.message}` });
+        throw new HttpError(500, `Function '${fn.name}' failed on event ${String(id)}; Event Grid will retry the delivery.`);
+      }
+    }
+    res.writeHead(202);
+    res.end();
+  }
+}

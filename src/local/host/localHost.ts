@@ -1,0 +1,161 @@
+// The local Functions host: loads an app folder, serves its HTTP triggers, Event Grid webhooks, timers
+// and (through the durable engine) its orchestrations, activities, entities and durable client RPC.
+// It runs any Node v4-model app, not only batchpilot.
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { loadFunctionApp, LoadedApp, resolveSettingReferences } from './appLoader';
+import type { DurableEngineFactory, DurableEngineHandle, RouteHandler } from './contracts';
+import { FunctionKeyStore } from './functionKeys';
+import { HttpTriggerGateway } from './httpTriggerGateway';
+import { EVENT_GRID_WEBHOOK_PATH, EventGridWebhook } from './eventGridWebhook';
+import { TimerScheduler } from './timerScheduler';
+import { HttpError, readBody, sendError, sendJson } from './httpExchange';
+import { createHostLogger, HostLogger } from './hostLog';
+import { LOCAL_HOST_VERSION } from './functionsCore';
+
+export const DEFAULT_LOCAL_HOST_PORT = 7071;
+const DEFAULT_MAX_REQUEST_BODY_IN_BYTES = 100 * 1024 * 1024;
+const DURABLE_TRIGGER_TYPES = new Set(['orchestrationtrigger', 'activitytrigger', 'entitytrigger']);
+
+export interface LocalHostOptions {
+  appDir: string;
+  /** 0 picks a free port. Default 7071, as Core Tools. */
+  port?: number;
+  hostname?: string;
+  settings?: Record<string, string>;
+  /** Where keys and other host state live; default `<appDir>/.local/host`. */
+  dataDir?: string;
+  logger?: HostLogger;
+  durableEngineFactory?: DurableEngineFactory;
+}
+
+export interface RunningLocalHost {
+  url: string;
+  port: number;
+  app: LoadedApp;
+  keys: FunctionKeyStore;
+  httpTriggers: HttpTriggerGateway;
+  eventGrid: EventGridWebhook;
+  timers: TimerScheduler;
+  durable?: DurableEngineHandle;
+  stop(): Promise<void>;
+}
+
+export async function startLocalHost(options: LocalHostOptions): Promise<RunningLocalHost> {
+  const logger = options.logger ?? createHostLogger();
+  const app = await loadFunctionApp(options.appDir, { settings: options.settings, logger });
+  const dataDir = options.dataDir ?? path.join(app.appDir, '.local', 'host');
+  const keys = FunctionKeyStore.open(path.join(dataDir, 'keys.json'), app.list().map((f) => f.name));
+  const routePrefix = (app.hostJson.extensions?.http?.routePrefix ?? 'api').replace(/^\/+|\/+$/g, '');
+  const httpTriggers = new HttpTriggerGateway(app, keys, routePrefix, logger);
+  const eventGrid = new EventGridWebhook(app, keys, logger);
+  const timers = new TimerScheduler(app, logger);
+  const maxBody = Number(process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT) || DEFAULT_MAX_REQUEST_BODY_IN_BYTES;
+
+  let durable: DurableEngineHandle | undefined;
+  const usesDurable = app.list().some((f) => DURABLE_TRIGGER_TYPES.has(f.triggerType) || Object.values(f.bindings).some((b) => String(b.type).toLowerCase() === 'durableclient'));
+  if (usesDurable) {
+    if (!options.durableEngineFactory) throw new Error('The app uses Durable Functions but the host was started without a durable engine.');
+    const connectionString = process.env.AzureWebJobsStorage;
+    if (!connectionString) throw new Error("The app uses Durable Functions, which need the 'AzureWebJobsStorage' setting (Azurite locally: see local.settings.sample.json).");
+    const durableSettings = app.hostJson.extensions?.durableTask ?? {};
+    const taskHubName = resolveSettingReferences(String(durableSettings.hubName ?? 'TestHubName'));
+    if (!/^[A-Za-z][A-Za-z0-9]{2,49}$/.test(taskHubName)) {
+      throw new Error(`Task hub name '${taskHubName}' is invalid: 3-50 letters and digits, starting with a letter.`);
+    }
+    durable = options.durableEngineFactory({
+      invoker: app,
+      connectionString,
+      taskHubName,
+      maxConcurrentActivityFunctions: durableSettings.maxConcurrentActivityFunctions,
+      maxConcurrentOrchestratorFunctions: durableSettings.maxConcurrentOrchestratorFunctions,
+      systemKey: keys.systemKey('durabletask_extension'),
+      log: (level, message) => logger({ level, category: 'host', message: `[durable] ${message}` }),
+    });
+    app.addInputBindingProvider(durable.durableClientProvider);
+  }
+  const routeHandlers: RouteHandler[] = durable ? [durable.routeHandler] : [];
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      try {
+        const body = await readBody(req, maxBody);
+        if (url.pathname.toLowerCase() === EVENT_GRID_WEBHOOK_PATH) return await eventGrid.handle(req, res, url, body);
+        const handler = routeHandlers.find((h) => url.pathname.toLowerCase().startsWith(h.prefix.toLowerCase()));
+        if (handler) return await handler.handle(req, res, body);
+        if (url.pathname.toLowerCase().startsWith('/admin/')) return await handleAdmin(req, res, url, body);
+        if (httpTriggers.owns(url.pathname)) return await httpTriggers.handle(req, res, url, body);
+        throw new HttpError(404, `Nothing is served at ${url.pathname}. HTTP functions live under /${routePrefix}/.`);
+      } catch (err) {
+        if (err instanceof HttpError) return sendError(res, err.status, err.message, err.headers);
+        logger({ level: 'error', category: 'host', message: `Request ${req.method} ${url.pathname} failed: ${(err as Error).stack ?? err}` });
+        sendError(res, 500, 'The host failed to process the request; see the host log.');
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5000;
+
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> {
+    const p = url.pathname.toLowerCase();
+    if (p === '/admin/host/status' && req.method === 'GET') {
+      return sendJson(res, 200, { id: 'batchpilot-local-host', state: 'Running', version: LOCAL_HOST_VERSION, processUptime: Math.round(process.uptime() * 1000) });
+    }
+    const given = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? undefined;
+    if (!keys.authorizes('admin', '', given)) throw new HttpError(401, 'Admin routes need the master key (x-functions-key header).');
+    if (p === '/admin/functions' && req.method === 'GET') {
+      return sendJson(res, 200, app.list().map((f) => ({ name: f.name, trigger: f.triggerType, bindings: f.bindings })));
+    }
+    const run = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
+    if (run && req.method === 'POST') {
+      const name = decodeURIComponent(run[1]);
+      const fn = app.get(name);
+      if (!fn) throw new HttpError(404, `The function '${name}' does not exist.`);
+      if (fn.triggerType === 'timertrigger') {
+        void timers.runNow(fn.name);
+        res.writeHead(202);
+        return void res.end();
+      }
+      if (fn.triggerType === 'httptrigger' || DURABLE_TRIGGER_TYPES.has(fn.triggerType)) throw new HttpError(400, `The function '${name}' is ${fn.triggerType}; call it through its own trigger.`);
+      let input: unknown = '';
+      if (body.length) {
+        try {
+          input = (JSON.parse(body.toString('utf8')) as { input?: unknown }).input ?? '';
+        } catch {
+          throw new HttpError(400, 'The body must be JSON: {"input": "..."}');
+        }
+      }
+      void app.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: typeof input === 'string' ? input : JSON.stringify(input) } }] });
+      res.writeHead(202);
+      return void res.end();
+    }
+    throw new HttpError(404, `No admin route ${req.method} ${url.pathname}.`);
+  }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`Port ${options.port ?? DEFAULT_LOCAL_HOST_PORT} is in use; pass --port N (0 picks a free port).`) : err),
+    );
+    server.listen(options.port ?? DEFAULT_LOCAL_HOST_PORT, options.hostname ?? '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+  const url = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
+  durable?.setBaseUrl(url);
+  await app.runAppStartHooks();
+  await durable?.start();
+  await timers.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await timers.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await durable?.stop();
+      await app.runAppTerminateHooks();
+    })());
+
+  return { url, port, app, keys, httpTriggers, eventGrid, timers, durable, stop };
+}

@@ -1,0 +1,113 @@
+// Runs the built local host CLI (dist/src/local/host/cli.js) on an app folder as a child process, the
+// way users and CI do, and tells the test its URL, its keys and what it logged.
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FunctionKeys } from '../../src/local/host/functionKeys';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const HOST_CLI = path.join(REPO_ROOT, 'dist', 'src', 'local', 'host', 'cli.js');
+
+export interface HostLogLine {
+  time: string;
+  level: string;
+  category: string;
+  message: string;
+  functionName?: string;
+  invocationId?: string;
+}
+
+export interface HostProcess {
+  url: string;
+  port: number;
+  keys: FunctionKeys;
+  logs: HostLogLine[];
+  stderr: () => string;
+  process: ChildProcess;
+  /** Waits for a log line matching `predicate`. */
+  waitForLog(predicate: (line: HostLogLine) => boolean, timeoutInMs?: number): Promise<HostLogLine>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface StartHostOptions {
+  appDir: string;
+  env?: Record<string, string>;
+  dataDir?: string;
+  port?: number;
+  startTimeoutInMs?: number;
+}
+
+export async function startHostProcess(options: StartHostOptions): Promise<HostProcess> {
+  if (!fs.existsSync(HOST_CLI)) throw new Error(`${HOST_CLI} is missing: run npm run build first (npm test does).`);
+  const dataDir = options.dataDir ?? path.join(options.appDir, '.local', 'host');
+  const child = spawn(process.execPath, [HOST_CLI, '--app', options.appDir, '--port', String(options.port ?? 0), '--log-format', 'json', '--data-dir', dataDir], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: HostLogLine[] = [];
+  const waiters: Array<{ predicate: (l: HostLogLine) => boolean; resolve: (l: HostLogLine) => void }> = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const raw = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: HostLogLine;
+      try {
+        line = JSON.parse(raw) as HostLogLine;
+      } catch {
+        line = { time: new Date().toISOString(), level: 'information', category: 'stdout', message: raw };
+      }
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.predicate(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+  const waitForLog = (predicate: (line: HostLogLine) => boolean, timeoutInMs = 60000): Promise<HostLogLine> => {
+    const found = logs.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`No matching host log line within ${timeoutInMs} ms. stderr:\n${stderr}\nlogs:\n${logs.map((l) => l.message).join('\n')}`)), timeoutInMs);
+      const exitListener = (code: number | null): void => {
+        clearTimeout(timer);
+        reject(new Error(`The host exited (code ${code}) before the expected log line. stderr:\n${stderr}\nlogs:\n${logs.map((l) => l.message).join('\n')}`));
+      };
+      child.once('exit', exitListener);
+      waiters.push({
+        predicate,
+        resolve: (l) => {
+          clearTimeout(timer);
+          child.off('exit', exitListener);
+          resolve(l);
+        },
+      });
+    });
+  };
+
+  const ready = await waitForLog((l) => l.message.startsWith('Host listening on '), options.startTimeoutInMs ?? 60000);
+  const url = ready.message.slice('Host listening on '.length).trim();
+  const keys = JSON.parse(fs.readFileSync(path.join(dataDir, 'keys.json'), 'utf8')) as FunctionKeys;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    keys,
+    logs,
+    stderr: () => stderr,
+    process: child,
+    waitForLog,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
