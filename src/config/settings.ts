@@ -1,0 +1,118 @@
+// Every app setting batchpilot's code reads, with its schema and where it comes from. This list is the
+// source of truth that `local.settings.sample.json` and `infra/app/*.bicep` are tested against.
+// Storage connections follow the Functions convention: `NAME` holds a connection string (Azurite
+// locally) or `NAME__blobServiceUri` (+ `__credential`, `__clientId`) selects identity-based access.
+import { z } from 'zod';
+
+export interface SettingDefinition {
+  name: string;
+  description: string;
+  required: boolean;
+  /** Settings read by the Functions platform or the Durable extension rather than by our code. */
+  readBy: 'app' | 'platform';
+  /** A connection prefix: Azure sets `NAME__...` variants instead of NAME itself. */
+  connection?: boolean;
+}
+
+export const SETTINGS: readonly SettingDefinition[] = [
+  { name: 'AzureWebJobsStorage', readBy: 'platform', required: true, connection: true, description: 'Runtime storage: Durable task hub (tables, queues) and host state.' },
+  { name: 'BATCHPILOT_TASK_HUB', readBy: 'platform', required: true, description: 'Durable task hub name (host.json extensions.durableTask.hubName).' },
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', readBy: 'platform', required: false, description: 'Application Insights ingestion (no key: Entra auth below).' },
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', readBy: 'platform', required: false, description: "Entra auth for Application Insights: 'Authorization=AAD;ClientId=<identity client id>'." },
+  { name: 'AZURE_CLIENT_ID', readBy: 'app', required: false, description: 'Client ID of the user-assigned managed identity DefaultAzureCredential uses.' },
+  { name: 'BATCHPILOT_ROUTES_PATH', readBy: 'app', required: true, description: 'Routes file (YAML or JSON), relative to the app root; ${SETTING} placeholders are filled from settings.' },
+  { name: 'BATCHPILOT_ARM_ENDPOINT', readBy: 'app', required: true, description: 'Azure Resource Manager endpoint (https://management.azure.com).' },
+  { name: 'BATCHPILOT_ML_WORKSPACE_ID', readBy: 'app', required: true, description: 'Resource ID of the Azure ML workspace routes use by default.' },
+  { name: 'BATCHPILOT_EVENTS_TOPIC_ENDPOINT', readBy: 'app', required: true, description: "Custom topic endpoint (CloudEvents schema) for batchpilot's completion and failure events." },
+  { name: 'BATCHPILOT_DATA_STORAGE', readBy: 'app', required: true, connection: true, description: 'Data storage account (inputs, outputs, run records).' },
+  { name: 'BATCHPILOT_RUNS_CONTAINER', readBy: 'app', required: false, description: "Container for run records and reports (default 'runs')." },
+  { name: 'BATCHPILOT_OPERATOR_READ_ONLY', readBy: 'app', required: false, description: "'true' makes the operator API refuse every change." },
+];
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid app settings:\n- ${problems.join('\n- ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** A storage connection resolved from `NAME` or `NAME__*` settings. */
+export type StorageConnection =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; blobServiceUri: string; clientId?: string };
+
+const httpsUrl = z.string().url().refine((u) => /^https:\/\//i.test(u), 'must be an https URL');
+const workspaceId = z
+  .string()
+  .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i, 'must be a workspace resource ID: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>');
+
+export interface Settings {
+  routesPath: string;
+  armEndpoint: string;
+  workspaceId: string;
+  eventsTopicEndpoint: string;
+  dataStorage: StorageConnection;
+  runsContainer: string;
+  operatorReadOnly: boolean;
+  managedIdentityClientId?: string;
+}
+
+function readConnection(env: NodeJS.ProcessEnv, name: string, problems: string[]): StorageConnection | undefined {
+  const direct = env[name];
+  if (direct) {
+    if (!/(AccountName=|UseDevelopmentStorage=true|BlobEndpoint=)/i.test(direct)) {
+      problems.push(`${name} must be a storage connection string; for identity-based access set ${name}__blobServiceUri instead.`);
+      return undefined;
+    }
+    return { kind: 'connectionString', connectionString: direct };
+  }
+  const uri = env[`${name}__blobServiceUri`] ?? (env[`${name}__accountName`] ? `https://${env[`${name}__accountName`]}.blob.core.windows.net` : undefined);
+  if (!uri) {
+    problems.push(`${name} is not set: give a connection string (locally) or ${name}__blobServiceUri with managed identity (in Azure).`);
+    return undefined;
+  }
+  const parsed = httpsUrl.safeParse(uri);
+  if (!parsed.success) {
+    problems.push(`${name}__blobServiceUri ${parsed.error.issues[0].message} (got '${uri}').`);
+    return undefined;
+  }
+  return { kind: 'identity', blobServiceUri: uri.replace(/\/+$/, ''), clientId: env[`${name}__clientId`] ?? env.AZURE_CLIENT_ID };
+}
+
+/** Reads and checks the settings; every problem is reported at once, naming the setting. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const problems: string[] = [];
+  const need = (name: string): string => {
+    const v = env[name];
+    if (!v || !v.trim()) problems.push(`${name} is required: ${SETTINGS.find((s) => s.name === name)?.description ?? ''}`);
+    return (v ?? '').trim();
+  };
+  const check = <T>(name: string, schema: z.ZodType<T>, value: string): void => {
+    if (!value) return;
+    const r = schema.safeParse(value);
+    if (!r.success) problems.push(`${name} ${r.error.issues[0].message} (got '${value}').`);
+  };
+  const routesPath = need('BATCHPILOT_ROUTES_PATH');
+  const armEndpoint = need('BATCHPILOT_ARM_ENDPOINT');
+  check('BATCHPILOT_ARM_ENDPOINT', httpsUrl, armEndpoint);
+  const ws = need('BATCHPILOT_ML_WORKSPACE_ID');
+  check('BATCHPILOT_ML_WORKSPACE_ID', workspaceId, ws);
+  const topic = need('BATCHPILOT_EVENTS_TOPIC_ENDPOINT');
+  check('BATCHPILOT_EVENTS_TOPIC_ENDPOINT', httpsUrl, topic);
+  const dataStorage = readConnection(env, 'BATCHPILOT_DATA_STORAGE', problems);
+  const runsContainer = (env.BATCHPILOT_RUNS_CONTAINER ?? 'runs').trim() || 'runs';
+  check('BATCHPILOT_RUNS_CONTAINER', z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lower-case letters, digits, single hyphens)'), runsContainer);
+  const ro = (env.BATCHPILOT_OPERATOR_READ_ONLY ?? 'false').trim().toLowerCase();
+  if (!['true', 'false', '1', '0', ''].includes(ro)) problems.push(`BATCHPILOT_OPERATOR_READ_ONLY must be true or false (got '${env.BATCHPILOT_OPERATOR_READ_ONLY}').`);
+  if (problems.length) throw new SettingsError(problems);
+  return {
+    routesPath,
+    armEndpoint: armEndpoint.replace(/\/+$/, ''),
+    workspaceId: ws,
+    eventsTopicEndpoint: topic,
+    dataStorage: dataStorage!,
+    runsContainer,
+    operatorReadOnly: ro === 'true' || ro === '1',
+    managedIdentityClientId: env.AZURE_CLIENT_ID || undefined,
+  };
+}
