@@ -1,0 +1,90 @@
+// Storage events as the intake receives them — Event Grid schema or CloudEvents 1.0, one per trigger
+// invocation — normalised into a BlobArrival. Anything else is refused with the reason.
+import { z } from 'zod';
+
+export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
+
+const blobCreatedData = z.object({
+  api: z.string().min(1),
+  eTag: z.string().min(1).optional(),
+  contentType: z.string().optional(),
+  contentLength: z.number().int().min(0).optional(),
+  blobType: z.string().optional(),
+  url: z.string().min(1),
+  sequencer: z.string().optional(),
+  clientRequestId: z.string().optional(),
+  requestId: z.string().optional(),
+});
+
+const eventGridSchemaEvent = z.object({
+  id: z.string().min(1),
+  topic: z.string().optional(),
+  subject: z.string(),
+  eventType: z.string().min(1),
+  eventTime: z.string().min(1),
+  data: z.unknown(),
+});
+
+const cloudEvent = z.object({
+  id: z.string().min(1),
+  source: z.string().min(1),
+  subject: z.string().optional(),
+  type: z.string().min(1),
+  time: z.string().optional(),
+  specversion: z.literal('1.0'),
+  data: z.unknown(),
+});
+
+export interface BlobArrival {
+  eventId: string;
+  eventType: string;
+  eventTime: string;
+  /** `/blobServices/default/containers/<c>/blobs/<path>` */
+  subject: string;
+  /** The storage account's resource ID (topic / source). */
+  source: string;
+  api: string;
+  url: string;
+  eTag: string;
+  contentLength?: number;
+  contentType?: string;
+  sequencer?: string;
+}
+
+export type ParsedStorageEvent = { ok: true; arrival: BlobArrival } | { ok: false; reason: string };
+
+/** Normalises one storage event; BlobCreated only (BlobDeleted and others are refused by reason). */
+export function parseStorageEvent(input: unknown): ParsedStorageEvent {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return { ok: false, reason: 'the event is not a JSON object' };
+  const asCloud = 'specversion' in (input as object);
+  let head: { id: string; type: string; time: string; subject: string; source: string; data: unknown };
+  if (asCloud) {
+    const r = cloudEvent.safeParse(input);
+    if (!r.success) return { ok: false, reason: `malformed CloudEvent: ${r.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}` };
+    head = { id: r.data.id, type: r.data.type, time: r.data.time ?? '', subject: r.data.subject ?? '', source: r.data.source, data: r.data.data };
+  } else {
+    const r = eventGridSchemaEvent.safeParse(input);
+    if (!r.success) return { ok: false, reason: `malformed Event Grid event: ${r.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}` };
+    head = { id: r.data.id, type: r.data.eventType, time: r.data.eventTime, subject: r.data.subject, source: r.data.topic ?? '', data: r.data.data };
+  }
+  if (head.type !== BLOB_CREATED) return { ok: false, reason: `event type ${head.type} is not ${BLOB_CREATED}` };
+  const data = blobCreatedData.safeParse(head.data);
+  if (!data.success) return { ok: false, reason: `BlobCreated data is malformed: ${data.error.issues.map((i) => `data.${i.path.join('.')} ${i.message}`).join('; ')}` };
+  if (!data.data.eTag) return { ok: false, reason: 'BlobCreated data has no eTag, so the blob version cannot be identified' };
+  return {
+    ok: true,
+    arrival: {
+      eventId: head.id,
+      eventType: head.type,
+      eventTime: head.time,
+      subject: head.subject,
+      source: head.source,
+      api: data.data.api,
+      url: data.data.url,
+      eTag: data.data.eTag,
+      contentLength: data.data.contentLength,
+      contentType: data.data.contentType,
+      sequencer: data.data.sequencer,
+    },
+  };
+}
