@@ -1,0 +1,199 @@
+// The routes file: which blob arrivals (and, later, model registrations) batchpilot turns into Azure ML
+// batch scoring runs, and how. Loaded once at startup from BATCHPILOT_ROUTES_PATH (YAML or JSON),
+// `${SETTING}` placeholders filled from app settings, validated with zod; every problem names the
+// route and the field. `routesJsonSchema()` publishes the same schema for editors.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+// Validation rules are defined with the validators (src/validation/rules.ts); wired in once they land.
+const validationRulesSchema = z.record(z.string(), z.unknown());
+
+export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
+/** Temp files and markers never become inputs (markers close partitions instead). */
+export const DEFAULT_IGNORED_PATTERNS = ['**/_tmp*', '**/*.tmp', '**/~*', '**/.*', '**/_SUCCESS', '**/_manifest.json'];
+
+const routeName = z.string().regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lower-case letters, digits and hyphens, starting with a letter');
+const workspaceId = z
+  .string()
+  .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i, 'must be an Azure ML workspace resource ID');
+const azureName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{1,31}$/, 'must be an Azure ML name (letters, digits, hyphens; 2-32 characters, starting with a letter)');
+const positiveInt = z.number().int().positive();
+const seconds = z.number().positive();
+
+const triggerSchema = z
+  .object({
+    storageAccounts: z.array(z.string().regex(/^[a-z0-9]{3,24}$/, 'must be storage account names (3-24 lower-case letters and digits)')).min(1, 'must list at least one account'),
+    container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name'),
+    pathPrefix: z.string().default(''),
+    pathGlob: z.string().optional(),
+    apis: z.array(z.string().min(1)).min(1).default([...DEFAULT_BLOB_APIS]),
+    ignore: z.array(z.string().min(1)).default(DEFAULT_IGNORED_PATTERNS),
+  })
+  .strict();
+
+const batchingSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('perFile') }).strict(),
+  z
+    .object({
+      mode: z.literal('window'),
+      partitionBy: z.enum(['folder', 'route']).default('folder'),
+      quietPeriodInSeconds: seconds.default(30),
+      maxFiles: positiveInt.default(1000),
+      maxWaitInSeconds: seconds.default(900),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('marker'),
+      partitionBy: z.enum(['folder', 'route']).default('folder'),
+      markerName: z.string().min(1).default('_SUCCESS'),
+      /** A marker that is a manifest lists the partition's files (JSON: {"files": [...]} or one path per line). */
+      manifest: z.boolean().default(false),
+      maxWaitInSeconds: seconds.default(24 * 3600),
+    })
+    .strict(),
+]);
+
+const retrySettingsSchema = z.object({ maxRetries: z.number().int().min(0).max(100), timeoutInSeconds: positiveInt }).strict();
+
+const targetSchema = z
+  .object({
+    workspaceId: workspaceId.optional(),
+    endpoint: azureName,
+    deployment: azureName.optional(),
+    inputMode: z.enum(['UriFile', 'UriFolder', 'List']).optional(),
+    inputName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('input'),
+    literalInputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    outputName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('score'),
+    outputDatastore: z.string().default('workspaceblobstore'),
+    /** Placeholders: {route} {runId} {partition} {date}; must contain {runId} so each run writes somewhere new. */
+    outputPath: z.string().default('batchpilot/{route}/{date}/{runId}').refine((p) => p.includes('{runId}'), 'must contain {runId}: outputs are unique per run'),
+    overrides: z
+      .object({
+        instanceCount: positiveInt.optional(),
+        miniBatchSize: positiveInt.optional(),
+        errorThreshold: z.number().int().min(-1).optional(),
+        retrySettings: retrySettingsSchema.optional(),
+        outputFileName: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const waitSchema = z
+  .object({
+    pollMinIntervalInSeconds: seconds.default(15),
+    pollMaxIntervalInSeconds: seconds.default(600),
+    timeoutInMinutes: seconds.default(24 * 60),
+    /** Jobs cancelled without being asked (low-priority preemption) are resubmitted this many times. */
+    maxResubmissions: z.number().int().min(0).max(10).default(2),
+  })
+  .strict()
+  .refine((w) => w.pollMaxIntervalInSeconds >= w.pollMinIntervalInSeconds, { message: 'pollMaxIntervalInSeconds must be at least pollMinIntervalInSeconds', path: ['pollMaxIntervalInSeconds'] });
+
+const eventsSchema = z
+  .object({
+    topicEndpoint: z.string().url().optional(),
+    typePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/, 'must be dotted letters and digits, e.g. Contoso.Batchpilot').default('Batchpilot'),
+  })
+  .strict();
+
+export const blobRouteSchema = z
+  .object({
+    name: routeName,
+    description: z.string().optional(),
+    trigger: triggerSchema,
+    batching: batchingSchema.default({ mode: 'perFile' }),
+    target: targetSchema,
+    wait: waitSchema.default({ pollMinIntervalInSeconds: 15, pollMaxIntervalInSeconds: 600, timeoutInMinutes: 24 * 60, maxResubmissions: 2 }),
+    validation: validationRulesSchema.optional(),
+    events: eventsSchema.default({ typePrefix: 'Batchpilot' }),
+  })
+  .strict();
+
+export const routesFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    routes: z.array(blobRouteSchema).default([]),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.routes.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: `route name '${r.name}' is used twice`, path: ['routes', i, 'name'] });
+      seen.add(r.name);
+    });
+  });
+
+export type BlobRoute = z.infer<typeof blobRouteSchema>;
+export type RoutesFile = z.infer<typeof routesFileSchema>;
+
+export class RoutesFileError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`Routes file ${file} is invalid:\n- ${problems.join('\n- ')}`);
+    this.name = 'RoutesFileError';
+  }
+}
+
+/** Fills `${NAME}` from settings; an unknown name is an error, not an empty string. */
+export function fillPlaceholders(text: string, env: NodeJS.ProcessEnv, missing: Set<string>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_whole, name: string) => {
+    const v = env[name];
+    if (v === undefined) {
+      missing.add(name);
+      return '';
+    }
+    return v;
+  });
+}
+
+function describeIssuePath(parsed: unknown, issuePath: ReadonlyArray<PropertyKey>): string {
+  if (issuePath[0] === 'routes' && typeof issuePath[1] === 'number') {
+    const route = (parsed as { routes?: Array<{ name?: unknown }> }).routes?.[issuePath[1]];
+    const name = typeof route?.name === 'string' ? `route '${route.name}'` : `route #${issuePath[1] + 1}`;
+    const rest = issuePath.slice(2).map(String).join('.');
+    return rest ? `${name}, field ${rest}` : name;
+  }
+  return issuePath.length ? `field ${issuePath.map(String).join('.')}` : 'the file';
+}
+
+/** Parses routes text (YAML or JSON) and validates it. */
+export function parseRoutes(text: string, file: string, env: NodeJS.ProcessEnv = process.env): RoutesFile {
+  const missing = new Set<string>();
+  const filled = fillPlaceholders(text, env, missing);
+  if (missing.size) throw new RoutesFileError(file, [...missing].map((m) => `placeholder \${${m}} names a setting that is not defined`));
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(file) ? JSON.parse(filled) : parseYaml(filled);
+  } catch (err) {
+    throw new RoutesFileError(file, [`not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+  }
+  if (parsed === null || typeof parsed !== 'object') throw new RoutesFileError(file, ['the file must be a mapping with a `routes` list']);
+  const result = routesFileSchema.safeParse(parsed);
+  if (!result.success) {
+    throw new RoutesFileError(
+      file,
+      result.error.issues.map((i) => `${describeIssuePath(parsed, i.path)}: ${i.message}`),
+    );
+  }
+  return result.data;
+}
+
+/** Loads the routes file named by settings, relative to the app root. */
+export function loadRoutes(routesPath: string, appRoot: string, env: NodeJS.ProcessEnv = process.env): RoutesFile {
+  const file = path.resolve(appRoot, routesPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RoutesFileError(file, [`cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parseRoutes(text, file, env);
+}
+
+/** JSON Schema of the routes file, for editors (published as schemas/routes.schema.json). */
+export function routesJsonSchema(): unknown {
+  return z.toJSONSchema(routesFileSchema, { io: 'input', unrepresentable: 'any' });
+}

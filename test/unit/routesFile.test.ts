@@ -1,0 +1,56 @@
+// The routes file: defaults, placeholders, and errors that name the route and the field.
+import { parseRoutes, RoutesFileError, routesJsonSchema } from '../../src/config/routes';
+
+const WS = '/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w';
+
+function errorOf(text: string, file = 'routes.yaml', env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseRoutes(text, file, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(RoutesFileError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the routes file to be refused');
+}
+
+describe('routes file', () => {
+  it('fills defaults and ${SETTING} placeholders', () => {
+    const file = parseRoutes(
+      `routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming }\n    target: { endpoint: churn, workspaceId: "\${WS}" }\n`,
+      'r.yaml',
+      { WS },
+    );
+    const r = file.routes[0];
+    expect(r.target.workspaceId).toBe(WS);
+    expect(r.batching).toEqual({ mode: 'perFile' });
+    expect(r.trigger.apis).toEqual(['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose']);
+    expect(r.wait.pollMinIntervalInSeconds).toBe(15);
+    expect(r.target.outputPath).toContain('{runId}');
+  });
+
+  it('accepts JSON as well as YAML', () => {
+    const file = parseRoutes(JSON.stringify({ routes: [{ name: 'jsonroute', trigger: { storageAccounts: ['acct'], container: 'inbox' }, target: { endpoint: 'ep' }, batching: { mode: 'window', quietPeriodInSeconds: 5 } }] }), 'routes.json');
+    expect(file.routes[0].batching).toMatchObject({ mode: 'window', quietPeriodInSeconds: 5, maxFiles: 1000 });
+  });
+
+  it('names the route and field of each problem', () => {
+    const msg = errorOf(`routes:\n  - name: daily\n    trigger: { storageAccounts: [ACCT!], container: incoming, colour: blue }\n    target: { endpoint: churn, outputPath: out/x }\n`);
+    expect(msg).toMatch(/route 'daily', field trigger\.storageAccounts\.0/);
+    expect(msg).toMatch(/route 'daily', field trigger: Unrecognized key/i);
+    expect(msg).toMatch(/route 'daily', field target\.outputPath: must contain \{runId\}/);
+  });
+
+  it('refuses duplicate route names, unknown placeholders, bad YAML and an unknown batching mode', () => {
+    const one = `  - name: same\n    trigger: { storageAccounts: [acct], container: incoming }\n    target: { endpoint: churn }\n`;
+    expect(errorOf(`routes:\n${one}${one}`)).toMatch(/route name 'same' is used twice/);
+    expect(errorOf(`routes:\n  - name: x\${NOPE}`)).toMatch(/\$\{NOPE\} names a setting that is not defined/);
+    expect(errorOf('routes: [ {')).toMatch(/not valid YAML/);
+    expect(errorOf(`routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming }\n    batching: { mode: hourly }\n    target: { endpoint: churn }\n`)).toMatch(/field batching\.mode/);
+  });
+
+  it('publishes a JSON Schema for editors', () => {
+    const schema = routesJsonSchema() as { type: string; properties: Record<string, unknown> };
+    expect(schema.type).toBe('object');
+    expect(Object.keys(schema.properties)).toContain('routes');
+  });
+});
