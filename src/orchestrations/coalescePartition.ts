@@ -1,0 +1,95 @@
+// coalescePartition: gathers one partition's arrivals (window and marker routes) and closes them into
+// batches, each started as exactly one scoring run. The arrivals ledger is the truth; the
+// `ArrivalRecorded` event only wakes this instance, so a lost wake-up costs a timer tick, never a file.
+// Idle partitions cost nothing (no timer while nothing is pending); history stays bounded (continue as
+// new after every batch and every few wake-ups).
+import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
+import { ACTIVITY, callActivity, ClosedBatch, PartitionSnapshot } from '../activities/contracts';
+import type { BlobRoute } from '../config/routes';
+import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
+
+export const COALESCE_PARTITION = 'coalescePartition';
+export const ARRIVAL_EVENT = 'ArrivalRecorded';
+const WAKEUPS_PER_GENERATION = 25;
+
+export interface CoalescePartitionInput {
+  route: BlobRoute;
+  partition: string;
+  /** URL of the partition folder (UriFolder input). */
+  folderUrl: string;
+  workspaceId: string;
+  topicEndpoint: string;
+  /** Run IDs for this partition's batches: `${runIdPrefix}-b<batch number>`. */
+  runIdPrefix: string;
+  batchesClosed?: number;
+}
+
+interface CloseDecision {
+  close: boolean;
+  why?: string;
+  /** When to look again if not closing now. */
+  wakeAt?: Date;
+}
+
+export function decideClose(route: BlobRoute, s: PartitionSnapshot, now: Date): CloseDecision {
+  const b = route.batching;
+  if (b.mode === 'perFile') return { close: s.pending > 0, why: 'per-file route' };
+  const first = s.firstArrivalAt ? new Date(s.firstArrivalAt).getTime() : undefined;
+  const last = s.lastArrivalAt ? new Date(s.lastArrivalAt).getTime() : undefined;
+  const t = now.getTime();
+  if (b.mode === 'marker') {
+    if (s.markerSeen) return { close: true, why: `marker ${b.markerName} arrived` };
+    const markerlessSince = first;
+    if (markerlessSince === undefined) return { close: false };
+    if (t - markerlessSince >= b.maxWaitInSeconds * 1000) return { close: true, why: `no marker within ${b.maxWaitInSeconds}s of the first file` };
+    return { close: false, wakeAt: new Date(markerlessSince + b.maxWaitInSeconds * 1000) };
+  }
+  if (s.pending === 0 || first === undefined || last === undefined) return { close: false };
+  if (s.pending >= b.maxFiles) return { close: true, why: `${s.pending} files reached maxFiles ${b.maxFiles}` };
+  if (t - last >= b.quietPeriodInSeconds * 1000) return { close: true, why: `quiet for ${b.quietPeriodInSeconds}s` };
+  if (t - first >= b.maxWaitInSeconds * 1000) return { close: true, why: `open for maxWaitInSeconds ${b.maxWaitInSeconds}` };
+  return { close: false, wakeAt: new Date(Math.min(last + b.quietPeriodInSeconds * 1000, first + b.maxWaitInSeconds * 1000)) };
+}
+
+export function* coalescePartition(context: OrchestrationContext): Generator<Task, void, unknown> {
+  const input = context.df.getInput() as CoalescePartitionInput;
+  const { route, partition } = input;
+  const log = (message: string, runId?: string): void => {
+    if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition, runId, message }));
+  };
+
+  for (let wakeups = 0; wakeups < WAKEUPS_PER_GENERATION; wakeups++) {
+    const snapshot = yield* callActivity<unknown, PartitionSnapshot>(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
+    const now = context.df.currentUtcDateTime;
+    const decision = decideClose(route, snapshot, now);
+    context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
+    if (decision.close) {
+      const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
+      const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString() });
+      log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
+      if (batch.files.length > 0) {
+        const runInput: ScoreBlobRunInput = {
+          runId,
+          route,
+          workspaceId: input.workspaceId,
+          topicEndpoint: input.topicEndpoint,
+          trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl },
+          files: batch.files,
+          folderUrl: input.folderUrl,
+        };
+        yield* callActivity<unknown, unknown>(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
+      }
+      context.df.continueAsNew({ ...input, batchesClosed: (input.batchesClosed ?? 0) + 1 });
+      return;
+    }
+    const arrival = context.df.waitForExternalEvent(ARRIVAL_EVENT);
+    if (decision.wakeAt) {
+      const timer: TimerTask = context.df.createTimer(decision.wakeAt);
+      const winner = yield context.df.Task.any([arrival, timer]);
+      if (winner === arrival) timer.cancel();
+    } else {
+      yield arrival;
+    }
+  }
+  context.df.continueAsNew(input);
+}

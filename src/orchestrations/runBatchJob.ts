@@ -1,0 +1,230 @@
+// runBatchJob: one Azure ML batch job for one run, from submission to a final status.
+// resolve endpoint → adopt or submit (the run's ID is in the job's tags, so a retry finds the job it
+// already submitted) → wait: the job's RunStatusChanged/RunCompleted events raced against a backed-off
+// status poll, with an overall deadline after which the job is cancelled → final status. History
+// stays bounded however long the job runs: the wait continues as new every few wake-ups. A job that
+// ends Canceled without being asked (low-priority preemption) is resubmitted to a fresh output path.
+import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
+import { ACTIVITY, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
+import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
+import type { JobSummary } from '../azure/mlWorkspace';
+
+export const RUN_BATCH_JOB = 'runBatchJob';
+/** External event raised on the job's instance when Azure ML reports a status change. */
+export const JOB_STATUS_EVENT = 'JobStatusChanged';
+const WAKEUPS_PER_GENERATION = 20;
+const TERMINAL = ['Completed', 'Failed', 'Canceled', 'NotResponding'];
+
+export interface JobStatusEvent {
+  jobName: string;
+  status: string;
+  eventType: string;
+}
+
+export interface RunBatchJobInput {
+  runId: string;
+  workspaceId: string;
+  endpoint: string;
+  deployment?: string;
+  inputs: Record<string, JobInputSpec>;
+  output: { name: string; datastore: string; path: string };
+  overrides: {
+    instanceCount?: number;
+    miniBatchSize?: number;
+    errorThreshold?: number;
+    retrySettings?: { maxRetries: number; timeoutInSeconds: number };
+    outputFileName?: string;
+  };
+  wait: { pollMinIntervalInSeconds: number; pollMaxIntervalInSeconds: number; timeoutInMinutes: number; maxResubmissions: number };
+  /** Carried across continue-as-new generations. */
+  progress?: JobWaitProgress;
+}
+
+export interface JobAttempt {
+  attempt: number;
+  jobName: string;
+  status?: string;
+  output: OutputLocation;
+  adopted: boolean;
+}
+
+export interface JobWaitProgress {
+  startedAt: string;
+  deadline: string;
+  endpoint?: ResolvedEndpointOutput;
+  attempts: JobAttempt[];
+  polls: number;
+  eventsSeen: number;
+  eventsFlowing: boolean;
+  pollIntervalInSeconds: number;
+  nextPollAt: string;
+  generation: number;
+}
+
+export type JobOutcome = 'Completed' | 'Failed' | 'Canceled' | 'TimedOut';
+
+export interface RunBatchJobResult {
+  outcome: JobOutcome;
+  message?: string;
+  jobName?: string;
+  attempt: number;
+  attempts: JobAttempt[];
+  output?: OutputLocation;
+  endpointId?: string;
+  deployment?: string;
+  scoringUri?: string;
+  polls: number;
+  eventsSeen: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+function outputFor(input: RunBatchJobInput, attempt: number): OutputLocation {
+  const path = attempt > 1 ? `${input.output.path}-r${attempt}` : input.output.path;
+  return { datastore: input.output.datastore, path, uri: `azureml://datastores/${input.output.datastore}/paths/${path}/` };
+}
+
+export function jobRequestFor(input: RunBatchJobInput, attempt: number): BatchJobRequest {
+  const o = input.overrides;
+  const output = outputFor(input, attempt);
+  return {
+    inputData: input.inputs,
+    outputData: { [input.output.name]: { jobOutputType: 'UriFolder', uri: output.uri } },
+    tags: { 'batchpilot-run-id': input.runId, 'batchpilot-attempt': String(attempt) },
+    ...(o.instanceCount ? { compute: { instanceCount: o.instanceCount } } : {}),
+    ...(o.miniBatchSize ? { miniBatchSize: o.miniBatchSize } : {}),
+    ...(o.errorThreshold !== undefined ? { errorThreshold: o.errorThreshold } : {}),
+    ...(o.retrySettings ? { retrySettings: { maxRetries: o.retrySettings.maxRetries, timeout: `PT${o.retrySettings.timeoutInSeconds}S` } } : {}),
+    ...(o.outputFileName ? { outputFileName: o.outputFileName } : {}),
+    description: `batchpilot run ${input.runId} (attempt ${attempt})`,
+  };
+}
+
+function addSeconds(iso: Date | string, seconds: number): string {
+  return new Date(new Date(iso).getTime() + seconds * 1000).toISOString();
+}
+
+export function* runBatchJob(context: OrchestrationContext): Generator<Task, RunBatchJobResult | undefined, unknown> {
+  const input = context.df.getInput() as RunBatchJobInput;
+  const start = context.df.currentUtcDateTime;
+  const p: JobWaitProgress = input.progress ?? {
+    startedAt: start.toISOString(),
+    deadline: addSeconds(start, input.wait.timeoutInMinutes * 60),
+    attempts: [],
+    polls: 0,
+    eventsSeen: 0,
+    eventsFlowing: false,
+    pollIntervalInSeconds: input.wait.pollMinIntervalInSeconds,
+    nextPollAt: addSeconds(start, input.wait.pollMinIntervalInSeconds),
+    generation: 0,
+  };
+  const log = (message: string): void => {
+    if (!context.df.isReplaying) context.log(JSON.stringify({ runId: input.runId, jobName: p.attempts.at(-1)?.jobName, generation: p.generation, message }));
+  };
+  const finish = (outcome: JobOutcome, message?: string): RunBatchJobResult => {
+    const current = p.attempts.at(-1);
+    return {
+      outcome,
+      message,
+      jobName: current?.jobName,
+      attempt: current?.attempt ?? 0,
+      attempts: p.attempts,
+      output: current?.output,
+      endpointId: p.endpoint?.endpointId,
+      deployment: p.endpoint?.deployment,
+      scoringUri: p.endpoint?.scoringUri,
+      polls: p.polls,
+      eventsSeen: p.eventsSeen,
+      startedAt: p.startedAt,
+      finishedAt: context.df.currentUtcDateTime.toISOString(),
+    };
+  };
+  const publishStatus = (phase: string): void => {
+    const current = p.attempts.at(-1);
+    context.df.setCustomStatus({
+      phase,
+      jobName: current?.jobName,
+      jobStatus: current?.status,
+      attempt: current?.attempt,
+      polls: p.polls,
+      eventsSeen: p.eventsSeen,
+      elapsedInSeconds: Math.round((context.df.currentUtcDateTime.getTime() - new Date(p.startedAt).getTime()) / 1000),
+    });
+  };
+
+  if (!p.endpoint) {
+    publishStatus('resolving endpoint');
+    p.endpoint = yield* callActivity<unknown, ResolvedEndpointOutput>(context, ACTIVITY.resolveBatchEndpoint, { workspaceId: input.workspaceId, endpoint: input.endpoint, deployment: input.deployment });
+  }
+
+  for (let wakeups = 0; ; wakeups++) {
+    let current = p.attempts.at(-1);
+    if (!current || (current.status === 'Canceled' && p.attempts.length <= input.wait.maxResubmissions)) {
+      const attempt = (current?.attempt ?? 0) + 1;
+      if (current) log(`Job ${current.jobName} was cancelled without being asked (preempted); resubmitting as attempt ${attempt}.`);
+      publishStatus('submitting job');
+      const submitted = yield* callActivity<unknown, AdoptOrSubmitJobOutput>(context, ACTIVITY.adoptOrSubmitJob, {
+        runId: input.runId,
+        attempt,
+        workspaceId: input.workspaceId,
+        scoringUri: p.endpoint.scoringUri,
+        deployment: p.endpoint.deployment,
+        deploymentIsDefault: p.endpoint.deploymentIsDefault,
+        request: jobRequestFor(input, attempt),
+      });
+      current = { attempt, jobName: submitted.jobName, status: submitted.status, output: outputFor(input, attempt), adopted: submitted.adopted };
+      p.attempts.push(current);
+      const now = context.df.currentUtcDateTime;
+      p.pollIntervalInSeconds = input.wait.pollMinIntervalInSeconds;
+      p.nextPollAt = addSeconds(now, p.pollIntervalInSeconds);
+      log(`${submitted.adopted ? 'Adopted' : 'Submitted'} job ${submitted.jobName}.`);
+    }
+    if (current.status && TERMINAL.includes(current.status)) {
+      if (current.status === 'Canceled' && p.attempts.length <= input.wait.maxResubmissions) continue;
+      publishStatus(`job ${current.status}`);
+      const outcome: JobOutcome = current.status === 'Completed' ? 'Completed' : current.status === 'Canceled' ? 'Canceled' : 'Failed';
+      if (outcome === 'Completed') return finish(outcome);
+      const detail: JobSummary | undefined = outcome === 'Failed' ? yield* callActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
+      return finish(outcome, outcome === 'Failed' ? `Azure ML job ${current.jobName} failed${detail?.error ? `: ${detail.error}` : ''}.` : `Azure ML job ${current.jobName} was cancelled${p.attempts.length > 1 ? ` after ${p.attempts.length} attempts` : ''}.`);
+    }
+
+    const now = context.df.currentUtcDateTime;
+    if (now.getTime() >= new Date(p.deadline).getTime()) {
+      log(`Timed out after ${input.wait.timeoutInMinutes} minutes; cancelling job ${current.jobName}.`);
+      publishStatus('timed out: cancelling job');
+      yield* callActivity<unknown, unknown>(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
+      return finish('TimedOut', `The run exceeded its timeout of ${input.wait.timeoutInMinutes} minutes; Azure ML job ${current.jobName} was cancelled.`);
+    }
+
+    if (wakeups >= WAKEUPS_PER_GENERATION) {
+      p.generation += 1;
+      context.df.continueAsNew({ ...input, progress: p });
+      return undefined;
+    }
+
+    publishStatus('waiting for job');
+    const wakeAt = new Date(Math.min(new Date(p.nextPollAt).getTime(), new Date(p.deadline).getTime()));
+    const timer: TimerTask = context.df.createTimer(wakeAt);
+    const statusEvent = context.df.waitForExternalEvent(JOB_STATUS_EVENT);
+    const winner = yield context.df.Task.any([timer, statusEvent]);
+    if (winner === statusEvent) {
+      timer.cancel();
+      p.eventsSeen += 1;
+      const e = statusEvent.result as JobStatusEvent;
+      if (e && e.jobName === current.jobName && e.status) {
+        current.status = e.status;
+        // Events are flowing: polling only guards against lost events, so it can slow to the maximum.
+        p.eventsFlowing = true;
+        p.pollIntervalInSeconds = input.wait.pollMaxIntervalInSeconds;
+        p.nextPollAt = addSeconds(context.df.currentUtcDateTime, p.pollIntervalInSeconds);
+      }
+      continue;
+    }
+    if (context.df.currentUtcDateTime.getTime() >= new Date(p.deadline).getTime()) continue;
+    const status = yield* callActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
+    p.polls += 1;
+    current.status = status.status;
+    p.pollIntervalInSeconds = Math.min(p.pollIntervalInSeconds * 2, input.wait.pollMaxIntervalInSeconds);
+    p.nextPollAt = addSeconds(context.df.currentUtcDateTime, p.pollIntervalInSeconds);
+  }
+}

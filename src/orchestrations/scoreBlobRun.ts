@@ -1,0 +1,153 @@
+// scoreBlobRun: the main job for blob arrivals. Reads top to bottom like the runbook it replaces:
+// run the batch job (runBatchJob) → validate what it wrote → announce Run.Completed / Run.Failed /
+// Run.ValidationFailed → write the run record. Every failure ends in exactly one failure event and a
+// run record that says why.
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { ACTIVITY, ActivityFailedError, callActivity, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
+import type { BlobRoute } from '../config/routes';
+import type { JobInputSpec } from '../azure/batchScoring';
+import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+
+export const SCORE_BLOB_RUN = 'scoreBlobRun';
+
+export interface RunInputFile {
+  url: string;
+  blobPath: string;
+  eTag: string;
+  contentLength?: number;
+}
+
+export interface ScoreBlobRunInput {
+  runId: string;
+  /** The route as it was when the run was started (audit: what the run was asked to do). */
+  route: BlobRoute;
+  workspaceId: string;
+  topicEndpoint: string;
+  trigger: { kind: 'blob'; eventIds: string[]; partition?: string; batchNumber?: number; markerUrl?: string };
+  files: RunInputFile[];
+  /** Folder URL for UriFolder input (window/marker partitions). */
+  folderUrl?: string;
+  /** Set when the run repeats another (operator rerun). */
+  rerunOf?: string;
+}
+
+export type RunOutcome = 'Completed' | 'Failed' | 'ValidationFailed';
+
+export interface ScoreBlobRunResult {
+  runId: string;
+  outcome: RunOutcome;
+  reason?: string;
+  jobName?: string;
+  output?: string;
+  validation?: ValidationVerdict;
+  eventType: string;
+  record?: WriteRunRecordOutput;
+}
+
+function fillOutputPath(template: string, runId: string, route: string, partition: string, date: Date): string {
+  return template
+    .replace(/\{runId\}/g, runId)
+    .replace(/\{route\}/g, route)
+    .replace(/\{partition\}/g, partition.replace(/[^A-Za-z0-9._/-]/g, '_') || 'all')
+    .replace(/\{date\}/g, date.toISOString().slice(0, 10))
+    .replace(/^\/+|\/+$/g, '');
+}
+
+export function jobInputsFor(input: ScoreBlobRunInput): Record<string, JobInputSpec> {
+  const t = input.route.target;
+  const mode = t.inputMode ?? (input.route.batching.mode === 'perFile' ? 'UriFile' : 'UriFolder');
+  const inputs: Record<string, JobInputSpec> = {};
+  if (mode === 'UriFile') {
+    if (input.files.length !== 1) throw new Error(`Input mode UriFile takes one file; this run has ${input.files.length}. Use UriFolder for batches.`);
+    inputs[t.inputName] = { jobInputType: 'UriFile', uri: input.files[0].url };
+  } else {
+    if (!input.folderUrl) throw new Error('Input mode UriFolder needs the partition folder URL.');
+    inputs[t.inputName] = { jobInputType: 'UriFolder', uri: input.folderUrl };
+  }
+  for (const [k, v] of Object.entries(t.literalInputs)) inputs[k] = { jobInputType: 'Literal', value: String(v) };
+  return inputs;
+}
+
+export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, ScoreBlobRunResult, unknown> {
+  const input = context.df.getInput() as ScoreBlobRunInput;
+  const { route, runId } = input;
+  const startedAt = context.df.currentUtcDateTime.toISOString();
+  const prefix = route.events.typePrefix;
+  const log = (message: string, extra: Record<string, unknown> = {}): void => {
+    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, ...extra, message }));
+  };
+
+  let job: RunBatchJobResult | undefined;
+  let validation: ValidationVerdict | undefined;
+  let outcome: RunOutcome = 'Failed';
+  let reason: string | undefined;
+  try {
+    context.df.setCustomStatus({ phase: 'running job', jobInstanceId: `${runId}:job` });
+    const jobInput: RunBatchJobInput = {
+      runId,
+      workspaceId: input.workspaceId,
+      endpoint: route.target.endpoint,
+      deployment: route.target.deployment,
+      inputs: jobInputsFor(input),
+      output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, runId, route.name, input.trigger.partition ?? '', context.df.currentUtcDateTime) },
+      overrides: route.target.overrides,
+      wait: route.wait,
+    };
+    job = (yield context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, `${runId}:job`)) as RunBatchJobResult;
+    if (job.outcome !== 'Completed') {
+      reason = job.message ?? `The Azure ML job ended ${job.outcome}.`;
+    } else if (route.validation) {
+      context.df.setCustomStatus({ phase: 'validating outputs', jobName: job.jobName });
+      validation = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
+        runId,
+        workspaceId: input.workspaceId,
+        output: job.output,
+        inputs: input.files.map((f) => ({ url: f.url })),
+        inputFolderUrl: input.folderUrl,
+        rules: route.validation,
+        jobName: job.jobName,
+      });
+      if (validation.passed) outcome = 'Completed';
+      else {
+        outcome = 'ValidationFailed';
+        reason = validation.summary;
+      }
+    } else {
+      outcome = 'Completed';
+    }
+  } catch (err) {
+    reason = err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;
+    log(`Run failed: ${reason}`, { failureClass: err instanceof ActivityFailedError ? 'permanent' : 'exhausted-retries' });
+  }
+
+  const eventType = `${prefix}.Run.${outcome}`;
+  const finishedAt = context.df.currentUtcDateTime.toISOString();
+  const summary = {
+    runId,
+    route: route.name,
+    outcome,
+    reason,
+    inputs: input.files.map((f) => f.url),
+    folder: input.folderUrl,
+    trigger: input.trigger,
+    workspaceId: input.workspaceId,
+    endpoint: route.target.endpoint,
+    deployment: job?.deployment ?? route.target.deployment,
+    jobName: job?.jobName,
+    jobs: job?.attempts.map((a) => ({ attempt: a.attempt, jobName: a.jobName, status: a.status, adopted: a.adopted })),
+    output: job?.output?.uri,
+    validation: validation ? { passed: validation.passed, summary: validation.summary, report: validation.reportBlob } : undefined,
+    polls: job?.polls,
+    eventsSeen: job?.eventsSeen,
+    startedAt,
+    finishedAt,
+    durationInSeconds: Math.round((new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000),
+    rerunOf: input.rerunOf,
+  };
+  context.df.setCustomStatus({ phase: 'announcing', outcome, jobName: job?.jobName });
+  yield* callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type: eventType, subject: `routes/${route.name}/runs/${runId}`, data: summary });
+  const record = yield* callActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, { runId, routeName: route.name, record: { ...summary, eventType } });
+  context.df.setCustomStatus({ phase: 'done', outcome, jobName: job?.jobName });
+  log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName: job?.jobName });
+  return { runId, outcome, reason, jobName: job?.jobName, output: job?.output?.uri, validation, eventType, record };
+}
