@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-// Validation rules are defined with the validators (src/validation/rules.ts); wired in once they land.
-const validationRulesSchema = z.record(z.string(), z.unknown());
+import { validationRulesSchema } from '../validation/rules';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */

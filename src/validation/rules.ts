@@ -1,0 +1,149 @@
+// The `validation:` section of a route: what a finished Azure ML batch job must have written before its
+// run counts as a success. Parsed with zod when the routes file loads, so every default is visible here
+// and every mistake (a misspelt key, a tolerance of 120%, a row schema that does not compile) is reported
+// at startup with the field it concerns, not discovered when the first job finishes.
+import { z } from 'zod';
+import { rowSchemaProblem } from './rowSchema';
+
+/** Where Azure ML batch jobs (and the local emulator) write their progress overview, relative to the outputs. */
+export const DEFAULT_JOB_LOG_PATH = 'logs/job_progress_overview.txt';
+/** The default name of the append_row output file of an Azure ML batch deployment. */
+export const DEFAULT_PREDICTIONS_FILE = 'predictions.csv';
+
+/** A strict section: an unknown key is an error that names the key and the keys that are allowed. */
+function strictSection<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (known fields: ${known})`
+        : undefined,
+  });
+}
+
+const outputRelativePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(
+    (p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((segment) => segment === '..' || segment === '.' || segment === ''),
+    "must be a path relative to the job's output folder, like 'predictions.csv' or 'parts/summary.json' (no leading '/', no '.' or '..' segments)",
+  );
+
+function csvCharacter(what: string) {
+  return z
+    .string()
+    .refine(
+      (c) => c.length === 1 && c.charCodeAt(0) < 128 && c !== '\n' && c !== '\r',
+      `must be one ASCII character (the ${what}) other than a line break (write a tab as "\\t" in YAML double quotes)`,
+    );
+}
+
+const predictionsSchema = strictSection({
+  file: outputRelativePath.optional().describe('The CSV whose rows are counted and checked; default: the first of expectedFiles.'),
+  delimiter: csvCharacter('delimiter').default(','),
+  quote: csvCharacter('quote character').default('"'),
+  header: z
+    .boolean()
+    .default(false)
+    .describe('Whether the first line is a header. Azure ML append_row output has none, so the default is false.'),
+  columns: z
+    .array(z.string().min(1, 'column names must not be empty'))
+    .min(1, 'must list at least one column name')
+    .optional()
+    .describe('Column names. With header: true the header must equal them; otherwise they name the cells for rowSchema.'),
+  columnCount: z.number().int().positive('must be a positive whole number').optional().describe('Cells per row; default: columns.length, else the first row.'),
+}).superRefine((p, ctx) => {
+  if (p.delimiter === p.quote) ctx.addIssue({ code: 'custom', path: ['quote'], message: `must differ from the delimiter '${p.delimiter}'` });
+  if (p.columns && p.columnCount !== undefined && p.columns.length !== p.columnCount) {
+    ctx.addIssue({ code: 'custom', path: ['columnCount'], message: `is ${p.columnCount} but columns lists ${p.columns.length} names` });
+  }
+  if (p.columns) {
+    const seen = new Set<string>();
+    for (const name of p.columns) {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['columns'], message: `names the column '${name}' twice` });
+      seen.add(name);
+    }
+  }
+});
+
+const rowCountSchema = strictSection({
+  matchInputs: z.boolean().default(true).describe('Compare prediction rows with input rows (when the run knows its inputs).'),
+  toleranceRows: z.number().int('must be a whole number of rows').min(0, 'must not be negative').default(0),
+  tolerancePercent: z
+    .number()
+    .min(0, 'must not be negative')
+    .max(100, 'must be at most 100')
+    .default(0)
+    .describe('Allowed difference as a percentage of the input rows; the larger of this and toleranceRows applies.'),
+  inputHeader: z.boolean().default(true).describe('Whether each input CSV starts with a header line (not counted as a row).'),
+  inputDelimiter: csvCharacter('input delimiter').default(','),
+});
+
+const jobLogSchema = strictSection({
+  path: outputRelativePath.default(DEFAULT_JOB_LOG_PATH).describe('The job progress overview, relative to the outputs; daily rotations (name.<timestamp>.txt) are read too.'),
+  whenUnavailable: z
+    .enum(['fail', 'skip'], { error: "must be 'fail' or 'skip'" })
+    .default('fail')
+    .describe('What maxFailedFileRatio does when the log is missing or does not say how many files failed.'),
+});
+
+const rowSchemaSchema = z
+  .record(z.string(), z.unknown(), { error: 'must be a JSON Schema object' })
+  .superRefine((schema, ctx) => {
+    const problem = rowSchemaProblem(schema);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('JSON Schema each prediction row must satisfy; rows are objects keyed by column name when names are known.');
+
+export const validationRulesSchema = strictSection({
+  expectedFiles: z
+    .array(outputRelativePath)
+    .min(1, 'must list at least one file')
+    .default([DEFAULT_PREDICTIONS_FILE])
+    .describe("Files the job must write, relative to its output folder."),
+  nonEmpty: z.boolean().default(true).describe('Expected files must not be empty, and the predictions file must have at least one row.'),
+  predictions: predictionsSchema.prefault({}),
+  rowCount: rowCountSchema.prefault({}),
+  maxFailedFileRatio: z
+    .number()
+    .min(0, 'must be a ratio between 0 and 1 (0.05 = 5%)')
+    .max(1, 'must be a ratio between 0 and 1 (0.05 = 5%)')
+    .optional()
+    .describe('Largest share of input files the job may have failed on, read from the job log; unset = not checked.'),
+  jobLog: jobLogSchema.prefault({}),
+  rowSchema: rowSchemaSchema.optional(),
+  maxReportedFailures: z
+    .number()
+    .int()
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(10)
+    .describe('How many offending lines a check lists (the count is always complete).'),
+});
+
+/** Rules with every default filled in, as validateJobOutputs uses them. */
+export type ValidationRules = z.output<typeof validationRulesSchema>;
+/** Rules as written in a routes file (every field optional). */
+export type ValidationRulesInput = z.input<typeof validationRulesSchema>;
+
+export class ValidationRulesError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Validation rules are invalid:\n- ${problems.join('\n- ')}`);
+    this.name = 'ValidationRulesError';
+  }
+}
+
+/**
+ * Parses rules outside a routes file (tests, activities given raw rules); `where` prefixes each problem
+ * with the field's path, e.g. "validation.rowCount.tolerancePercent: must be at most 100".
+ */
+export function parseValidationRules(input: unknown, where = 'validation'): ValidationRules {
+  const result = validationRulesSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw new ValidationRulesError(result.error.issues.map((i) => `${[where, ...i.path.map(String)].filter(Boolean).join('.')}: ${i.message}`));
+}
+
+/** The file whose rows are counted and checked. */
+export function predictionsFileOf(rules: ValidationRules): string {
+  return rules.predictions.file ?? rules.expectedFiles[0];
+}
