@@ -1,0 +1,356 @@
+// The whole local stack on one machine: Azurite, the Event Grid emulator (custom topic, storage and
+// workspace system topics, subscriptions to the app's Event Grid triggers, a blob proxy that raises
+// BlobCreated), the Azure ML emulator with the sample workspace, a managed-identity endpoint, and the
+// local Functions host running the batchpilot app with settings pointing at all of them through the
+// same setting names Azure uses. `npm start`, the end-to-end tests and the benchmarks use it.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { ChildProcess, spawn } from 'node:child_process';
+import { startAzurite, RunningAzurite, AzuriteEndpoints, azuriteConnectionString } from './azurite';
+import { ensureLocalCertificate, LocalCertificate } from '../tls/localCertificate';
+import { DevTokenIssuer } from '../identity/devTokens';
+import { createIdentityEndpoint } from '../identity/identityEndpoint';
+import { startEventGridEmulator, RunningEventGridEmulator, DeliveryOptions } from '../eventgrid/eventGridEmulator';
+import type { SubscriptionDefinition } from '../eventgrid/subscriptionDefinitions';
+import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMlEmulator';
+import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
+import type { FaultSettings } from '../azureml/faultInjection';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+export const EVENTS_TOPIC = 'batchpilot-events';
+export const INPUT_CONTAINER = 'input';
+export const DEAD_LETTER_CONTAINER = 'deadletters';
+
+export interface LocalStackPorts {
+  host: number;
+  eventGrid: number;
+  azureMl: number;
+  identity: number;
+  /** The storage account clients use (the blob proxy that raises events); 10000 = `UseDevelopmentStorage=true`. */
+  blob: number;
+  azuriteBlob: number;
+  azuriteQueue: number;
+  azuriteTable: number;
+}
+
+export const DEFAULT_PORTS: LocalStackPorts = { host: 7071, eventGrid: 7444, azureMl: 7443, identity: 7445, blob: 10000, azuriteBlob: 10100, azuriteQueue: 10001, azuriteTable: 10002 };
+export const FREE_PORTS: LocalStackPorts = { host: 0, eventGrid: 0, azureMl: 0, identity: 0, blob: 0, azuriteBlob: 0, azuriteQueue: 0, azuriteTable: 0 };
+
+export interface LocalStackOptions {
+  ports?: Partial<LocalStackPorts>;
+  /** Where the stack keeps state (Azurite data, TLS, keys); default `<repo>/.local`. */
+  stateDir?: string;
+  /** Use this Azurite instead of starting one (tests share one); its blob port is fronted by the proxy. */
+  azurite?: AzuriteEndpoints;
+  /** Persist Azurite data under stateDir (default true when the stack starts its own Azurite). */
+  persistAzurite?: boolean;
+  /** Routes file text (YAML or JSON) for the app; default the demo route. */
+  routesYaml?: string;
+  taskHub?: string;
+  /** Extra settings for the app (override the generated ones). */
+  settings?: Record<string, string>;
+  mlFaults?: FaultSettings;
+  jobTimeScale?: number;
+  eventGridDelivery?: DeliveryOptions;
+  /** Where the host's log lines go (default: discarded once started; the demo prints its own). */
+  onHostLog?: (line: string) => void;
+  /** Start the app host (default true). */
+  startHost?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface RunningLocalStack {
+  ports: LocalStackPorts;
+  hostUrl: string;
+  cert: LocalCertificate;
+  issuer: DevTokenIssuer;
+  eventGrid: RunningEventGridEmulator;
+  azureMl: RunningAzureMlEmulator;
+  sample: SampleWorkspace;
+  azurite: RunningAzurite | undefined;
+  /** Connection string of the data account as clients see it (through the blob proxy). */
+  dataConnectionString: string;
+  /** Connection string of Azurite itself (runtime storage: tables and queues). */
+  runtimeConnectionString: string;
+  appSettings: Record<string, string>;
+  routesFile: string;
+  host: HostChild | undefined;
+  startHost(): Promise<HostChild>;
+  stop(): Promise<void>;
+}
+
+export interface HostChild {
+  process: ChildProcess;
+  url: string;
+  keysFile: string;
+  logs: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function demoRoutesYaml(): string {
+  return `# Routes of the local stack's demo: CSV files dropped into input/demo/<folder>/ are gathered per
+# folder until a _SUCCESS marker lands, then scored as one job on the sample churn endpoint.
+routes:
+  - name: churn-demo
+    trigger:
+      storageAccounts: [devstoreaccount1]
+      container: ${INPUT_CONTAINER}
+      pathPrefix: demo/
+      pathGlob: "**/*.csv"
+    batching: { mode: marker, markerName: _SUCCESS }
+    target:
+      endpoint: churn-scoring
+      outputPath: batchpilot/{route}/{date}/{runId}
+      overrides: { miniBatchSize: 4, errorThreshold: -1 }
+    wait: { pollMinIntervalInSeconds: 2, pollMaxIntervalInSeconds: 30, timeoutInMinutes: 30 }
+    validation:
+      rowCount: { toleranceRows: 0 }
+      maxFailedFileRatio: 0
+    events: { typePrefix: Batchpilot.Demo }
+  - name: churn-files
+    trigger:
+      storageAccounts: [devstoreaccount1]
+      container: ${INPUT_CONTAINER}
+      pathPrefix: single/
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 2, pollMaxIntervalInSeconds: 30, timeoutInMinutes: 30 }
+    validation: {}
+    events: { typePrefix: Batchpilot.Demo }
+`;
+}
+
+async function listenIdentityEndpoint(issuer: DevTokenIssuer, port: number): Promise<{ url: string; header: string; port: number; close(): Promise<void> }> {
+  const endpoint = createIdentityEndpoint(issuer);
+  const server = http.createServer((req, res) => endpoint.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${actual}/msi/token`, header: endpoint.identityHeader, port: actual, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+export function appSubscriptions(): SubscriptionDefinition[] {
+  const defs: unknown[] = [
+    {
+      name: 'storage-intake',
+      topic: 'storage',
+      destination: { endpointType: 'AzureFunction', properties: { functionName: 'intakeStorageEvents', maxEventsPerBatch: 1 } },
+      eventDeliverySchema: 'EventGridSchema',
+      filter: {
+        includedEventTypes: ['Microsoft.Storage.BlobCreated'],
+        subjectBeginsWith: `/blobServices/default/containers/${INPUT_CONTAINER}/blobs/`,
+        advancedFilters: [{ operatorType: 'StringIn', key: 'data.api', values: ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] }],
+      },
+      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
+      deadLetterDestination: { endpointType: 'StorageBlob', properties: { blobContainerName: DEAD_LETTER_CONTAINER } },
+    },
+    {
+      name: 'workspace-intake',
+      topic: 'workspace',
+      destination: { endpointType: 'AzureFunction', properties: { functionName: 'intakeMlEvents', maxEventsPerBatch: 1 } },
+      eventDeliverySchema: 'EventGridSchema',
+      filter: { includedEventTypes: ['Microsoft.MachineLearningServices.ModelRegistered', 'Microsoft.MachineLearningServices.RunCompleted', 'Microsoft.MachineLearningServices.RunStatusChanged'] },
+      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
+      deadLetterDestination: { endpointType: 'StorageBlob', properties: { blobContainerName: DEAD_LETTER_CONTAINER } },
+    },
+  ];
+  return defs as SubscriptionDefinition[];
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<RunningLocalStack> {
+  const log = options.log ?? (() => undefined);
+  const ports: LocalStackPorts = { ...DEFAULT_PORTS, ...options.ports };
+  const stateDir = options.stateDir ?? path.join(REPO_ROOT, '.local');
+  fs.mkdirSync(stateDir, { recursive: true });
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const cert = await ensureLocalCertificate(path.join(stateDir, 'tls'));
+    const issuer = new DevTokenIssuer();
+
+    let azurite: RunningAzurite | undefined;
+    let azuriteEndpoints: AzuriteEndpoints;
+    if (options.azurite) {
+      azuriteEndpoints = options.azurite;
+    } else {
+      azurite = await startAzurite({
+        blobPort: ports.azuriteBlob,
+        queuePort: ports.azuriteQueue,
+        tablePort: ports.azuriteTable,
+        location: options.persistAzurite === false ? undefined : path.join(stateDir, 'azurite'),
+      });
+      cleanups.push(() => azurite!.stop());
+      azuriteEndpoints = azurite;
+      log(`Azurite: blob ${azurite.blobPort}, queue ${azurite.queuePort}, table ${azurite.tablePort}`);
+    }
+    ports.azuriteBlob = azuriteEndpoints.blobPort;
+    ports.azuriteQueue = azuriteEndpoints.queuePort;
+    ports.azuriteTable = azuriteEndpoints.tablePort;
+    const runtimeConnectionString = azuriteConnectionString(azuriteEndpoints);
+
+    const identity = await listenIdentityEndpoint(issuer, ports.identity);
+    cleanups.push(() => identity.close());
+    ports.identity = identity.port;
+
+    const eventGrid = await startEventGridEmulator({
+      port: ports.eventGrid,
+      tls: { cert: cert.cert, key: cert.key, ca: cert.ca },
+      issuer,
+      storage: { connectionString: runtimeConnectionString, blobPort: azuriteEndpoints.blobPort, proxyPort: ports.blob },
+      topics: [{ name: EVENTS_TOPIC, inputSchema: 'CloudEventSchemaV1_0' }],
+      delivery: options.eventGridDelivery ?? { timeScale: 0.01 },
+    });
+    cleanups.push(() => eventGrid.stop());
+    ports.eventGrid = Number(new URL(eventGrid.baseUrl).port);
+    ports.blob = Number(new URL(eventGrid.blobProxyUrl).port);
+    const dataConnectionString = eventGrid.blobProxyConnectionString;
+    log(`Event Grid emulator: ${eventGrid.baseUrl}; storage account (raises events): ${eventGrid.blobProxyUrl}`);
+
+    const azureMl = await startAzureMlEmulator({
+      port: ports.azureMl,
+      tls: { cert: cert.cert, key: cert.key },
+      issuer,
+      storageConnectionString: dataConnectionString,
+      faults: options.mlFaults,
+      jobTimeScale: options.jobTimeScale ?? 0.05,
+      stateDir: options.persistAzurite === false || options.azurite ? undefined : path.join(stateDir, 'azureml'),
+      publishEvents: async (events) => {
+        eventGrid.publishSystemEvents('workspace', events as Parameters<RunningEventGridEmulator['publishSystemEvents']>[1]);
+      },
+    });
+    cleanups.push(() => azureMl.stop());
+    ports.azureMl = azureMl.port;
+    log(`Azure ML emulator: ${azureMl.armBaseUrl} (workspace ${azureMl.workspaceId})`);
+    const sample = await seedSampleWorkspace(azureMl, { credential: issuer.credential(), ca: cert.ca });
+
+    const { BlobServiceClient } = await import('@azure/storage-blob');
+    const data = BlobServiceClient.fromConnectionString(dataConnectionString);
+    for (const c of [INPUT_CONTAINER, DEAD_LETTER_CONTAINER, 'runs']) await data.getContainerClient(c).createIfNotExists();
+
+    const routesFile = path.join(stateDir, 'stack', `routes-${process.pid}-${Date.now().toString(36)}.yaml`);
+    fs.mkdirSync(path.dirname(routesFile), { recursive: true });
+    fs.writeFileSync(routesFile, options.routesYaml ?? demoRoutesYaml());
+
+    const appSettings: Record<string, string> = {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: runtimeConnectionString,
+      BATCHPILOT_TASK_HUB: options.taskHub ?? 'batchpilot',
+      AZURE_CLIENT_ID: '',
+      BATCHPILOT_ROUTES_PATH: routesFile,
+      BATCHPILOT_ARM_ENDPOINT: azureMl.armBaseUrl,
+      BATCHPILOT_ML_WORKSPACE_ID: azureMl.workspaceId,
+      BATCHPILOT_EVENTS_TOPIC_ENDPOINT: eventGrid.topicEndpoint(EVENTS_TOPIC),
+      BATCHPILOT_DATA_STORAGE: dataConnectionString,
+      BATCHPILOT_RUNS_CONTAINER: 'runs',
+      BATCHPILOT_OPERATOR_READ_ONLY: 'false',
+      IDENTITY_ENDPOINT: identity.url,
+      IDENTITY_HEADER: identity.header,
+      NODE_EXTRA_CA_CERTS: cert.caPath,
+      ...options.settings,
+    };
+
+    const hostDataDir = path.join(stateDir, 'host');
+    let hostChild: HostChild | undefined;
+    const startHost = async (): Promise<HostChild> => {
+      const child = await spawnHost(appSettings, ports.host, hostDataDir, options.onHostLog);
+      ports.host = Number(new URL(child.url).port);
+      const keys = JSON.parse(fs.readFileSync(child.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
+      eventGrid.setFunctionsHost({ baseUrl: child.url, eventGridSystemKey: keys.systemKeys.eventgrid_extension });
+      stack.host = child;
+      return child;
+    };
+
+    for (const s of appSubscriptions()) await eventGrid.addSubscription(s);
+
+    const stack: RunningLocalStack = {
+      ports,
+      hostUrl: '',
+      cert,
+      issuer,
+      eventGrid,
+      azureMl,
+      sample,
+      azurite,
+      dataConnectionString,
+      runtimeConnectionString,
+      appSettings,
+      routesFile,
+      host: undefined,
+      startHost: async () => {
+        const h = await startHost();
+        stack.hostUrl = h.url;
+        return h;
+      },
+      stop: async () => {
+        eventGrid.setFunctionsHost(undefined);
+        await stack.host?.kill('SIGTERM');
+        await stopAll();
+        fs.rmSync(routesFile, { force: true });
+      },
+    };
+    cleanups.push(async () => {
+      await hostChild?.kill('SIGTERM');
+    });
+    if (options.startHost !== false) {
+      hostChild = await stack.startHost();
+      log(`Functions host: ${hostChild.url}`);
+    }
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function spawnHost(settings: Record<string, string>, port: number, dataDir: string, onLog?: (line: string) => void): Promise<HostChild> {
+  const cli = path.join(REPO_ROOT, 'dist', 'src', 'local', 'host', 'cli.js');
+  const child = spawn(process.execPath, [cli, '--app', REPO_ROOT, '--port', String(port), '--log-format', 'json', '--data-dir', dataDir], {
+    env: { ...process.env, ...settings },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let stderr = '';
+  let buffered = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`The Functions host did not start within 60 s.\n${stderr}\n${logs.join('\n')}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        if (logs.length > 20000) logs.splice(0, 10000);
+        onLog?.(line);
+        const m = /"message":"Host listening on (http:\/\/[^"]+)"/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      }
+    });
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`The Functions host exited (code ${code}) while starting:\n${stderr}\n${logs.slice(-30).join('\n')}`));
+    });
+  });
+  return {
+    process: child,
+    url,
+    keysFile: path.join(dataDir, 'keys.json'),
+    logs,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
