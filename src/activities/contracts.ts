@@ -4,7 +4,6 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { BatchJobRequest } from '../azure/batchScoring';
-import type { JobSummary } from '../azure/mlWorkspace';
 import type { ValidationRules } from '../validation/rules';
 
 /** The verdict part of a validation report that orchestrations read (the full report is stored). */
