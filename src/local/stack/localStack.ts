@@ -13,7 +13,6 @@ import { ensureLocalCertificate, LocalCertificate } from '../tls/localCertificat
 import { DevTokenIssuer } from '../identity/devTokens';
 import { createIdentityEndpoint } from '../identity/identityEndpoint';
 import { startEventGridEmulator, RunningEventGridEmulator, DeliveryOptions } from '../eventgrid/eventGridEmulator';
-import type { SubscriptionDefinition } from '../eventgrid/subscriptionDefinitions';
 import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMlEmulator';
 import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
 import type { FaultSettings } from '../azureml/faultInjection';
@@ -22,6 +21,9 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 export const EVENTS_TOPIC = 'batchpilot-events';
 export const INPUT_CONTAINER = 'input';
 export const DEAD_LETTER_CONTAINER = 'deadletters';
+/** The local stack's one Azure ML workspace. */
+export const LOCAL_WORKSPACE = { subscriptionId: '00000000-0000-4000-8000-0000000b47c4', resourceGroup: 'batchpilot-local', workspaceName: 'local-workspace' };
+export const LOCAL_WORKSPACE_ID = `/subscriptions/${LOCAL_WORKSPACE.subscriptionId}/resourceGroups/${LOCAL_WORKSPACE.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${LOCAL_WORKSPACE.workspaceName}`;
 
 export interface LocalStackPorts {
   host: number;
@@ -132,33 +134,8 @@ async function listenIdentityEndpoint(issuer: DevTokenIssuer, port: number): Pro
   return { url: `http://127.0.0.1:${actual}/msi/token`, header: endpoint.identityHeader, port: actual, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-export function appSubscriptions(): SubscriptionDefinition[] {
-  const defs: unknown[] = [
-    {
-      name: 'storage-intake',
-      topic: 'storage',
-      destination: { endpointType: 'AzureFunction', properties: { functionName: 'intakeStorageEvents', maxEventsPerBatch: 1 } },
-      eventDeliverySchema: 'EventGridSchema',
-      filter: {
-        includedEventTypes: ['Microsoft.Storage.BlobCreated'],
-        subjectBeginsWith: `/blobServices/default/containers/${INPUT_CONTAINER}/blobs/`,
-        advancedFilters: [{ operatorType: 'StringIn', key: 'data.api', values: ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] }],
-      },
-      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
-      deadLetterDestination: { endpointType: 'StorageBlob', properties: { blobContainerName: DEAD_LETTER_CONTAINER } },
-    },
-    {
-      name: 'workspace-intake',
-      topic: 'workspace',
-      destination: { endpointType: 'AzureFunction', properties: { functionName: 'intakeMlEvents', maxEventsPerBatch: 1 } },
-      eventDeliverySchema: 'EventGridSchema',
-      filter: { includedEventTypes: ['Microsoft.MachineLearningServices.ModelRegistered', 'Microsoft.MachineLearningServices.RunCompleted', 'Microsoft.MachineLearningServices.RunStatusChanged'] },
-      retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
-      deadLetterDestination: { endpointType: 'StorageBlob', properties: { blobContainerName: DEAD_LETTER_CONTAINER } },
-    },
-  ];
-  return defs as SubscriptionDefinition[];
-}
+/** The topics and subscriptions infra/ creates in Azure; the emulator reads the same file. */
+export const EVENT_SUBSCRIPTIONS_FILE = path.join(REPO_ROOT, 'infra', 'eventSubscriptions.json');
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<RunningLocalStack> {
   const log = options.log ?? (() => undefined);
@@ -203,7 +180,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tls: { cert: cert.cert, key: cert.key, ca: cert.ca },
       issuer,
       storage: { connectionString: runtimeConnectionString, blobPort: azuriteEndpoints.blobPort, proxyPort: ports.blob },
-      topics: [{ name: EVENTS_TOPIC, inputSchema: 'CloudEventSchemaV1_0' }],
+      workspaceResourceId: LOCAL_WORKSPACE_ID,
+      subscriptionsFile: EVENT_SUBSCRIPTIONS_FILE,
       delivery: options.eventGridDelivery ?? { timeScale: 0.01 },
     });
     cleanups.push(() => eventGrid.stop());
@@ -214,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const azureMl = await startAzureMlEmulator({
       port: ports.azureMl,
+      ...LOCAL_WORKSPACE,
       tls: { cert: cert.cert, key: cert.key },
       issuer,
       storageConnectionString: dataConnectionString,
@@ -265,8 +244,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stack.host = child;
       return child;
     };
-
-    for (const s of appSubscriptions()) await eventGrid.addSubscription(s);
 
     const stack: RunningLocalStack = {
       ports,
