@@ -1,4 +1,4 @@
-// `npm start`: brings up the whole local stack, runs the demo (see demo.ts) and prints the outcome. The stack then stays up for exploring until Ctrl-C (`--demo-only` exits).
+// `npm start`: brings up the whole local stack, runs the demo (see demo.ts) and prints the outcome. The stack then stays up for exploring until Ctrl-C (`--demo-only` exits; `--verbose` prints the host's log).
 import { startLocalStack, EVENTS_TOPIC } from './localStack';
 import { runDemo } from './demo';
 
@@ -9,7 +9,8 @@ function say(line = ''): void {
 async function main(): Promise<void> {
   const demoOnly = process.argv.includes('--demo-only');
   say('Starting the batchpilot local stack (Azurite, Event Grid and Azure ML emulators, Functions host)...');
-  const stack = await startLocalStack({ log: (m) => say(`  ${m}`) });
+  const verbose = process.argv.includes('--verbose');
+  const stack = await startLocalStack({ log: (m) => say(`  ${m}`), onHostLog: verbose ? (line) => say(`  host: ${line}`) : undefined });
   const stop = async (): Promise<void> => {
     say('Stopping the local stack...');
     await stack.stop();
