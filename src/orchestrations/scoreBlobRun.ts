@@ -1,6 +1,6 @@
 // scoreBlobRun: the main job for blob arrivals. Reads top to bottom like the runbook it replaces:
-// run the batch job (runBatchJob) → validate what it wrote → announce Run.Completed / Run.Failed /
-// Run.ValidationFailed → write the run record. Every failure ends in exactly one failure event and a
+// run the batch job (runBatchJob) → validate what it wrote → write the run record → announce
+// Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
 // run record that says why.
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
@@ -144,9 +144,11 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     durationInSeconds: Math.round((new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000),
     rerunOf: input.rerunOf,
   };
-  context.df.setCustomStatus({ phase: 'announcing', outcome, jobName: job?.jobName });
-  yield* callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type: eventType, subject: `routes/${route.name}/runs/${runId}`, data: summary });
+  // The record is written before the event goes out, so a subscriber can always read what it announces.
+  context.df.setCustomStatus({ phase: 'recording', outcome, jobName: job?.jobName });
   const record = yield* callActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, { runId, routeName: route.name, record: { ...summary, eventType } });
+  context.df.setCustomStatus({ phase: 'announcing', outcome, jobName: job?.jobName });
+  yield* callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type: eventType, subject: `routes/${route.name}/runs/${runId}`, data: { ...summary, record: `${record.container}/${record.blobName}` } });
   context.df.setCustomStatus({ phase: 'done', outcome, jobName: job?.jobName });
   log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName: job?.jobName });
   return { runId, outcome, reason, jobName: job?.jobName, output: job?.output?.uri, validation, eventType, record };

@@ -17,7 +17,14 @@ import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMl
 import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
 import type { FaultSettings } from '../azureml/faultInjection';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+/** The project root (where host.json is), whether running from src/ (tests) or dist/. */
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'host.json')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`No project root (host.json) above ${from}.`);
+  }
+}
+export const REPO_ROOT = findProjectRoot(__dirname);
 export const EVENTS_TOPIC = 'batchpilot-events';
 export const INPUT_CONTAINER = 'input';
 export const DEAD_LETTER_CONTAINER = 'deadletters';

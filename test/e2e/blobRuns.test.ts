@@ -1,0 +1,221 @@
+// The main job end to end on the local stack: blob arrivals become validated Azure ML batch scoring
+// runs with exactly one completion or failure event and one run record each.
+import { BlobRunStack } from '../support/blobRunStack';
+import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
+import { waitUntil } from '../support/waitUntil';
+
+const ROUTES = `
+routes:
+  - name: single
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: single/ }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
+    validation: {}
+    events: { typePrefix: Test }
+  - name: windowed
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: window/ }
+    batching: { mode: window, quietPeriodInSeconds: 3, maxWaitInSeconds: 120 }
+    target: { endpoint: churn-scoring, overrides: { miniBatchSize: 20 } }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
+    validation: {}
+    events: { typePrefix: Test }
+  - name: marked
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: marked/ }
+    batching: { mode: marker }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
+    validation: {}
+    events: { typePrefix: Test }
+  - name: strict
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: strict/ }
+    target: { endpoint: churn-scoring, overrides: { errorThreshold: -1 } }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
+    validation: { rowCount: { toleranceRows: 0 } }
+    events: { typePrefix: Test }
+  - name: slow
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: slow/ }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 2, timeoutInMinutes: 0.05 }
+    events: { typePrefix: Test }
+`;
+
+let s: BlobRunStack;
+beforeAll(async () => {
+  s = await BlobRunStack.start(ROUTES);
+}, 120_000);
+afterAll(async () => {
+  await s?.stop();
+});
+
+const csv = (rows: number, seed = 1): string => generateChurnCsv({ rows, seed, firstCustomerNumber: seed * 1000 });
+
+describe('blob arrivals become validated scoring runs', () => {
+  it('scores a single CSV on a perFile route: one job, Completed, validated, one Run.Completed event and one run record', async () => {
+    await s.upload('single/customers-a.csv', csv(30));
+    const event = await s.waitForRunEvent('/single/customers-a.csv');
+    expect(event.type).toBe('Test.Run.Completed');
+    expect(event.data.validation).toMatchObject({ passed: true });
+    expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
+    const record = await s.runRecord('single', event.data.runId);
+    expect(record).toMatchObject({ outcome: 'Completed', jobName: event.data.jobName, eventType: 'Test.Run.Completed' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(s.eventsFor('/single/customers-a.csv')).toHaveLength(1);
+  });
+
+  it('gathers 200 files dropped into one folder of a window route into one job over all 200', async () => {
+    const files = generateChurnInputFiles({ files: 200, rowsPerFile: 3, seed: 7 });
+    await Promise.all(files.map((f) => s.upload(`window/burst/${f.name}`, f.content)));
+    const event = await s.waitForRunEvent('/window/burst/', 180_000);
+    expect(event.type).toBe('Test.Run.Completed');
+    expect(event.data.inputs).toHaveLength(200);
+    expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
+    expect(event.data.validation?.summary).toMatch(/600 rows for 600 input rows/);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(s.eventsFor('/window/burst/')).toHaveLength(1);
+  });
+
+  it('starts no job on a marker route until the marker lands, then exactly one', async () => {
+    await s.upload('marked/day1/part-1.csv', csv(10, 2));
+    await s.upload('marked/day1/part-2.csv', csv(10, 3));
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(s.eventsFor('/marked/day1/')).toHaveLength(0);
+    expect(s.stack.azureMl.publishedEvents().some((e) => JSON.stringify(e.data).includes('marked'))).toBe(false);
+    await s.upload('marked/day1/_SUCCESS', '');
+    const event = await s.waitForRunEvent('/marked/day1/');
+    expect(event.type).toBe('Test.Run.Completed');
+    expect(event.data.inputs.map((u) => u.replace(/.*\/marked\//, ''))).toEqual(['day1/part-1.csv', 'day1/part-2.csv']);
+    expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
+  });
+
+  it('makes one run and one job when the same BlobCreated arrives three times, shuffled and concurrent', async () => {
+    await s.upload('single/dup-a.csv', csv(5, 4));
+    await s.upload('single/dup-b.csv', csv(5, 5));
+    const storageEvents = await waitUntil(() => {
+      const evs = s.stack.eventGrid.published('storage').map((p) => p.event as { id: string; data: { url: string } });
+      const a = evs.find((e) => e.data.url.endsWith('/single/dup-a.csv'));
+      const b = evs.find((e) => e.data.url.endsWith('/single/dup-b.csv'));
+      return a && b ? [a, b] : undefined;
+    }, 'the storage events of both blobs');
+    const [a, b] = storageEvents;
+    const key = JSON.parse(require('node:fs').readFileSync(s.stack.host!.keysFile, 'utf8')).systemKeys.eventgrid_extension as string;
+    const url = `${s.stack.hostUrl}/runtime/webhooks/eventgrid?functionName=intakeStorageEvents&code=${encodeURIComponent(key)}`;
+    const post = (e: unknown) => fetch(url, { method: 'POST', headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' }, body: JSON.stringify([e]) });
+    const responses = await Promise.all([b, a, a, b, a].map(post));
+    expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    const ea = await s.waitForRunEvent('/single/dup-a.csv');
+    const eb = await s.waitForRunEvent('/single/dup-b.csv');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(s.eventsFor('/single/dup-a.csv')).toHaveLength(1);
+    expect(s.eventsFor('/single/dup-b.csv')).toHaveLength(1);
+    expect(await s.jobsOfRun(ea.data.runId)).toHaveLength(1);
+    expect(await s.jobsOfRun(eb.data.runId)).toHaveLength(1);
+  });
+});
+
+describe('failures end in one failure event and a run record that says why', () => {
+  afterEach(() => s.stack.azureMl.setFaults({}));
+
+  it('fails the run when the Azure ML job fails', async () => {
+    s.stack.azureMl.setFaults({ seed: 3, jobs: { failFraction: 1 } });
+    await s.upload('single/will-fail.csv', csv(5, 6));
+    const event = await s.waitForRunEvent('/single/will-fail.csv');
+    expect(event.type).toBe('Test.Run.Failed');
+    expect(event.data.reason).toMatch(/failed/i);
+    expect(await s.runRecord('single', event.data.runId)).toMatchObject({ outcome: 'Failed', reason: event.data.reason });
+  });
+
+  it('reports ValidationFailed when the job completes without its outputs', async () => {
+    s.stack.azureMl.setFaults({ seed: 4, jobs: { missingOutputsFraction: 1 } });
+    await s.upload('single/no-outputs.csv', csv(5, 7));
+    const event = await s.waitForRunEvent('/single/no-outputs.csv');
+    expect(event.type).toBe('Test.Run.ValidationFailed');
+    expect(event.data.reason).toMatch(/predictions\.csv/);
+    expect(await s.runRecord('single', event.data.runId)).toMatchObject({ outcome: 'ValidationFailed' });
+  });
+
+  it('reports ValidationFailed when prediction rows do not match input rows', async () => {
+    await s.upload('strict/poisoned.csv', poisonCsv(csv(20, 8)));
+    const event = await s.waitForRunEvent('/strict/poisoned.csv');
+    expect(event.type).toBe('Test.Run.ValidationFailed');
+    expect(event.data.reason).toMatch(/row/i);
+    expect(s.eventsFor('/strict/poisoned.csv')).toHaveLength(1);
+  });
+
+  it('still succeeds with 30% of Azure ML calls answered 429 or 503', async () => {
+    s.stack.azureMl.setFaults({ seed: 5, http: { throttleFraction: 0.15, serverErrorFraction: 0.15, serverErrorStatuses: [503], retryAfterInSeconds: 1 } });
+    await Promise.all([s.upload('single/faulty-1.csv', csv(5, 9)), s.upload('single/faulty-2.csv', csv(5, 10)), s.upload('single/faulty-3.csv', csv(5, 11))]);
+    const events = await Promise.all(['faulty-1', 'faulty-2', 'faulty-3'].map((n) => s.waitForRunEvent(`/single/${n}.csv`, 180_000)));
+    expect(events.map((e) => e.type)).toEqual(['Test.Run.Completed', 'Test.Run.Completed', 'Test.Run.Completed']);
+    const stats = s.stack.azureMl.faultStats();
+    expect(stats.throttled + stats.serverErrors).toBeGreaterThan(0);
+    for (const e of events) expect(await s.jobsOfRun(e.data.runId)).toHaveLength(1);
+  });
+
+  it('cancels the job and fails the run when it exceeds its timeout', async () => {
+    s.stack.azureMl.holdJobs();
+    try {
+      await s.upload('slow/too-slow.csv', csv(5, 12));
+      const event = await s.waitForRunEvent('/slow/too-slow.csv');
+      expect(event.type).toBe('Test.Run.Failed');
+      expect(event.data.reason).toMatch(/timeout/i);
+      const jobName = event.data.jobName!;
+      await waitUntil(() => ['Canceled', 'CancelRequested'].includes(String(s.stack.azureMl.jobReport(jobName)?.status)), 'the job to be cancelled');
+    } finally {
+      s.stack.azureMl.releaseJobs();
+    }
+  });
+});
+
+describe('crash recovery', () => {
+  it('finishes every run after the host is killed while runs wait on jobs, with no second job for any run', async () => {
+    s.stack.azureMl.holdJobs();
+    const names = ['crash-1', 'crash-2', 'crash-3'];
+    try {
+      await Promise.all(names.map((n, i) => s.upload(`single/${n}.csv`, csv(5, 20 + i))));
+      await waitUntil(() => names.every((n) => s.hostLogMessages().some((m) => m.includes('Submitted job') || m.includes('Adopted job'))) && s.stack.azureMl.publishedEvents().filter((e) => e.eventType === 'Microsoft.MachineLearningServices.RunStatusChanged' && (e.data as { runStatus?: string }).runStatus === 'Preparing').length >= 3, 'three jobs to be submitted', 60_000);
+      await s.stack.host!.kill('SIGKILL');
+    } finally {
+      s.stack.azureMl.releaseJobs();
+    }
+    await s.stack.startHost();
+    const events = await Promise.all(names.map((n) => s.waitForRunEvent(`/single/${n}.csv`, 180_000)));
+    expect(events.map((e) => e.type)).toEqual(['Test.Run.Completed', 'Test.Run.Completed', 'Test.Run.Completed']);
+    for (const e of events) expect(await s.jobsOfRun(e.data.runId)).toHaveLength(1);
+  });
+});
+
+describe('bad input starts nothing and says why', () => {
+  async function deliver(event: Record<string, unknown>): Promise<number> {
+    const key = JSON.parse(require('node:fs').readFileSync(s.stack.host!.keysFile, 'utf8')).systemKeys.eventgrid_extension as string;
+    const res = await fetch(`${s.stack.hostUrl}/runtime/webhooks/eventgrid?functionName=intakeStorageEvents&code=${encodeURIComponent(key)}`, {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' },
+      body: JSON.stringify([event]),
+    });
+    return res.status;
+  }
+  const blobEvent = (id: string, url: string, api = 'PutBlob') => ({
+    id,
+    topic: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/devstoreaccount1',
+    subject: '/blobServices/default/containers/c/blobs/x.csv',
+    eventType: 'Microsoft.Storage.BlobCreated',
+    eventTime: new Date().toISOString(),
+    dataVersion: '',
+    metadataVersion: '1',
+    data: { api, eTag: '0x1', url, contentLength: 10, blobType: 'BlockBlob' },
+  });
+
+  it.each([
+    ['an unconfigured container', blobEvent('bad-1', `${'BLOB'}/elsewhere/single/x.csv`), /container elsewhere is not input/],
+    ['a blob URL on a foreign host', blobEvent('bad-2', 'https://evil.example.com/devstoreaccount1/input/single/x.csv'), /not an Azure Storage blob endpoint/],
+    ['api DeleteBlob', blobEvent('bad-3', `${'BLOB'}/input/single/x.csv`, 'DeleteBlob'), /api DeleteBlob is not one of/],
+    ['a malformed event', { ...blobEvent('bad-4', 'x'), data: { api: 'PutBlob' } }, /BlobCreated data is malformed/],
+  ])('drops an event for %s with a clear log line', async (_what, event, reason) => {
+    const proxy = s.stack.eventGrid.blobProxyUrl;
+    const e = JSON.parse(JSON.stringify(event).replace(/BLOB/g, proxy)) as Record<string, unknown>;
+    const before = s.runEvents().length;
+    expect(await deliver(e)).toBe(202);
+    await waitUntil(() => s.hostLogMessages().some((m) => reason.test(m)), `a log line matching ${reason}`);
+    expect(s.runEvents().length).toBe(before);
+  });
+});

@@ -1,0 +1,87 @@
+// The local stack as the main job's end-to-end tests use it: free ports, the run's shared Azurite, a
+// task hub of its own, and probes for what a run produced (events on the topic, run records, jobs).
+import * as fs from 'node:fs';
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
+import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
+import { testAzurite, uniqueName } from './azurite';
+import { clientOptionsTrusting } from './trustLocalCa';
+import { waitUntil } from './waitUntil';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface RunEvent {
+  type: string;
+  id: string;
+  data: { runId: string; route: string; outcome: string; reason?: string; jobName?: string; output?: string; inputs: string[]; validation?: { passed: boolean; summary: string }; jobs?: Array<{ jobName: string; status?: string }> };
+}
+
+export class BlobRunStack {
+  private constructor(readonly stack: RunningLocalStack, readonly input: ContainerClient, readonly runs: ContainerClient, readonly arm: AzureMachineLearningWorkspaces) {}
+
+  static async start(routesYaml: string, options: Partial<LocalStackOptions> = {}): Promise<BlobRunStack> {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-stack-'));
+    const stack = await startLocalStack({
+      ports: FREE_PORTS,
+      azurite: testAzurite(),
+      stateDir,
+      routesYaml,
+      taskHub: uniqueName('hub'),
+      persistAzurite: false,
+      ...options,
+    });
+    const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
+    const arm = new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
+      endpoint: stack.azureMl.armBaseUrl,
+      credentialScopes: ['https://management.azure.com/.default'],
+      ...clientOptionsTrusting(stack.cert.ca),
+    });
+    return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), arm);
+  }
+
+  async upload(blobPath: string, content: string): Promise<void> {
+    await this.input.getBlockBlobClient(blobPath).upload(content, Buffer.byteLength(content));
+  }
+
+  runEvents(): RunEvent[] {
+    return this.stack.eventGrid.published(EVENTS_TOPIC).map((p) => p.event as unknown as RunEvent);
+  }
+
+  /** Events of runs whose inputs include a blob under `pathPart`. */
+  eventsFor(pathPart: string): RunEvent[] {
+    return this.runEvents().filter((e) => (e.data.inputs ?? []).some((u) => u.includes(pathPart)));
+  }
+
+  async waitForRunEvent(pathPart: string, timeoutInMs = 90_000): Promise<RunEvent> {
+    return waitUntil(() => this.eventsFor(pathPart)[0], `a run event for ${pathPart}`, timeoutInMs);
+  }
+
+  /** Jobs Azure ML holds for a run (every attempt), found by the run's tag. */
+  async jobsOfRun(runId: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: 'batchpilot-run-id' })) {
+      if ((job.properties.tags as Record<string, string> | undefined)?.['batchpilot-run-id'] === runId) names.push(job.name ?? '');
+    }
+    return names;
+  }
+
+  async runRecord(route: string, runId: string): Promise<Record<string, unknown> | undefined> {
+    const blob = this.runs.getBlobClient(`${route}/${runId}.json`);
+    if (!(await blob.exists())) return undefined;
+    return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+  }
+
+  hostLogMessages(): string[] {
+    return (this.stack.host?.logs ?? []).map((l) => {
+      try {
+        return String((JSON.parse(l) as { message?: unknown }).message ?? l);
+      } catch {
+        return l;
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.stack.stop();
+  }
+}
