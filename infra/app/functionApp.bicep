@@ -1,0 +1,167 @@
+// The function app on a Flex Consumption plan (Linux, Node 20), running as the user-assigned identity:
+// host storage, deployment package, Application Insights and every Azure service the code calls are
+// reached with that identity. App settings are exactly the settings src/config/settings.ts lists
+// (test/contract/infra.test.ts holds them together): storage connections in their identity-based
+// form (NAME__blobServiceUri, __credential, __clientId), and nothing the Flex plan takes elsewhere
+// (the runtime and its version are functionAppConfig.runtime, not FUNCTIONS_WORKER_RUNTIME or
+// FUNCTIONS_EXTENSION_VERSION; the package location is functionAppConfig.deployment).
+
+param name string
+param planName string
+param location string
+param tags object = {}
+
+@description('Resource ID and client ID of the user-assigned identity the app runs as.')
+param identityId string
+param identityClientId string
+
+@description('The runtime storage account (AzureWebJobsStorage and the deployment container).')
+param runtimeStorageAccountName string
+param deploymentContainerName string
+
+param applicationInsightsName string
+
+@description('Blob endpoint of the data storage account (inputs, outputs, run records).')
+param dataBlobServiceUri string
+
+@description('Endpoint of the custom topic batchpilot publishes its events to.')
+param eventsTopicEndpoint string
+
+@description('Resource ID of the Azure ML workspace routes use by default.')
+param mlWorkspaceId string
+
+@description('Routes file shipped in the app package, relative to the app root.')
+param routesPath string
+
+param taskHubName string
+param runsContainerName string
+param operatorReadOnly bool
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+@description('Subnet (delegated to Microsoft.App/environments) for virtual network integration; empty for none.')
+param virtualNetworkSubnetId string = ''
+
+resource runtimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: runtimeStorageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  // azd finds the service's deployment target by this tag (azure.yaml service 'api').
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${runtimeStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+// Deployments authenticate with Microsoft Entra ID (azd uses the signed-in identity); no publishing
+// user names and passwords.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// One entry per setting in src/config/settings.ts, in its order. Storage connections are the
+// identity-based variants Azure Functions reads instead of a connection string: Durable Functions
+// needs the blob, queue and table services of AzureWebJobsStorage.
+var appSettings = {
+  AzureWebJobsStorage__blobServiceUri: runtimeStorage.properties.primaryEndpoints.blob
+  AzureWebJobsStorage__queueServiceUri: runtimeStorage.properties.primaryEndpoints.queue
+  AzureWebJobsStorage__tableServiceUri: runtimeStorage.properties.primaryEndpoints.table
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  BATCHPILOT_TASK_HUB: taskHubName
+  // Application Insights refuses local (key) authentication: the connection string only says where to
+  // send telemetry, and the authentication string makes the app send it with its managed identity.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+  AZURE_CLIENT_ID: identityClientId
+  BATCHPILOT_ROUTES_PATH: routesPath
+  BATCHPILOT_ARM_ENDPOINT: environment().resourceManager
+  BATCHPILOT_ML_WORKSPACE_ID: mlWorkspaceId
+  BATCHPILOT_EVENTS_TOPIC_ENDPOINT: eventsTopicEndpoint
+  BATCHPILOT_DATA_STORAGE__blobServiceUri: dataBlobServiceUri
+  BATCHPILOT_DATA_STORAGE__credential: 'managedidentity'
+  BATCHPILOT_DATA_STORAGE__clientId: identityClientId
+  BATCHPILOT_RUNS_CONTAINER: runsContainerName
+  BATCHPILOT_OPERATOR_READ_ONLY: operatorReadOnly ? 'true' : 'false'
+}
+
+// The whole set: settings added by hand in the portal are removed on the next provision.
+resource appSettingsConfig 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: appSettings
+}
+
+output id string = functionApp.id
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

@@ -1,0 +1,371 @@
+// Persistence for the durable engine in Azure Table storage (Azurite locally), one pair of tables per
+// task hub:
+//   <hub>History   — one partition per instance holding, atomically per commit (an entity-group
+//                    transaction): the authoritative `state` row, the history rows of the current
+//                    execution (`h|<execution>|<seq>`), the inbox of messages not yet applied (`i|...`)
+//                    and the outbox of messages for other instances not yet delivered (`o|...`).
+//   <hub>Instances — one row per instance with its status, for queries (what operators and
+//                    getStatusBy read); a projection of the state row, kept up to date after commits.
+// A commit larger than one transaction writes its history and outbox rows ahead; they only count once
+// the state row (written last, with the inbox deletions) says so.
+import { TableClient, TableEntity, TransactionAction, odata } from '@azure/data-tables';
+import type { HistoryEvent } from './historyEvents';
+import type { Envelope, InstanceState, LoadedInstance, RuntimeStatus } from './instanceModel';
+import { isTerminal } from './instanceModel';
+import type { OutboundMessage } from './episodeOutcome';
+import { escapeTableKey, packText, unescapeTableKey, unpackText } from './tablePayloads';
+
+const STATE_ROW = 'state';
+const MAX_TRANSACTION_OPS = 100;
+const SEQ_DIGITS = 8;
+
+export interface InstanceCommit {
+  state: InstanceState;
+  /** Events appended to the current execution's history, starting at `firstSeq`. */
+  events: HistoryEvent[];
+  firstSeq: number;
+  /** Inbox envelopes applied or dropped by this commit. */
+  consumed: Envelope[];
+  outbound: OutboundMessage[];
+}
+
+export interface OutboxEntry {
+  owner: string;
+  rowKey: string;
+  version: number;
+  outbound: OutboundMessage;
+}
+
+export interface InstanceQuery {
+  runtimeStatus?: RuntimeStatus[];
+  createdTimeFrom?: Date;
+  createdTimeTo?: Date;
+  instanceIdPrefix?: string;
+  kind?: 'orchestration' | 'entity';
+  /** Entity name (lower-case) for entity listings. */
+  entityName?: string;
+}
+
+export interface InstanceSummary {
+  instanceId: string;
+  kind: 'orchestration' | 'entity';
+  name: string;
+  runtimeStatus: RuntimeStatus;
+  createdTime: string;
+  lastUpdatedTime: string;
+  input?: string;
+  output?: string;
+  customStatus?: string;
+}
+
+type Row = TableEntity<Record<string, unknown>>;
+
+function historyRowKey(executionId: string, seq: number): string {
+  return `h|${executionId}|${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+function inboxRowKey(envelopeId: string): string {
+  return `i|${escapeTableKey(envelopeId)}`;
+}
+
+function outboxRowKey(version: number, envelopeId: string): string {
+  return `o|${String(version).padStart(10, '0')}|${escapeTableKey(envelopeId)}`;
+}
+
+function chunkList<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+export class DurableStore {
+  readonly history: TableClient;
+  readonly instances: TableClient;
+
+  constructor(connectionString: string, readonly taskHubName: string) {
+    const options = { allowInsecureConnection: true };
+    this.history = TableClient.fromConnectionString(connectionString, `${taskHubName}History`, options);
+    this.instances = TableClient.fromConnectionString(connectionString, `${taskHubName}Instances`, options);
+  }
+
+  async initialize(): Promise<void> {
+    await Promise.all([this.history.createTable(), this.instances.createTable()]);
+  }
+
+  // ---- rows ---------------------------------------------------------------------------------------
+
+  #stateRow(state: InstanceState): Row {
+    const row: Row = {
+      partitionKey: escapeTableKey(state.instanceId),
+      rowKey: STATE_ROW,
+      Kind: state.kind,
+      Name: state.name,
+      RuntimeStatus: state.runtimeStatus,
+      Terminal: isTerminal(state.runtimeStatus),
+      Version: state.version,
+      ExecutionId: state.executionId,
+    };
+    packText(row, 'State', JSON.stringify(state), `The state of instance '${state.instanceId}'`);
+    return row;
+  }
+
+  #historyRow(instanceId: string, executionId: string, seq: number, event: HistoryEvent): Row {
+    const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: historyRowKey(executionId, seq), EventType: event.EventType };
+    packText(row, 'Event', JSON.stringify(event), `A history event of instance '${instanceId}'`);
+    return row;
+  }
+
+  #inboxRow(instanceId: string, envelope: Envelope): Row {
+    const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: inboxRowKey(envelope.id), ReceivedAt: envelope.receivedAt, MessageType: envelope.message.type };
+    packText(row, 'Message', JSON.stringify(envelope), `A message for instance '${instanceId}'`);
+    return row;
+  }
+
+  #outboxRow(owner: string, version: number, outbound: OutboundMessage): Row {
+    const row: Row = { partitionKey: escapeTableKey(owner), rowKey: outboxRowKey(version, outbound.envelopeId), Version: version, Target: outbound.target };
+    packText(row, 'Message', JSON.stringify(outbound), `A message from instance '${owner}' to '${outbound.target}'`);
+    return row;
+  }
+
+  #projectionRow(state: InstanceState): Row {
+    const row: Row = {
+      partitionKey: escapeTableKey(state.instanceId),
+      rowKey: '',
+      InstanceId: state.instanceId,
+      Kind: state.kind,
+      Name: state.name,
+      RuntimeStatus: state.runtimeStatus,
+      CreatedTime: new Date(state.createdTime),
+      LastUpdatedTime: new Date(state.lastUpdatedTime),
+      ExecutionId: state.executionId,
+      Version: state.version,
+    };
+    if (state.completedTime) row.CompletedTime = new Date(state.completedTime);
+    packText(row, 'Input', state.input, `The input of instance '${state.instanceId}'`);
+    packText(row, 'Output', state.output, `The output of instance '${state.instanceId}'`);
+    packText(row, 'CustomStatus', state.customStatus, `The custom status of instance '${state.instanceId}'`);
+    return row;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------
+
+  async #transact(actions: TransactionAction[]): Promise<void> {
+    if (actions.length === 0) return;
+    await this.history.submitTransaction(actions);
+  }
+
+  /** Creates an instance's state row; false when one exists already (the caller decides what that means). */
+  async createInstance(state: InstanceState, inbox: Envelope[] = []): Promise<boolean> {
+    try {
+      await this.#transact([['create', this.#stateRow(state)], ...inbox.map((e): TransactionAction => ['upsert', this.#inboxRow(state.instanceId, e), 'Replace'])]);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 409) return false;
+      throw err;
+    }
+    return true;
+  }
+
+  /** Commits one step of an instance: history and outbox rows, inbox deletions and the state row. */
+  async commit(commit: InstanceCommit): Promise<void> {
+    const { state } = commit;
+    const ahead: TransactionAction[] = [
+      ...commit.events.map((e, i): TransactionAction => ['upsert', this.#historyRow(state.instanceId, state.executionId, commit.firstSeq + i, e), 'Replace']),
+      ...commit.outbound.map((o): TransactionAction => ['upsert', this.#outboxRow(state.instanceId, state.version, o), 'Replace']),
+    ];
+    const last: TransactionAction[] = [
+      ['upsert', this.#stateRow(state), 'Replace'],
+      ...commit.consumed.filter((e) => e.durable).map((e): TransactionAction => ['delete', { partitionKey: escapeTableKey(state.instanceId), rowKey: inboxRowKey(e.id) }]),
+    ];
+    if (last.length > MAX_TRANSACTION_OPS) throw new Error(`A commit of instance '${state.instanceId}' consumes more inbox messages than one transaction holds.`);
+    const room = MAX_TRANSACTION_OPS - last.length;
+    const early = ahead.length > room ? ahead.slice(0, ahead.length - room) : [];
+    const withState = ahead.slice(early.length);
+    await Promise.all(chunkList(early, MAX_TRANSACTION_OPS).map((chunk) => this.#transact(chunk)));
+    await this.#transact([...withState, ...last]);
+  }
+
+  async appendInbox(instanceId: string, envelope: Envelope): Promise<void> {
+    await this.history.upsertEntity(this.#inboxRow(instanceId, envelope), 'Replace');
+  }
+
+  async deleteOutbox(owner: string, rowKey: string): Promise<void> {
+    try {
+      await this.history.deleteEntity(escapeTableKey(owner), rowKey);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async writeProjection(state: InstanceState): Promise<void> {
+    await this.instances.upsertEntity(this.#projectionRow(state), 'Replace');
+  }
+
+  /** Deletes history rows of executions other than the current one (after continueAsNew). */
+  async deleteOtherExecutions(instanceId: string, currentExecutionId: string): Promise<void> {
+    const pk = escapeTableKey(instanceId);
+    const stale: TransactionAction[] = [];
+    for await (const row of this.history.listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey ge 'h|' and RowKey lt 'h}'`, select: ['RowKey'] },
+    })) {
+      if (!String(row.rowKey).startsWith(`h|${currentExecutionId}|`)) stale.push(['delete', { partitionKey: pk, rowKey: String(row.rowKey) }]);
+    }
+    for (const chunk of chunkList(stale, MAX_TRANSACTION_OPS)) await this.#transact(chunk);
+  }
+
+  /** Deletes every row of an instance (history, state, inbox, outbox) and its projection. */
+  async purgeInstance(instanceId: string): Promise<boolean> {
+    const pk = escapeTableKey(instanceId);
+    const rows: TransactionAction[] = [];
+    for await (const row of this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${pk}`, select: ['RowKey'] } })) {
+      rows.push(['delete', { partitionKey: pk, rowKey: String(row.rowKey) }]);
+    }
+    // The state row goes last, so an interrupted purge is retried by the next one.
+    rows.sort((a, b) => Number(a[1].rowKey === STATE_ROW) - Number(b[1].rowKey === STATE_ROW));
+    for (const chunk of chunkList(rows, MAX_TRANSACTION_OPS)) await this.#transact(chunk);
+    let projection = false;
+    try {
+      await this.instances.deleteEntity(pk, '');
+      projection = true;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    return rows.length > 0 || projection;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  async readState(instanceId: string): Promise<InstanceState | undefined> {
+    try {
+      const row = await this.history.getEntity<Record<string, unknown>>(escapeTableKey(instanceId), STATE_ROW);
+      return JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The committed history of the instance's current execution. */
+  async readHistory(state: InstanceState): Promise<HistoryEvent[]> {
+    const pk = escapeTableKey(state.instanceId);
+    const from = historyRowKey(state.executionId, 0);
+    const to = historyRowKey(state.executionId, state.historyCount);
+    const events: HistoryEvent[] = [];
+    for await (const row of this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey ge ${from} and RowKey lt ${to}` } })) {
+      events.push(JSON.parse(unpackText(row, 'Event') ?? 'null') as HistoryEvent);
+    }
+    return events;
+  }
+
+  /** State, committed history and inbox of an instance, in one partition scan. */
+  async loadInstance(instanceId: string): Promise<LoadedInstance | undefined> {
+    const pk = escapeTableKey(instanceId);
+    let state: InstanceState | undefined;
+    const historyRows: Array<{ key: string; row: Record<string, unknown> }> = [];
+    const inbox: Envelope[] = [];
+    for await (const row of this.history.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } })) {
+      const key = String(row.rowKey);
+      if (key === STATE_ROW) state = JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState;
+      else if (key.startsWith('h|')) historyRows.push({ key, row });
+      else if (key.startsWith('i|')) inbox.push(JSON.parse(unpackText(row, 'Message') ?? 'null') as Envelope);
+    }
+    if (!state) return undefined;
+    const prefix = `h|${state.executionId}|`;
+    const last = historyRowKey(state.executionId, state.historyCount);
+    const history = historyRows
+      .filter((h) => h.key.startsWith(prefix) && h.key < last)
+      .sort((a, b) => (a.key < b.key ? -1 : 1))
+      .map((h) => ({ ...(JSON.parse(unpackText(h.row, 'Event') ?? 'null') as HistoryEvent), IsPlayed: true }));
+    inbox.sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0));
+    return { state, history, pending: inbox };
+  }
+
+  /** Instances that may have work: not terminal (entities never are). */
+  async listActiveInstanceIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const row of this.history.listEntities({ queryOptions: { filter: `RowKey eq '${STATE_ROW}' and Terminal eq false`, select: ['PartitionKey'] } })) {
+      ids.push(unescapeTableKey(String(row.partitionKey)));
+    }
+    return ids;
+  }
+
+  /** Instances with undelivered inbox rows although they are terminal (a start may be waiting there). */
+  async listInstancesWithInbox(): Promise<string[]> {
+    const ids = new Set<string>();
+    for await (const row of this.history.listEntities({ queryOptions: { filter: `RowKey ge 'i|' and RowKey lt 'i}'`, select: ['PartitionKey'] } })) {
+      ids.add(unescapeTableKey(String(row.partitionKey)));
+    }
+    return [...ids];
+  }
+
+  async listOutbox(): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for await (const row of this.history.listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey ge 'o|' and RowKey lt 'o}'` } })) {
+      out.push({
+        owner: unescapeTableKey(String(row.partitionKey)),
+        rowKey: String(row.rowKey),
+        version: Number(row.Version),
+        outbound: JSON.parse(unpackText(row, 'Message') ?? 'null') as OutboundMessage,
+      });
+    }
+    return out;
+  }
+
+  outboxRowKey(version: number, envelopeId: string): string {
+    return outboxRowKey(version, envelopeId);
+  }
+
+  /** Versions of every projection row, to repair those a crash left behind their state row. */
+  async listProjectionVersions(): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    for await (const row of this.instances.listEntities({ queryOptions: { select: ['PartitionKey', 'Version'] } })) {
+      versions.set(unescapeTableKey(String(row.partitionKey)), Number(row.Version));
+    }
+    return versions;
+  }
+
+  async listStateVersions(): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    for await (const row of this.history.listEntities({ queryOptions: { filter: `RowKey eq '${STATE_ROW}'`, select: ['PartitionKey', 'Version'] } })) {
+      versions.set(unescapeTableKey(String(row.partitionKey)), Number(row.Version));
+    }
+    return versions;
+  }
+
+  #queryFilter(q: InstanceQuery): string {
+    const parts: string[] = [];
+    if (q.kind) parts.push(odata`Kind eq ${q.kind}`);
+    if (q.entityName) parts.push(odata`Name eq ${q.entityName}`);
+    if (q.runtimeStatus && q.runtimeStatus.length > 0) parts.push(`(${q.runtimeStatus.map((s) => odata`RuntimeStatus eq ${s}`).join(' or ')})`);
+    if (q.createdTimeFrom) parts.push(odata`CreatedTime ge ${q.createdTimeFrom}`);
+    if (q.createdTimeTo) parts.push(odata`CreatedTime le ${q.createdTimeTo}`);
+    if (q.instanceIdPrefix) {
+      const from = escapeTableKey(q.instanceIdPrefix);
+      parts.push(odata`PartitionKey ge ${from} and PartitionKey lt ${from + '\uffff'}`);
+    }
+    return parts.join(' and ');
+  }
+
+  async queryInstances(q: InstanceQuery, pageSize: number, continuationToken?: string): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
+    const filter = this.#queryFilter(q);
+    const pages = this.instances.listEntities<Record<string, unknown>>({ queryOptions: filter ? { filter } : undefined }).byPage({ maxPageSize: pageSize, continuationToken });
+    const page = await pages.next();
+    if (page.done || !page.value) return { items: [] };
+    const items = page.value.map((row) => ({
+      instanceId: String(row.InstanceId ?? unescapeTableKey(String(row.partitionKey))),
+      kind: (row.Kind as 'orchestration' | 'entity') ?? 'orchestration',
+      name: String(row.Name ?? ''),
+      runtimeStatus: row.RuntimeStatus as RuntimeStatus,
+      createdTime: new Date(row.CreatedTime as string | Date).toISOString(),
+      lastUpdatedTime: new Date(row.LastUpdatedTime as string | Date).toISOString(),
+      input: unpackText(row, 'Input'),
+      output: unpackText(row, 'Output'),
+      customStatus: unpackText(row, 'CustomStatus'),
+    }));
+    return { items, continuationToken: page.value.continuationToken };
+  }
+}
+

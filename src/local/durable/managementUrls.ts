@@ -1,0 +1,84 @@
+// The URLs the Durable extension hands to clients — in the `durableClient` binding (creation and
+// management URL templates, rpcBaseUrl) and in createCheckStatusResponse payloads — pointing at this
+// engine's routes on the local host.
+export const DURABLE_TASK_ROUTE_PREFIX = '/runtime/webhooks/durabletask/';
+/** The placeholder the extension puts where an instance ID goes in management URL templates. */
+export const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
+
+export interface ManagementUrls {
+  id: string;
+  statusQueryGetUri: string;
+  sendEventPostUri: string;
+  terminatePostUri: string;
+  rewindPostUri: string;
+  purgeHistoryDeleteUri: string;
+  suspendPostUri: string;
+  resumePostUri: string;
+}
+
+export interface ClientBindingData {
+  taskHubName: string;
+  creationUrls: { createNewInstancePostUri: string; waitOnNewInstancePostUri: string };
+  managementUrls: ManagementUrls;
+  baseUrl: string;
+  requiredQueryStringParameters: string;
+  rpcBaseUrl: string;
+  httpBaseUrl: string;
+  maxGrpcMessageSizeInBytes: number;
+  grpcHttpClientTimeout: string;
+}
+
+export class ManagementUrlBuilder {
+  constructor(
+    private readonly hostBaseUrl: string,
+    private readonly taskHubName: string,
+    private readonly systemKey: string | undefined,
+  ) {}
+
+  get webhookBase(): string {
+    return `${this.hostBaseUrl.replace(/\/+$/, '')}${DURABLE_TASK_ROUTE_PREFIX.replace(/\/$/, '')}`;
+  }
+
+  get requiredQueryString(): string {
+    return this.systemKey ? `code=${encodeURIComponent(this.systemKey)}` : '';
+  }
+
+  #query(extra?: string): string {
+    const parts = [extra, `taskHub=${encodeURIComponent(this.taskHubName)}`, 'connection=Storage', this.requiredQueryString].filter(Boolean);
+    return parts.join('&');
+  }
+
+  forInstance(instanceId: string): ManagementUrls {
+    const id = encodeURIComponent(instanceId);
+    const base = `${this.webhookBase}/instances/${id}`;
+    return {
+      id: instanceId,
+      statusQueryGetUri: `${base}?${this.#query()}`,
+      sendEventPostUri: `${base}/raiseEvent/{eventName}?${this.#query()}`,
+      terminatePostUri: `${base}/terminate?${this.#query('reason={text}')}`,
+      rewindPostUri: `${base}/rewind?${this.#query('reason={text}')}`,
+      purgeHistoryDeleteUri: `${base}?${this.#query()}`,
+      suspendPostUri: `${base}/suspend?${this.#query('reason={text}')}`,
+      resumePostUri: `${base}/resume?${this.#query('reason={text}')}`,
+    };
+  }
+
+  clientBinding(): ClientBindingData {
+    const managementUrls = this.forInstance(INSTANCE_ID_PLACEHOLDER);
+    const code = this.requiredQueryString ? `?${this.requiredQueryString}` : '';
+    return {
+      taskHubName: this.taskHubName,
+      creationUrls: {
+        createNewInstancePostUri: `${this.webhookBase}/orchestrators/{functionName}[/{instanceId}]${code}`,
+        waitOnNewInstancePostUri: `${this.webhookBase}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}${code ? `&${this.requiredQueryString}` : ''}`,
+      },
+      managementUrls,
+      baseUrl: this.webhookBase,
+      requiredQueryStringParameters: this.requiredQueryString,
+      rpcBaseUrl: `${this.webhookBase}/`,
+      httpBaseUrl: this.webhookBase,
+      maxGrpcMessageSizeInBytes: 0,
+      grpcHttpClientTimeout: '00:01:40',
+    };
+  }
+}

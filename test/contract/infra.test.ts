@@ -1,0 +1,745 @@
+// Contract tests for the Azure deployment (azure.yaml, infra/). No Bicep compiler is reachable here, so
+// these read the files: the app settings Bicep sets against src/config/settings.ts, the role
+// assignments against Microsoft's built-in roles and the least-privilege table, the event
+// subscriptions against the declaration the local Event Grid emulator reads, and everything under
+// infra/ against keys and secrets. The small Bicep reader below understands comments, strings,
+// brace-balanced blocks and the object/array literals this repository writes; it is not a parser.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SETTINGS } from '../../src/config/settings';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const infraDir = path.join(repoRoot, 'infra');
+const appDir = path.join(infraDir, 'app');
+
+/** Built-in role definition IDs, as Microsoft's "Azure built-in roles" reference lists them. */
+const DOCUMENTED_BUILT_IN_ROLES: Record<string, string> = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', // Storage Blob Data Owner
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe', // Storage Blob Data Contributor
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1', // Storage Blob Data Reader
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88', // Storage Queue Data Contributor
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', // Storage Table Data Contributor
+  azureMLDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121', // AzureML Data Scientist
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7', // EventGrid Data Sender
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
+};
+
+/** Settings the Flex Consumption plan takes elsewhere or that would carry keys: never app settings here. */
+const FORBIDDEN_APP_SETTINGS = [
+  'FUNCTIONS_WORKER_RUNTIME', // functionAppConfig.runtime
+  'FUNCTIONS_EXTENSION_VERSION', // fixed by the Flex plan
+  'WEBSITE_RUN_FROM_PACKAGE', // functionAppConfig.deployment
+  'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', // a keyed connection string (Consumption/Premium content share)
+  'WEBSITE_CONTENTSHARE',
+  'WEBSITE_NODE_DEFAULT_VERSION',
+  'AzureWebJobsDashboard',
+  'APPINSIGHTS_INSTRUMENTATIONKEY',
+];
+
+/** The identity-based variants Azure Functions reads for a storage connection named NAME. */
+const IDENTITY_CONNECTION_SUFFIXES = ['blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId'];
+
+// ---------------------------------------------------------------------------------------------
+// Reading Bicep text
+
+function readRepoFile(relative: string): string {
+  return fs.readFileSync(path.join(repoRoot, relative), 'utf8');
+}
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(full) : [full];
+  });
+}
+
+const bicepFiles = (): string[] => listFiles(infraDir).filter((f) => f.endsWith('.bicep'));
+const relativeName = (file: string): string => path.relative(repoRoot, file).split(path.sep).join('/');
+
+/** Bicep without its comments; strings (including ''' multi-line strings) are kept as written. */
+function stripComments(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith("'''", i)) {
+      const end = text.indexOf("'''", i + 3);
+      const stop = end < 0 ? text.length : end + 3;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (text[i] === "'") {
+      let j = i + 1;
+      while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (text.startsWith('//', i)) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+const code = (file: string): string => stripComments(fs.readFileSync(file, 'utf8'));
+const appCode = (name: string): string => code(path.join(appDir, name));
+const mainCode = (): string => code(path.join(infraDir, 'main.bicep'));
+
+/** The end (exclusive) of the bracketed block opening at `open`, skipping strings. */
+function blockEnd(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") {
+      i++;
+      while (i < text.length && text[i] !== "'") i += text[i] === '\\' ? 2 : 1;
+    } else if (c === '{' || c === '[' || c === '(') {
+      depth++;
+    } else if (c === '}' || c === ']' || c === ')') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  throw new Error(`Unbalanced block starting at ${open}: ${text.slice(open, open + 80)}`);
+}
+
+/** The literal (object or array) a `var NAME = ...` holds, or the first argument of the call it holds. */
+function varLiteral(text: string, name: string): string {
+  const m = new RegExp(`^var\\s+${name}\\s*=\\s*`, 'm').exec(text);
+  if (!m) throw new Error(`var ${name} not found`);
+  const start = text.slice(m.index + m[0].length).search(/[[{]/) + m.index + m[0].length;
+  return text.slice(start, blockEnd(text, start));
+}
+
+type BicepValue = { expr: string } | BicepValue[] | { [key: string]: BicepValue };
+
+/** Parses the object and array literals this repository writes: one property or item per line. */
+function parseLiteral(src: string): BicepValue {
+  let pos = 0;
+  const skipSpace = (): void => {
+    while (pos < src.length && /[\s,]/.test(src[pos])) pos++;
+  };
+  const readExpression = (closer: string): string => {
+    const start = pos;
+    let depth = 0;
+    while (pos < src.length) {
+      const c = src[pos];
+      if (c === "'") {
+        pos++;
+        while (pos < src.length && src[pos] !== "'") pos += src[pos] === '\\' ? 2 : 1;
+      } else if ('([{'.includes(c)) {
+        depth++;
+      } else if (')]}'.includes(c)) {
+        if (depth === 0 && c === closer) break;
+        depth--;
+      } else if (depth === 0 && (c === '\n' || c === ',')) {
+        break;
+      }
+      pos++;
+    }
+    return src.slice(start, pos).trim();
+  };
+  const value = (closer: string): BicepValue => {
+    skipSpace();
+    if (src[pos] === '{') return object();
+    if (src[pos] === '[') return array();
+    return { expr: readExpression(closer) };
+  };
+  const object = (): BicepValue => {
+    const result: { [key: string]: BicepValue } = {};
+    pos++;
+    for (;;) {
+      skipSpace();
+      if (src[pos] === '}') {
+        pos++;
+        return result;
+      }
+      const key = /^(?:'([^']*)'|([A-Za-z_$][\w$]*))\s*:/.exec(src.slice(pos));
+      if (!key) throw new Error(`Expected a property at: ${src.slice(pos, pos + 60)}`);
+      pos += key[0].length;
+      result[key[1] ?? key[2]] = value('}');
+    }
+  };
+  const array = (): BicepValue => {
+    const result: BicepValue[] = [];
+    pos++;
+    for (;;) {
+      skipSpace();
+      if (src[pos] === ']') {
+        pos++;
+        return result;
+      }
+      result.push(value(']'));
+    }
+  };
+  return value('');
+}
+
+function asObject(v: BicepValue): { [key: string]: BicepValue } {
+  if (Array.isArray(v) || 'expr' in v) throw new Error(`Expected an object, got ${JSON.stringify(v)}`);
+  return v as { [key: string]: BicepValue };
+}
+function asArray(v: BicepValue): BicepValue[] {
+  if (!Array.isArray(v)) throw new Error(`Expected an array, got ${JSON.stringify(v)}`);
+  return v;
+}
+function exprOf(v: BicepValue | undefined): string {
+  if (!v || Array.isArray(v) || !('expr' in v)) throw new Error(`Expected an expression, got ${JSON.stringify(v)}`);
+  return (v as { expr: string }).expr;
+}
+/** A plain string literal's text, or undefined for any other expression. */
+function stringLiteral(v: BicepValue | undefined): string | undefined {
+  const m = /^'([^'$]*)'$/.exec(exprOf(v));
+  return m ? m[1] : undefined;
+}
+
+/** Splits a call's arguments at top level: `guid(a.id, b, c[d])` → ['a.id', 'b', 'c[d]']. */
+function callArguments(text: string, fn: string): string[] | undefined {
+  const at = text.search(new RegExp(`\\b${fn}\\(`));
+  if (at < 0) return undefined;
+  const open = text.indexOf('(', at);
+  const inner = text.slice(open + 1, blockEnd(text, open) - 1);
+  const args: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const c of inner) {
+    if ('([{'.includes(c)) depth++;
+    if (')]}'.includes(c)) depth--;
+    if (c === ',' && depth === 0) {
+      args.push(current.trim());
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  args.push(current.trim());
+  return args;
+}
+
+interface ResourceDeclaration {
+  symbol: string;
+  type: string;
+  existing: boolean;
+  body: string;
+}
+
+/** Every `resource symbol 'Type@version' [existing] = ...` with the text of its body. */
+function resources(text: string): ResourceDeclaration[] {
+  const found: ResourceDeclaration[] = [];
+  const re = /^resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*(existing\s*)?=\s*/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const open = text.slice(re.lastIndex).search(/[[{]/) + re.lastIndex;
+    found.push({ symbol: m[1], type: m[2], existing: Boolean(m[3]), body: text.slice(open, blockEnd(text, open)) });
+  }
+  return found;
+}
+
+interface ParamDeclaration {
+  name: string;
+  type: string;
+  defaultValue?: string;
+}
+
+function params(text: string): ParamDeclaration[] {
+  return [...text.matchAll(/^param\s+(\w+)\s+([\w[\]]+)(?:\s*=\s*(.+))?$/gm)].map((m) => ({ name: m[1], type: m[2], defaultValue: m[3]?.trim() }));
+}
+
+/** The `params: {...}` of `module symbol 'path' = ...` as parsed literal. */
+function moduleParams(text: string, symbol: string): { [key: string]: BicepValue } {
+  const m = new RegExp(`^module\\s+${symbol}\\s+'[^']+'\\s*=`, 'm').exec(text);
+  if (!m) throw new Error(`module ${symbol} not found`);
+  const open = text.indexOf('{', m.index);
+  const body = text.slice(open, blockEnd(text, open));
+  const p = /\n\s*params:\s*\{/.exec(body);
+  if (!p) return {};
+  const start = body.indexOf('{', p.index);
+  return asObject(parseLiteral(body.slice(start, blockEnd(body, start))));
+}
+
+function moduleDeclaration(text: string, symbol: string): string {
+  const m = new RegExp(`^module\\s+${symbol}\\s+'([^']+)'\\s*=\\s*(.*)$`, 'm').exec(text);
+  if (!m) throw new Error(`module ${symbol} not found`);
+  return m[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('app settings in infra/ and local.settings.sample.json', () => {
+  const functionApp = appCode('functionApp.bicep');
+  const appSettings = asObject(parseLiteral(varLiteral(functionApp, 'appSettings')));
+  const names = Object.keys(appSettings);
+
+  function expectedAzureNames(): string[] {
+    return SETTINGS.flatMap((s) => {
+      if (!s.connection) return [s.name];
+      const services = s.name === 'AzureWebJobsStorage' ? ['blobServiceUri', 'queueServiceUri', 'tableServiceUri'] : ['blobServiceUri'];
+      return [...services, 'credential', 'clientId'].map((suffix) => `${s.name}__${suffix}`);
+    });
+  }
+
+  it('sets every setting the settings schema lists, identity-based connections as NAME__ variants', () => {
+    expect([...names].sort()).toEqual(expect.arrayContaining(expectedAzureNames().sort()));
+  });
+
+  it('sets nothing the settings schema does not know', () => {
+    const known = new Set(SETTINGS.map((s) => s.name));
+    const unknown = names.filter((name) => {
+      const [prefix, suffix] = name.split('__');
+      if (suffix === undefined) return !known.has(name) || SETTINGS.find((s) => s.name === name)?.connection === true;
+      return !SETTINGS.some((s) => s.name === prefix && s.connection) || !IDENTITY_CONNECTION_SUFFIXES.includes(suffix);
+    });
+    expect(unknown).toEqual([]);
+    expect([...names].sort()).toEqual([...expectedAzureNames()].sort());
+  });
+
+  it('never sets a storage connection as a connection string', () => {
+    for (const s of SETTINGS.filter((setting) => setting.connection)) {
+      expect(names).not.toContain(s.name);
+      expect(appSettings[`${s.name}__credential`]).toEqual({ expr: "'managedidentity'" });
+      expect(exprOf(appSettings[`${s.name}__clientId`])).toBe('identityClientId');
+      expect(exprOf(appSettings[`${s.name}__blobServiceUri`])).toMatch(/(primaryEndpoints\.blob|BlobServiceUri)$/);
+    }
+  });
+
+  it('authenticates Application Insights with the managed identity and the app with the same client ID', () => {
+    expect(exprOf(appSettings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)).toBe("'Authorization=AAD;ClientId=${identityClientId}'");
+    expect(exprOf(appSettings.APPLICATIONINSIGHTS_CONNECTION_STRING)).toBe('applicationInsights.properties.ConnectionString');
+    expect(exprOf(appSettings.AZURE_CLIENT_ID)).toBe('identityClientId');
+    expect(exprOf(appSettings.BATCHPILOT_ARM_ENDPOINT)).toBe('environment().resourceManager');
+  });
+
+  it('applies the settings in one place: a single sites/config appsettings resource, no siteConfig.appSettings', () => {
+    const configs = bicepFiles().flatMap((f) => resources(code(f)).filter((r) => r.type === 'Microsoft.Web/sites/config').map((r) => ({ f: relativeName(f), r })));
+    expect(configs.map((c) => c.f)).toEqual(['infra/app/functionApp.bicep']);
+    expect(configs[0].r.body).toMatch(/\bname:\s*'appsettings'/);
+    expect(configs[0].r.body).toMatch(/\bproperties:\s*appSettings\b/);
+    for (const f of bicepFiles()) expect({ file: relativeName(f), appSettingsArray: /\bappSettings\s*:/.test(code(f)) }).toEqual({ file: relativeName(f), appSettingsArray: false });
+  });
+
+  it('sets none of the settings Flex Consumption takes elsewhere or that carry keys', () => {
+    for (const f of bicepFiles()) {
+      const text = code(f);
+      const present = FORBIDDEN_APP_SETTINGS.filter((name) => new RegExp(`\\b${name}\\b`).test(text));
+      expect({ file: relativeName(f), present }).toEqual({ file: relativeName(f), present: [] });
+    }
+  });
+
+  it('lists every setting in local.settings.sample.json', () => {
+    const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
+    const missing = SETTINGS.map((s) => s.name).filter((name) => !(name in sample.Values));
+    expect(missing).toEqual([]);
+  });
+
+  it('ships routes.yaml as the default routes file, as the local sample does', () => {
+    const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
+    expect(exprOf(appSettings.BATCHPILOT_ROUTES_PATH)).toBe('routesPath');
+    const routesPath = params(mainCode()).find((p) => p.name === 'routesPath');
+    expect(routesPath?.defaultValue).toBe(`'${sample.Values.BATCHPILOT_ROUTES_PATH}'`);
+  });
+});
+
+describe('role assignments', () => {
+  const rbac = appCode('rbac.bicep');
+  const main = mainCode();
+
+  it('uses only documented built-in role IDs, under their documented names', () => {
+    const roleIds = asObject(parseLiteral(varLiteral(rbac, 'roleIds')));
+    const declared = Object.fromEntries(Object.entries(roleIds).map(([name, v]) => [name, stringLiteral(v)]));
+    for (const [name, id] of Object.entries(declared)) expect({ name, id }).toEqual({ name, id: DOCUMENTED_BUILT_IN_ROLES[name] });
+  });
+
+  it('has no other GUID anywhere under infra/', () => {
+    const documented = new Set(Object.values(DOCUMENTED_BUILT_IN_ROLES));
+    for (const f of listFiles(infraDir).filter((file) => /\.(bicep|json)$/.test(file))) {
+      const guids = [...fs.readFileSync(f, 'utf8').matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi)].map((m) => m[0].toLowerCase());
+      expect({ file: relativeName(f), unknown: guids.filter((g) => !documented.has(g)) }).toEqual({ file: relativeName(f), unknown: [] });
+    }
+  });
+
+  it('declares role assignments in rbac.bicep only', () => {
+    const declaring = bicepFiles().filter((f) => resources(code(f)).some((r) => r.type === 'Microsoft.Authorization/roleAssignments'));
+    expect(declaring.map(relativeName)).toEqual(['infra/app/rbac.bicep']);
+  });
+
+  it('names every role assignment guid(scope, principal, role) for the scope, principal and role it assigns', () => {
+    const assignments = resources(rbac).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    expect(assignments.length).toBeGreaterThanOrEqual(5);
+    for (const a of assignments) {
+      const scope = /\n\s*scope:\s*(\S+)/.exec(a.body)?.[1];
+      const principal = /\n\s*principalId:\s*(\S+)/.exec(a.body)?.[1];
+      const roleDefinition = callArguments(/roleDefinitionId:\s*(.+)/.exec(a.body)?.[1] ?? '', 'subscriptionResourceId');
+      const name = callArguments(/\n\s*name:\s*(.+)/.exec(a.body)?.[1] ?? '', 'guid');
+      expect({ symbol: a.symbol, name }).toEqual({ symbol: a.symbol, name: [`${scope}.id`, principal, roleDefinition?.[1]] });
+      expect(roleDefinition?.[0]).toBe("'Microsoft.Authorization/roleDefinitions'");
+      expect(roleDefinition?.[1]).toMatch(/^roleIds\[/);
+      expect(a.body).toMatch(/\n\s*principalType:\s*\S+/);
+    }
+  });
+
+  type Grant = string; // 'principal | scope | role'
+  function grants(varName: string, scopeOf: (o: { [key: string]: BicepValue }) => string): Grant[] {
+    return asArray(parseLiteral(varLiteral(main, varName))).map((item) => {
+      const o = asObject(item);
+      const role = stringLiteral(o.role);
+      expect(Object.keys(DOCUMENTED_BUILT_IN_ROLES)).toContain(role);
+      expect(stringLiteral(o.reason)?.length ?? 0).toBeGreaterThan(10);
+      return `${exprOf(o.principalId)} | ${scopeOf(o)} | ${role}`;
+    });
+  }
+
+  it('grants exactly the least-privilege table, container by container where Azure RBAC allows', () => {
+    const account = (o: { [key: string]: BicepValue }): string => `account ${exprOf(o.account)}`;
+    const container = (o: { [key: string]: BicepValue }): string => `container ${exprOf(o.account)}/${exprOf(o.container)}`;
+    const resource = (kind: string) => (o: { [key: string]: BicepValue }): string => `${kind} ${exprOf(o.resource)}`;
+    const actual = [
+      ...grants('runtimeAccountRoles', account),
+      ...grants('runtimeContainerRoles', container),
+      ...grants('dataContainerRoles', container),
+      ...grants('workspaceRoles', resource('workspace')),
+      ...grants('eventGridTopicRoles', resource('topic')),
+      ...grants('applicationInsightsRoles', resource('appInsights')),
+    ].sort();
+    const expected = [
+      'appPrincipalId | account runtimeStorageAccountName | storageBlobDataContributor',
+      'appPrincipalId | account runtimeStorageAccountName | storageQueueDataContributor',
+      'appPrincipalId | account runtimeStorageAccountName | storageTableDataContributor',
+      'appPrincipalId | container runtimeStorageAccountName/deploymentContainerName | storageBlobDataOwner',
+      'appPrincipalId | container dataAccountName/inputContainerName | storageBlobDataReader',
+      'appPrincipalId | container dataAccountName/outputContainerName | storageBlobDataContributor',
+      'appPrincipalId | container dataAccountName/runsContainerName | storageBlobDataContributor',
+      'storageTopicPrincipalId | container dataAccountName/deadLetterContainerName | storageBlobDataContributor',
+      'workspaceTopicPrincipalId | container dataAccountName/deadLetterContainerName | storageBlobDataContributor',
+      'mlComputePrincipalId | container dataAccountName/inputContainerName | storageBlobDataReader',
+      'mlComputePrincipalId | container dataAccountName/outputContainerName | storageBlobDataContributor',
+      'principalId | container dataAccountName/inputContainerName | storageBlobDataContributor',
+      'principalId | container dataAccountName/outputContainerName | storageBlobDataReader',
+      'principalId | container dataAccountName/runsContainerName | storageBlobDataReader',
+      'principalId | container dataAccountName/deadLetterContainerName | storageBlobDataReader',
+      'appPrincipalId | workspace workspaceParts[8] | azureMLDataScientist',
+      'appPrincipalId | topic eventGrid.outputs.eventsTopicName | eventGridDataSender',
+      'appPrincipalId | appInsights monitoring.outputs.applicationInsightsName | monitoringMetricsPublisher',
+    ].sort();
+    expect(actual).toEqual(expected);
+  });
+
+  it('hands each table to the rbac module deployed in the resource group that holds its scopes', () => {
+    const expectParams = (symbol: string, expected: Record<string, string>, scope: RegExp): void => {
+      const p = moduleParams(main, symbol);
+      expect(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, exprOf(v)]))).toEqual(expected);
+      expect(moduleDeclaration(main, symbol)).toContain("'app/rbac.bicep'");
+      const body = main.slice(main.indexOf(moduleDeclaration(main, symbol)));
+      expect(/\n\s*scope:\s*(.+)/.exec(body)?.[1]).toMatch(scope);
+    };
+    expectParams('rbac', { storageAccountRoles: 'runtimeAccountRoles', containerRoles: 'runtimeContainerRoles', eventGridTopicRoles: 'eventGridTopicRoles', applicationInsightsRoles: 'applicationInsightsRoles' }, /^rg$/);
+    expectParams('rbacData', { containerRoles: 'dataContainerRoles' }, /^resourceGroup\(dataAccountParts\[2\], dataAccountParts\[4\]\)$/);
+    expectParams('rbacWorkspace', { workspaceRoles: 'workspaceRoles' }, /^resourceGroup\(workspaceParts\[2\], workspaceParts\[4\]\)$/);
+  });
+
+  it('drops optional principals that were not given instead of assigning to an empty ID', () => {
+    expect(main).toMatch(/var dataContainerRoles = filter\(\[[\s\S]*\], assignment => !empty\(assignment\.principalId\)\)/);
+    for (const optional of ['principalId', 'mlComputePrincipalId']) expect(params(main).find((p) => p.name === optional)?.defaultValue).toBe("''");
+  });
+});
+
+describe('no keys or secrets under infra/', () => {
+  const everyInfraFile = (): string[] => [...listFiles(infraDir), path.join(repoRoot, 'azure.yaml')];
+  const SECRET_PATTERNS: Array<[string, RegExp]> = [
+    ['listKeys', /listKeys/i],
+    ['a list*() call (keys, SAS, secrets, credentials)', /\blist(Keys|AccountSas|ServiceSas|Secrets|Credentials?|ConnectionStrings)\s*\(/i],
+    ['an account key', /AccountKey\s*=/i],
+    ['a keyed connection string', /DefaultEndpointsProtocol\s*=/i],
+    ['a shared access key', /SharedAccessKey(Name)?\s*=/i],
+    ['a SAS signature', /[?&]sig=|SharedAccessSignature/i],
+    ['an instrumentation key', /InstrumentationKey/i],
+    ['a secure parameter', /@secure\(\)/],
+    ['a password', /password\s*[:=]/i],
+  ];
+
+  it('contains no listKeys, account keys, keyed connection strings, SAS or secrets', () => {
+    for (const f of everyInfraFile()) {
+      const text = fs.readFileSync(f, 'utf8');
+      const found = SECRET_PATTERNS.filter(([, re]) => re.test(text)).map(([what]) => what);
+      expect({ file: relativeName(f), found }).toEqual({ file: relativeName(f), found: [] });
+    }
+  });
+
+  it('reads no connection string except Application Insights\' key-less one', () => {
+    for (const f of bicepFiles()) {
+      const uses = [...code(f).matchAll(/[\w.]*connectionString\w*/gi)].map((m) => m[0]);
+      expect({ file: relativeName(f), uses: uses.filter((u) => u !== 'applicationInsights.properties.ConnectionString') }).toEqual({ file: relativeName(f), uses: [] });
+    }
+  });
+
+  it('disables shared keys on storage and local auth on Event Grid, Application Insights and Log Analytics', () => {
+    const storage = appCode('storage.bicep');
+    expect(storage).toMatch(/\ballowSharedKeyAccess:\s*false\b/);
+    expect(storage).toMatch(/\ballowBlobPublicAccess:\s*false\b/);
+    for (const f of bicepFiles()) {
+      expect({ file: relativeName(f), enables: /allowSharedKeyAccess:(?!\s*false\b)/.test(code(f)) || /disableLocalAuth:(?!\s*true\b)/i.test(code(f)) }).toEqual({ file: relativeName(f), enables: false });
+    }
+    const eventGrid = resources(appCode('eventGrid.bicep')).find((r) => r.type === 'Microsoft.EventGrid/topics');
+    expect(eventGrid?.body).toMatch(/\bdisableLocalAuth:\s*true\b/);
+    const monitoring = resources(appCode('monitoring.bicep'));
+    expect(monitoring.find((r) => r.type === 'Microsoft.Insights/components')?.body).toMatch(/\bDisableLocalAuth:\s*true\b/);
+    expect(monitoring.find((r) => r.type === 'Microsoft.OperationalInsights/workspaces')?.body).toMatch(/\bdisableLocalAuth:\s*true\b/);
+  });
+
+  it('creates every storage account through storage.bicep, so none escapes those settings', () => {
+    const creating = bicepFiles().filter((f) => resources(code(f)).some((r) => r.type === 'Microsoft.Storage/storageAccounts' && !r.existing));
+    expect(creating.map(relativeName)).toEqual(['infra/app/storage.bicep']);
+  });
+
+  it('turns off publishing user names and passwords for the function app', () => {
+    const policies = resources(appCode('functionApp.bicep')).filter((r) => r.type === 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(policies.map((p) => /name:\s*'(\w+)'/.exec(p.body)?.[1]).sort()).toEqual(['ftp', 'scm']);
+    for (const p of policies) expect(p.body).toMatch(/allow:\s*false/);
+  });
+});
+
+describe('Flex Consumption function app', () => {
+  const functionApp = appCode('functionApp.bicep');
+  const site = resources(functionApp).find((r) => r.type === 'Microsoft.Web/sites');
+  const plan = resources(functionApp).find((r) => r.type === 'Microsoft.Web/serverfarms');
+
+  it('runs Node 20 on an FC1 plan, with deployment storage reached by the user-assigned identity', () => {
+    expect(plan?.body).toMatch(/tier:\s*'FlexConsumption'/);
+    expect(plan?.body).toMatch(/name:\s*'FC1'/);
+    expect(site?.body).toMatch(/kind:\s*'functionapp,linux'/);
+    expect(site?.body).toMatch(/functionAppConfig:\s*\{/);
+    expect(site?.body).toMatch(/runtime:\s*\{\s*name:\s*'node'\s*version:\s*'20'\s*\}/);
+    expect(site?.body).toMatch(/authentication:\s*\{\s*type:\s*'UserAssignedIdentity'\s*userAssignedIdentityResourceId:\s*identityId\s*\}/);
+    expect(site?.body).toMatch(/maximumInstanceCount:\s*maximumInstanceCount/);
+    expect(site?.body).toMatch(/instanceMemoryMB:\s*instanceMemoryMB/);
+    expect(site?.body).toMatch(/type:\s*'UserAssigned'/);
+    expect(site?.body).not.toMatch(/linuxFxVersion/);
+  });
+
+  it('carries the azd-service-name tag of the azure.yaml service', () => {
+    expect(site?.body).toMatch(/'azd-service-name':\s*'api'/);
+  });
+
+  it('keeps private networking off unless asked for', () => {
+    const main = mainCode();
+    expect(params(main).find((p) => p.name === 'enablePrivateNetworking')?.defaultValue).toBe('false');
+    expect(moduleDeclaration(main, 'network')).toMatch(/'app\/network\.bicep' = if \(enablePrivateNetworking\)/);
+    expect(appCode('network.bicep')).toMatch(/serviceName:\s*'Microsoft\.App\/environments'/);
+  });
+});
+
+describe('azure.yaml and infra/main.parameters.json', () => {
+  const azureYaml = parseYaml(readRepoFile('azure.yaml')) as {
+    services: Record<string, { project: string; language: string; host: string }>;
+    hooks?: Record<string, Record<string, { shell: string; run: string }>>;
+    requiredVersions?: { azd?: string };
+  };
+  const parameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: unknown }> };
+  const declared = params(mainCode());
+
+  it('declares the service api: TypeScript on Azure Functions, from the repository root', () => {
+    expect(Object.keys(azureYaml.services)).toEqual(['api']);
+    expect(azureYaml.services.api).toEqual(expect.objectContaining({ project: '.', language: 'ts', host: 'function' }));
+  });
+
+  it('requires an azd whose `down` leaves resource groups it did not create alone', () => {
+    expect(azureYaml.requiredVersions?.azd).toMatch(/>=\s*1\.(2[4-9]|[3-9]\d)\./);
+  });
+
+  it('runs the postdeploy hook on both shells, with scripts that exist', () => {
+    const postdeploy = azureYaml.hooks?.postdeploy ?? {};
+    expect(Object.keys(postdeploy).sort()).toEqual(['posix', 'windows']);
+    expect(postdeploy.posix.shell).toBe('sh');
+    expect(postdeploy.windows.shell).toBe('pwsh');
+    for (const hook of Object.values(postdeploy)) expect(fs.existsSync(path.join(repoRoot, hook.run))).toBe(true);
+  });
+
+  it('takes environment, location and principal from azd', () => {
+    expect(parameters.parameters.environmentName.value).toBe('${AZURE_ENV_NAME}');
+    expect(parameters.parameters.location.value).toBe('${AZURE_LOCATION}');
+    expect(parameters.parameters.principalId.value).toBe('${AZURE_PRINCIPAL_ID}');
+  });
+
+  it('fills every parameter from an azd environment variable, and only parameters main.bicep declares', () => {
+    for (const [name, p] of Object.entries(parameters.parameters)) {
+      expect({ name, declared: declared.some((d) => d.name === name) }).toEqual({ name, declared: true });
+      expect({ name, value: p.value }).toEqual({ name, value: expect.stringMatching(/^\$\{[A-Z][A-Z0-9_]*(=[^}]*)?\}$/) });
+    }
+  });
+
+  it('provides every main.bicep parameter that has no default', () => {
+    const required = declared.filter((d) => d.defaultValue === undefined).map((d) => d.name);
+    expect(required.sort()).toEqual(['environmentName', 'location', 'mlWorkspaceId']);
+    for (const name of required) expect(Object.keys(parameters.parameters)).toContain(name);
+  });
+});
+
+describe('structure', () => {
+  it('references only module files and JSON files that exist', () => {
+    for (const f of bicepFiles()) {
+      const text = code(f);
+      const refs = [...text.matchAll(/^module\s+\w+\s+'([^']+)'/gm), ...text.matchAll(/loadJsonContent\('([^']+)'\)/g)].map((m) => m[1]);
+      for (const ref of refs) expect({ from: relativeName(f), ref, exists: fs.existsSync(path.join(path.dirname(f), ref)) }).toEqual({ from: relativeName(f), ref, exists: true });
+    }
+  });
+
+  it('wires every module main.bicep declares, each in a resource group scope', () => {
+    const main = mainCode();
+    const modules = [...main.matchAll(/^module\s+(\w+)\s+'app\/(\w+)\.bicep'/gm)].map((m) => m[2]);
+    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions']));
+    expect(main).toMatch(/^targetScope = 'subscription'$/m);
+    expect(resources(main).find((r) => r.type === 'Microsoft.Resources/resourceGroups')?.body).toMatch(/tags:\s*tags/);
+    expect(main).toMatch(/'azd-env-name':\s*environmentName/);
+  });
+});
+
+interface DeclaredSubscription {
+  name: string;
+  topic: string;
+  destination: { endpointType: string; properties: { functionName?: string; resourceId?: string } };
+  filter?: { includedEventTypes?: string[] | null; subjectBeginsWith?: string; advancedFilters?: Array<{ operatorType: string; key: string; values?: unknown[] }> };
+  retryPolicy?: unknown;
+  deadLetterDestination?: { properties: { blobContainerName: string } };
+}
+
+describe('Event Grid subscriptions: one declaration for Azure and the local emulator', () => {
+  const declarationFile = path.join(infraDir, 'eventSubscriptions.json');
+  const declaration = JSON.parse(fs.readFileSync(declarationFile, 'utf8')) as { topics: Array<{ name: string; inputSchema: string }>; subscriptions: DeclaredSubscription[] };
+  const byFunction = (fn: string): DeclaredSubscription | undefined => declaration.subscriptions.find((s) => s.destination.properties.functionName === fn);
+
+  it('is a valid local emulator subscriptions file', async () => {
+    const { parseEventGridLocalConfig } = await import('../../src/local/eventgrid/subscriptionDefinitions');
+    const parsed = parseEventGridLocalConfig(declaration, relativeName(declarationFile));
+    expect(parsed.subscriptions.map((s) => s.name).sort()).toEqual(['intake-ml-events', 'intake-storage-events']);
+  });
+
+  it('sends only completed blob writes under the input container to intakeStorageEvents', () => {
+    const storage = byFunction('intakeStorageEvents');
+    expect(storage?.topic).toBe('storage');
+    expect(storage?.destination.endpointType).toBe('AzureFunction');
+    expect(storage?.filter?.includedEventTypes).toEqual(['Microsoft.Storage.BlobCreated']);
+    expect(storage?.filter?.advancedFilters).toEqual([{ operatorType: 'StringIn', key: 'data.api', values: ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] }]);
+    const input = params(mainCode()).find((p) => p.name === 'inputContainerName')?.defaultValue;
+    expect(`'${storage?.filter?.subjectBeginsWith}'`).toBe(`'/blobServices/default/containers/${input?.replace(/'/g, '')}/blobs/'`);
+  });
+
+  it('sends ModelRegistered, RunCompleted and RunStatusChanged from the workspace to intakeMlEvents', () => {
+    const ml = byFunction('intakeMlEvents');
+    expect(ml?.topic).toBe('workspace');
+    expect(ml?.destination.endpointType).toBe('AzureFunction');
+    expect([...(ml?.filter?.includedEventTypes ?? [])].sort()).toEqual([
+      'Microsoft.MachineLearningServices.ModelRegistered',
+      'Microsoft.MachineLearningServices.RunCompleted',
+      'Microsoft.MachineLearningServices.RunStatusChanged',
+    ]);
+  });
+
+  it('declares only subscriptions infra creates, all dead-lettering to the one container infra creates', () => {
+    expect(new Set(declaration.subscriptions.map((s) => s.topic))).toEqual(new Set(['storage', 'workspace']));
+    const containers = new Set(declaration.subscriptions.map((s) => s.deadLetterDestination?.properties.blobContainerName));
+    expect(containers.size).toBe(1);
+    const main = mainCode();
+    expect(main).toMatch(/var deadLetterContainerName = eventGridDeclarations\.subscriptions\[0\]\.deadLetterDestination\.properties\.blobContainerName/);
+    expect(main).toMatch(/containerNames: union\(\[inputContainerName, outputContainerName, runsContainerName\], \[deadLetterContainerName\]\)/);
+  });
+
+  it('declares batchpilot\'s own topic with the CloudEvents schema, as infra creates it', () => {
+    expect(declaration.topics).toEqual([{ name: 'batchpilot-events', inputSchema: 'CloudEventSchemaV1_0' }]);
+    const topic = resources(appCode('eventGrid.bicep')).find((r) => r.type === 'Microsoft.EventGrid/topics');
+    expect(topic?.body).toMatch(/inputSchema:\s*'CloudEventSchemaV1_0'/);
+  });
+
+  it('is what main.bicep loads and hands to each system topic\'s subscriptions module', () => {
+    const main = mainCode();
+    expect(main).toMatch(/var eventGridDeclarations = loadJsonContent\('eventSubscriptions\.json'\)/);
+    expect(main).toMatch(/var storageSubscriptions = filter\(eventGridDeclarations\.subscriptions, s => s\.topic == 'storage'\)/);
+    expect(main).toMatch(/var workspaceSubscriptions = filter\(eventGridDeclarations\.subscriptions, s => s\.topic == 'workspace'\)/);
+    expect(exprOf(moduleParams(main, 'storageEventSubscriptions').subscriptions)).toBe('storageSubscriptions');
+    expect(exprOf(moduleParams(main, 'workspaceEventSubscriptions').subscriptions)).toBe('workspaceSubscriptions');
+  });
+
+  it('copies every declared filter, retry policy and destination into the ARM subscription', () => {
+    const module = resources(appCode('eventSubscriptions.bicep')).find((r) => r.type === 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    const body = module?.body ?? '';
+    expect(body).toMatch(/\[for declared in subscriptions:/);
+    expect(body).toMatch(/endpointType:\s*'AzureFunction'/);
+    expect(body).toMatch(/resourceId:\s*'\$\{functionAppId\}\/functions\/\$\{declared\.destination\.properties\.functionName\}'/);
+    expect(body).toMatch(/includedEventTypes:\s*declared\.filter\.includedEventTypes/);
+    expect(body).toMatch(/advancedFilters:\s*declared\.filter\.\?advancedFilters/);
+    expect(body).toMatch(/subjectBeginsWith:\s*empty\(subjectBeginsWithOverride\) \? \(declared\.filter\.\?subjectBeginsWith \?\? ''\) : subjectBeginsWithOverride/);
+    expect(body).toMatch(/maxDeliveryAttempts:\s*declared\.retryPolicy\.maxDeliveryAttempts/);
+    expect(body).toMatch(/eventDeliverySchema:\s*declared\.\?eventDeliverySchema/);
+  });
+
+  it('dead-letters with the system topic\'s own identity, never a key', () => {
+    const body = resources(appCode('eventSubscriptions.bicep')).find((r) => r.type === 'Microsoft.EventGrid/systemTopics/eventSubscriptions')?.body ?? '';
+    expect(body).toMatch(/deadLetterWithResourceIdentity:\s*\{\s*identity:\s*\{\s*type:\s*'SystemAssigned'\s*\}/);
+    expect(body).toMatch(/blobContainerName:\s*declared\.deadLetterDestination\.properties\.blobContainerName/);
+    // The only dead-letter destination is the one inside deadLetterWithResourceIdentity.
+    expect(body.match(/deadLetterDestination:/g)).toHaveLength(1);
+    expect(body.indexOf('deadLetterDestination:')).toBeGreaterThan(body.indexOf('deadLetterWithResourceIdentity:'));
+    for (const topic of resources(appCode('eventGrid.bicep')).filter((r) => r.type === 'Microsoft.EventGrid/systemTopics')) {
+      expect(topic.body).toMatch(/identity:\s*\{\s*type:\s*'SystemAssigned'\s*\}/);
+    }
+  });
+
+  it('creates the subscriptions only behind deployEventSubscriptions, which the postdeploy hook turns on and off again', () => {
+    const main = mainCode();
+    expect(params(main).find((p) => p.name === 'deployEventSubscriptions')?.defaultValue).toBe('false');
+    for (const symbol of ['storageEventSubscriptions', 'workspaceEventSubscriptions']) {
+      expect(moduleDeclaration(main, symbol)).toMatch(/'app\/eventSubscriptions\.bicep' = if \(deployEventSubscriptions\)/);
+    }
+    const parameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> };
+    expect(parameters.parameters.deployEventSubscriptions.value).toBe('${DEPLOY_EVENT_SUBSCRIPTIONS=false}');
+    const sh = readRepoFile('infra/hooks/postdeploy.sh');
+    expect(sh).toMatch(/^#!\/bin\/sh/);
+    expect(sh).toMatch(/azd env set DEPLOY_EVENT_SUBSCRIPTIONS true\n/);
+    expect(sh).toMatch(/trap 'azd env set DEPLOY_EVENT_SUBSCRIPTIONS false/);
+    expect(sh).toMatch(/azd provision --no-prompt/);
+    const ps1 = readRepoFile('infra/hooks/postdeploy.ps1');
+    expect(ps1).toMatch(/azd env set DEPLOY_EVENT_SUBSCRIPTIONS true/);
+    expect(ps1).toMatch(/finally \{\s*azd env set DEPLOY_EVENT_SUBSCRIPTIONS false/);
+    expect(ps1).toMatch(/azd provision --no-prompt/);
+  });
+
+  it('agrees with any other local declaration of the intake subscriptions in the repository', () => {
+    const skip = new Set(['node_modules', 'dist', '.git', 'coverage', '.azurite', '.local', 'infra']);
+    const walk = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (skip.has(e.name) ? [] : e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.json') ? [path.join(dir, e.name)] : []));
+    const comparable = (s: DeclaredSubscription): unknown => ({ topic: s.topic, filter: s.filter, retryPolicy: s.retryPolicy, deadLetter: s.deadLetterDestination?.properties.blobContainerName });
+    for (const file of walk(repoRoot)) {
+      let other: { subscriptions?: DeclaredSubscription[] };
+      try {
+        other = JSON.parse(fs.readFileSync(file, 'utf8')) as { subscriptions?: DeclaredSubscription[] };
+      } catch {
+        continue;
+      }
+      for (const s of Array.isArray(other?.subscriptions) ? other.subscriptions : []) {
+        const fn = s?.destination?.properties?.functionName ?? /\/functions\/([^/]+)$/.exec(s?.destination?.properties?.resourceId ?? '')?.[1];
+        const ours = fn ? byFunction(fn) : undefined;
+        if (ours) expect({ file: relativeName(file), subscription: comparable(s) }).toEqual({ file: relativeName(file), subscription: comparable(ours) });
+      }
+    }
+  });
+});
+
+describe('infra/DEPLOY.md', () => {
+  const deploy = readRepoFile('infra/DEPLOY.md');
+
+  it('covers prerequisites, azd up, the routes file, watching events, the dashboard and tearing down', () => {
+    for (const needed of ['### Prerequisites', 'azd up', 'routes.yaml', 'BATCHPILOT_ROUTES_PATH', 'dashboard', 'az monitor', 'azd down --purge', 'postdeploy']) {
+      expect({ needed, present: deploy.includes(needed) }).toEqual({ needed, present: true });
+    }
+  });
+
+  it('says plainly that none of it has been deployed from here', () => {
+    expect(deploy).toMatch(/Not deployed from here/);
+  });
+
+  it('explains the Azure ML compute identity\'s access to inputs, as main.bicep\'s output does', () => {
+    expect(deploy).toMatch(/compute cluster's\*\* managed identity/);
+    expect(mainCode()).toMatch(/^output BATCHPILOT_ML_COMPUTE_ACCESS_NOTE string = /m);
+  });
+});

@@ -1,0 +1,65 @@
+// What the durable engine's end-to-end suites share: a host process on a fixture app with its own
+// task hub on the run's Azurite, the unmodified DurableClient pointed at it, and polling helpers.
+import * as path from 'node:path';
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
+import { testAzurite, uniqueName } from '../support/azurite';
+import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+
+// The library's own client class (the one df.getClient builds), constructed from binding data.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
+
+export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
+
+export interface DurableHost {
+  host: HostProcess;
+  hub: string;
+  client: DurableClient;
+  /** Base of the engine's routes, e.g. http://127.0.0.1:PORT/runtime/webhooks/durabletask */
+  rpc: string;
+  systemKey: string;
+}
+
+export async function startDurableHost(fixture: string, options: { hub?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<DurableHost> {
+  const hub = options.hub ?? uniqueName('hub');
+  const appDir = path.join(FIXTURES, fixture);
+  const host = await startHostProcess({
+    appDir,
+    dataDir: options.dataDir ?? path.join(REPO_ROOT, 'test', 'artifacts', hub, 'host'),
+    env: { AzureWebJobsStorage: testAzurite().connectionString, DURABLE_TEST_HUB: hub, ...options.env },
+  });
+  const systemKey = host.keys.systemKeys.durabletask_extension;
+  const urls = new ManagementUrlBuilder(host.url, hub, systemKey);
+  return { host, hub, client: new DurableClientClass(urls.clientBinding()), rpc: urls.webhookBase, systemKey };
+}
+
+const UNFINISHED = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);
+
+/** Polls getStatus until `done` holds (default: the instance finished). */
+export async function waitForStatus(
+  client: DurableClient,
+  instanceId: string,
+  done: (s: DurableOrchestrationStatus) => boolean = (s) => !UNFINISHED.has(s.runtimeStatus),
+  options: { timeoutInMs?: number; showHistory?: boolean } = {},
+): Promise<DurableOrchestrationStatus> {
+  const deadline = Date.now() + (options.timeoutInMs ?? 60000);
+  let last: DurableOrchestrationStatus | undefined;
+  for (;;) {
+    try {
+      const current = await client.getStatus(instanceId, { showHistory: options.showHistory ?? true, showHistoryOutput: true, showInput: true });
+      last = current;
+      if (done(current)) return current;
+    } catch (err) {
+      if (!/404/.test((err as Error).message)) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`Instance ${instanceId} did not reach the expected state; last status: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+}
+
+export type HistoryEntry = Record<string, unknown> & { EventType: string };
+
+export function historyOf(status: DurableOrchestrationStatus): HistoryEntry[] {
+  return (status.history ?? []) as unknown as HistoryEntry[];
+}
