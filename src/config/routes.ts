@@ -158,17 +158,24 @@ function describeIssuePath(parsed: unknown, issuePath: ReadonlyArray<PropertyKey
   return issuePath.length ? `field ${issuePath.map(String).join('.')}` : 'the file';
 }
 
-/** Parses routes text (YAML or JSON) and validates it. */
+function fillValues(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+  if (typeof value === 'string') return fillPlaceholders(value, env, missing);
+  if (Array.isArray(value)) return value.map((v) => fillValues(v, env, missing));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillValues(v, env, missing)]));
+  return value;
+}
+
+/** Parses routes text (YAML or JSON) and validates it; placeholders are filled in values only. */
 export function parseRoutes(text: string, file: string, env: NodeJS.ProcessEnv = process.env): RoutesFile {
-  const missing = new Set<string>();
-  const filled = fillPlaceholders(text, env, missing);
-  if (missing.size) throw new RoutesFileError(file, [...missing].map((m) => `placeholder \${${m}} names a setting that is not defined`));
-  let parsed: unknown;
+  let raw: unknown;
   try {
-    parsed = /\.json$/i.test(file) ? JSON.parse(filled) : parseYaml(filled);
+    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new RoutesFileError(file, [`not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
   }
+  const missing = new Set<string>();
+  const parsed = fillValues(raw, env, missing);
+  if (missing.size) throw new RoutesFileError(file, [...missing].map((m) => `placeholder \${${m}} names a setting that is not defined`));
   if (parsed === null || typeof parsed !== 'object') throw new RoutesFileError(file, ['the file must be a mapping with a `routes` list']);
   const result = routesFileSchema.safeParse(parsed);
   if (!result.success) {

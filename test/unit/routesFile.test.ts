@@ -54,3 +54,16 @@ describe('routes file', () => {
     expect(Object.keys(schema.properties)).toContain('routes');
   });
 });
+
+describe('shipped routes files', () => {
+  it('the example routes.yaml and the published JSON Schema agree with the app', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const path = require('node:path') as typeof import('node:path');
+    const root = path.resolve(__dirname, '..', '..');
+    const file = parseRoutes(fs.readFileSync(path.join(root, 'routes.yaml'), 'utf8'), 'routes.yaml', {});
+    expect(file.routes.map((r) => r.name)).toEqual(['daily-scoring']);
+    const published = JSON.parse(fs.readFileSync(path.join(root, 'schemas', 'routes.schema.json'), 'utf8')) as Record<string, unknown>;
+    const { $id: _id, ...rest } = published;
+    expect(rest).toEqual(JSON.parse(JSON.stringify(routesJsonSchema())));
+  });
+});
