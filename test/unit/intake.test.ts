@@ -112,3 +112,31 @@ describe('globs', () => {
     expect(matchesGlob(p, g)).toBe(expected);
   });
 });
+
+describe('Azure ML job events', () => {
+  const { parseMlEvent, waitingInstanceFor } = require('../../src/events/mlEvents') as typeof import('../../src/events/mlEvents');
+  const ML = path.resolve(__dirname, '..', '..', '..', 'shared', 'contracts', 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
+  const load = (schema: string, name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(ML, schema, name), 'utf8')) as Record<string, unknown>;
+
+  it('parses the documented RunStatusChanged and RunCompleted examples in both schemas, with canonical statuses', () => {
+    for (const schema of ['event-grid-schema', 'cloud-events-schema']) {
+      const changed = parseMlEvent(load(schema, 'run_status_changed.json'));
+      const completed = parseMlEvent(load(schema, 'run_completed.json'));
+      expect(changed).toMatchObject({ kind: 'job', event: { status: expect.stringMatching(/^[A-Z]/) } });
+      expect(completed).toMatchObject({ kind: 'job', event: { status: 'Completed' } });
+    }
+    const lower = load('event-grid-schema', 'run_status_changed.json');
+    (lower.data as Record<string, unknown>).runStatus = 'failed';
+    expect(parseMlEvent(lower)).toMatchObject({ kind: 'job', event: { status: 'Failed' } });
+  });
+
+  it('routes a job event to the run named in its tags, and ignores jobs batchpilot did not submit', () => {
+    const e = load('event-grid-schema', 'run_completed.json');
+    const parsed = parseMlEvent({ ...e, data: { ...(e.data as object), runTags: { 'batchpilot-run-id': 'bp-r-1' } } });
+    expect(parsed.kind === 'job' && waitingInstanceFor(parsed.event)).toBe('bp-r-1:job');
+    const foreign = parseMlEvent(e);
+    expect(foreign.kind === 'job' && waitingInstanceFor(foreign.event)).toBeUndefined();
+    expect(parseMlEvent(load('event-grid-schema', 'model_registered.json'))).toMatchObject({ kind: 'other' });
+    expect(parseMlEvent({ id: 'x', eventType: 'Microsoft.MachineLearningServices.RunCompleted', data: {} })).toMatchObject({ kind: 'invalid' });
+  });
+});
