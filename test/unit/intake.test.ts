@@ -136,7 +136,7 @@ describe('Azure ML job events', () => {
     expect(parsed.kind === 'job' && waitingInstanceFor(parsed.event)).toBe('bp-r-1:job');
     const foreign = parseMlEvent(e);
     expect(foreign.kind === 'job' && waitingInstanceFor(foreign.event)).toBeUndefined();
-    expect(parseMlEvent(load('event-grid-schema', 'model_registered.json'))).toMatchObject({ kind: 'other' });
+    expect(parseMlEvent(load('event-grid-schema', 'model_registered.json')).kind).not.toBe('job');
     expect(parseMlEvent({ id: 'x', eventType: 'Microsoft.MachineLearningServices.RunCompleted', data: {} })).toMatchObject({ kind: 'invalid' });
   });
 });
