@@ -38,7 +38,7 @@ export async function startRunOnce(client: DurableClient, orchestration: string,
 }
 
 /** Wakes an eternal instance, (re)starting it when it does not exist or is no longer running. */
-export async function wakeOrStart(client: DurableClient, orchestration: string, instanceId: string, eventName: string, input: unknown): Promise<'woken' | 'started'> {
+export async function wakeOrStart(client: DurableClient, orchestration: string, instanceId: string, eventName: string, input: unknown, eventData: unknown = {}): Promise<'woken' | 'started'> {
   let running = false;
   try {
     const status = await client.getStatus(instanceId, { showHistory: false, showInput: false });
@@ -47,7 +47,7 @@ export async function wakeOrStart(client: DurableClient, orchestration: string, 
     if (httpStatusIn(err) !== 404) throw err;
   }
   if (running) {
-    await client.raiseEvent(instanceId, eventName, {});
+    await client.raiseEvent(instanceId, eventName, eventData);
     return 'woken';
   }
   try {
@@ -55,7 +55,7 @@ export async function wakeOrStart(client: DurableClient, orchestration: string, 
     return 'started';
   } catch (err) {
     if (httpStatusIn(err) !== 409) throw err;
-    await client.raiseEvent(instanceId, eventName, {});
+    await client.raiseEvent(instanceId, eventName, eventData);
     return 'woken';
   }
 }

@@ -7,18 +7,47 @@ import type { DurableClient } from 'durable-functions';
 import { parseStorageEvent } from './storageEvents';
 import { matchRoute } from './routeMatching';
 import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
-import { siblingBlobUrl } from './blobUrls';
+import { BlobLocation, siblingBlobUrl } from './blobUrls';
 import { startRunOnce, wakeOrStart } from './runStarter';
 import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import type { BlobRoute } from '../config/routes';
 import { pathStyleOriginsOf } from '../azure/storageClients';
 import { recordArrival } from '../azure/arrivalLedger';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from '../orchestrations/scoreBlobRun';
-import { ARRIVAL_EVENT, COALESCE_PARTITION, CoalescePartitionInput } from '../orchestrations/coalescePartition';
+import { ARRIVAL_EVENT, ArrivalWakeUp, COALESCE_PARTITION, CoalescePartitionInput } from '../orchestrations/coalescePartition';
 
 export type IntakeOutcome =
   | { action: 'dropped'; reason: string }
   | { action: 'started' | 'duplicate'; runId: string }
   | { action: 'recorded' | 'duplicate-arrival'; coalescerId: string; wake: 'woken' | 'started' };
+
+/** Where a route's runs go: the route's own workspace and topic, or the app's defaults. */
+export function routeTargets(route: BlobRoute): { workspaceId: string; topicEndpoint: string } {
+  const settings = appSettings();
+  return { workspaceId: route.target.workspaceId ?? settings.workspaceId, topicEndpoint: route.events.topicEndpoint ?? settings.eventsTopicEndpoint };
+}
+
+/**
+ * The run one blob version makes on a perFile route: its deterministic ID and input. The intake and the
+ * operator API's "start a run for this blob" share it, so both name the same blob version's run alike.
+ */
+export function planFileRun(route: BlobRoute, location: BlobLocation, version: { eTag: string; contentLength?: number }, eventIds: string[]): { runId: string; input: ScoreBlobRunInput } {
+  const runId = blobRunId(route.name, location.url, version.eTag);
+  const input: ScoreBlobRunInput = {
+    runId,
+    route,
+    ...routeTargets(route),
+    trigger: { kind: 'blob', eventIds },
+    files: [{ url: location.url, blobPath: location.blobPath, eTag: version.eTag, contentLength: version.contentLength }],
+  };
+  return { runId, input };
+}
+
+/** The folder a window/marker partition's runs read as UriFolder input (with a trailing slash). */
+export function partitionFolderUrl(route: BlobRoute, like: BlobLocation, partition: string): string {
+  const folder = partition || route.trigger.pathPrefix.replace(/\/+$/, '');
+  return folder ? `${siblingBlobUrl(like, folder)}/` : siblingBlobUrl(like, '').replace(/\/?$/, '/');
+}
 
 export async function intakeStorageEvent(event: unknown, client: DurableClient, context: InvocationContext): Promise<IntakeOutcome> {
   const parsed = parseStorageEvent(event);
@@ -34,20 +63,11 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
     return { action: 'dropped', reason: decision.reason };
   }
   const { route, location, role, partition } = decision;
-  const workspaceId = route.target.workspaceId ?? settings.workspaceId;
-  const topicEndpoint = route.events.topicEndpoint ?? settings.eventsTopicEndpoint;
+  const { workspaceId, topicEndpoint } = routeTargets(route);
 
   if (route.batching.mode === 'perFile') {
     if (role !== 'input') return { action: 'dropped', reason: 'markers mean nothing on a perFile route' };
-    const runId = blobRunId(route.name, location.url, parsed.arrival.eTag);
-    const input: ScoreBlobRunInput = {
-      runId,
-      route,
-      workspaceId,
-      topicEndpoint,
-      trigger: { kind: 'blob', eventIds: [parsed.arrival.eventId] },
-      files: [{ url: location.url, blobPath: location.blobPath, eTag: parsed.arrival.eTag, contentLength: parsed.arrival.contentLength }],
-    };
+    const { runId, input } = planFileRun(route, location, { eTag: parsed.arrival.eTag, contentLength: parsed.arrival.contentLength }, [parsed.arrival.eventId]);
     const started = await startRunOnce(client, SCORE_BLOB_RUN, runId, input, context);
     return { action: started ? 'started' : 'duplicate', runId };
   }
@@ -62,16 +82,16 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
     eventId: parsed.arrival.eventId,
   });
   const coalescerId = partitionCoalescerId(route.name, partition);
-  const folder = partition || route.trigger.pathPrefix.replace(/\/+$/, '');
   const coalesceInput: CoalescePartitionInput = {
     route,
     partition,
-    folderUrl: folder ? `${siblingBlobUrl(location, folder)}/` : siblingBlobUrl(location, '').replace(/\/?$/, '/'),
+    folderUrl: partitionFolderUrl(route, location, partition),
     workspaceId,
     topicEndpoint,
     runIdPrefix: coalescerId.replace(/^bpc-/, 'bp-'),
   };
-  const wake = await wakeOrStart(client, COALESCE_PARTITION, coalescerId, ARRIVAL_EVENT, coalesceInput);
+  const wakeUp: ArrivalWakeUp = { role };
+  const wake = await wakeOrStart(client, COALESCE_PARTITION, coalescerId, ARRIVAL_EVENT, coalesceInput, wakeUp);
   context.log(JSON.stringify({ eventId, coalescerId, url: location.url, message: fresh ? `Recorded ${role} for partition '${partition}'.` : 'Arrival already recorded (duplicate delivery).' }));
   return { action: fresh ? 'recorded' : 'duplicate-arrival', coalescerId, wake };
 }

@@ -1,8 +1,9 @@
 // coalescePartition: gathers one partition's arrivals (window and marker routes) and closes them into
-// batches, each started as exactly one scoring run. The arrivals ledger is the truth; the
-// `ArrivalRecorded` event only wakes this instance, so a lost wake-up costs a timer tick, never a file.
-// Idle partitions cost nothing (no timer while nothing is pending); history stays bounded (continue as
-// new after every batch and every few wake-ups).
+// batches, each started as exactly one scoring run. The arrivals ledger is the truth and is read at
+// the start of every generation; the `ArrivalRecorded` event only wakes this instance and moves its
+// timer, so a lost wake-up costs a timer tick, never a file, and a burst of arrivals costs episodes,
+// not ledger reads. Idle partitions cost nothing (no timer while nothing is pending); history stays
+// bounded (continue as new after every batch and every hundred wake-ups).
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, callActivity, ClosedBatch, PartitionSnapshot } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
@@ -10,7 +11,7 @@ import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
 
 export const COALESCE_PARTITION = 'coalescePartition';
 export const ARRIVAL_EVENT = 'ArrivalRecorded';
-const WAKEUPS_PER_GENERATION = 25;
+const WAKEUPS_PER_GENERATION = 100;
 
 export interface CoalescePartitionInput {
   route: BlobRoute;
@@ -51,6 +52,19 @@ export function decideClose(route: BlobRoute, s: PartitionSnapshot, now: Date): 
   return { close: false, wakeAt: new Date(Math.min(last + b.quietPeriodInSeconds * 1000, first + b.maxWaitInSeconds * 1000)) };
 }
 
+/** What the intake says when it wakes the coalescer. */
+export interface ArrivalWakeUp {
+  role: 'input' | 'marker';
+}
+
+/** When the partition must be looked at again, given what has arrived; undefined = only on arrival. */
+export function nextCheckAt(route: BlobRoute, firstArrival: number | undefined, lastArrival: number | undefined): number | undefined {
+  const b = route.batching;
+  if (b.mode === 'perFile' || firstArrival === undefined || lastArrival === undefined) return undefined;
+  if (b.mode === 'marker') return firstArrival + b.maxWaitInSeconds * 1000;
+  return Math.min(lastArrival + b.quietPeriodInSeconds * 1000, firstArrival + b.maxWaitInSeconds * 1000);
+}
+
 export function* coalescePartition(context: OrchestrationContext): Generator<Task, void, unknown> {
   const input = context.df.getInput() as CoalescePartitionInput;
   const { route, partition } = input;
@@ -58,38 +72,55 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
     if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition, runId, message }));
   };
 
-  for (let wakeups = 0; wakeups < WAKEUPS_PER_GENERATION; wakeups++) {
-    const snapshot = yield* callActivity<unknown, PartitionSnapshot>(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
-    const now = context.df.currentUtcDateTime;
-    const decision = decideClose(route, snapshot, now);
-    context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
-    if (decision.close) {
-      const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
-      const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString() });
-      log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
-      if (batch.files.length > 0) {
-        const runInput: ScoreBlobRunInput = {
-          runId,
-          route,
-          workspaceId: input.workspaceId,
-          topicEndpoint: input.topicEndpoint,
-          trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl },
-          files: batch.files,
-          folderUrl: input.folderUrl,
-        };
-        yield* callActivity<unknown, unknown>(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
-      }
-      context.df.continueAsNew({ ...input, batchesClosed: (input.batchesClosed ?? 0) + 1 });
-      return;
+  // Every generation starts from the ledger, the truth; wake-ups in between only move timers.
+  const snapshot = yield* callActivity<unknown, PartitionSnapshot>(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
+  const now = context.df.currentUtcDateTime;
+  const decision = decideClose(route, snapshot, now);
+  context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
+  if (decision.close) {
+    const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
+    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString() });
+    log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
+    if (batch.files.length > 0) {
+      const runInput: ScoreBlobRunInput = {
+        runId,
+        route,
+        workspaceId: input.workspaceId,
+        topicEndpoint: input.topicEndpoint,
+        trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl },
+        files: batch.files,
+        folderUrl: input.folderUrl,
+      };
+      yield* callActivity<unknown, unknown>(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
     }
-    const arrival = context.df.waitForExternalEvent(ARRIVAL_EVENT);
-    if (decision.wakeAt) {
-      const timer: TimerTask = context.df.createTimer(decision.wakeAt);
-      const winner = yield context.df.Task.any([arrival, timer]);
-      if (winner === arrival) timer.cancel();
-    } else {
-      yield arrival;
-    }
+    context.df.continueAsNew({ ...input, batchesClosed: (input.batchesClosed ?? 0) + 1 });
+    return;
   }
+
+  let pending = snapshot.pending;
+  let first = snapshot.firstArrivalAt ? new Date(snapshot.firstArrivalAt).getTime() : undefined;
+  let last = snapshot.lastArrivalAt ? new Date(snapshot.lastArrivalAt).getTime() : undefined;
+  let timer: TimerTask | undefined;
+  for (let wakeups = 0; wakeups < WAKEUPS_PER_GENERATION; wakeups++) {
+    const dueAt = nextCheckAt(route, first, last);
+    // One timer at a time: when arrivals push the deadline later, the running timer fires early and
+    // is re-armed, instead of a new timer per arrival.
+    if (dueAt !== undefined && !timer) timer = context.df.createTimer(new Date(dueAt));
+    const arrival = context.df.waitForExternalEvent(ARRIVAL_EVENT);
+    const winner = timer ? yield context.df.Task.any([arrival, timer]) : yield arrival;
+    const at = context.df.currentUtcDateTime.getTime();
+    if (timer && winner === timer) {
+      timer = undefined;
+      if (dueAt !== undefined && at >= dueAt) break;
+      continue;
+    }
+    const wake = arrival.result as ArrivalWakeUp | undefined;
+    if (!wake || wake.role === 'marker') break;
+    pending += 1;
+    first ??= at;
+    last = at;
+    if (route.batching.mode === 'window' && pending >= route.batching.maxFiles) break;
+  }
+  timer?.cancel();
   context.df.continueAsNew(input);
 }
