@@ -3,8 +3,12 @@
 // implementations beside it import their names from here.
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { BatchJobRequest } from '../azure/batchScoring';
+import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { ValidationRules } from '../validation/rules';
+import type { ModelRoute } from '../config/routes';
+import type { ComparisonRules } from '../model/comparisonRules';
+import type { ComparisonCheck, ComparisonCounts, ComparisonMetrics } from '../model/predictionComparison';
+import type { LedgerEntry } from '../model/promotionLedger';
 
 /** The verdict part of a validation report that orchestrations read (the full report is stored). */
 export interface ValidationVerdict {
@@ -25,6 +29,14 @@ export const ACTIVITY = {
   peekPartition: 'peekPartition',
   closePartitionBatch: 'closePartitionBatch',
   startScoringRun: 'startScoringRun',
+  // The model flow (promoteModel, rollbackModel).
+  resolveModelCandidate: 'resolveModelCandidate',
+  deployModelCandidate: 'deployModelCandidate',
+  resolveValidationData: 'resolveValidationData',
+  compareModelPredictions: 'compareModelPredictions',
+  switchDefaultDeployment: 'switchDefaultDeployment',
+  recordModelLedgerEntry: 'recordModelLedgerEntry',
+  readModelRollbackTarget: 'readModelRollbackTarget',
 } as const;
 
 export type ActivityName = (typeof ACTIVITY)[keyof typeof ACTIVITY];
@@ -86,6 +98,8 @@ export interface ValidateRunOutputsInput {
   inputFolderUrl?: string;
   rules: ValidationRules;
   jobName: string;
+  /** The route's overrides.outputFileName, when it renames predictions.csv. */
+  outputFileName?: string;
 }
 
 export interface AnnounceRunInput {
@@ -138,6 +152,110 @@ export interface StartScoringRunInput {
   runId: string;
   orchestration: string;
   input: unknown;
+}
+
+// ---- The model flow (promoteModel, rollbackModel) ----
+
+export interface ResolveModelCandidateInput {
+  runId: string;
+  workspaceId: string;
+  endpoint: string;
+  modelName: string;
+  modelVersion: string;
+  naming: ModelRoute['target']['candidate'];
+}
+export interface ResolvedModelCandidate {
+  endpointId: string;
+  /** The endpoint's current default: the baseline the candidate is compared with. */
+  baselineDeployment: string;
+  /** The model (ARM ID) the baseline serves, when it names one. */
+  baselineModel?: string;
+  candidateDeployment: string;
+  /** ARM ID of the registered model version. */
+  modelId: string;
+}
+
+export interface DeployModelCandidateInput {
+  runId: string;
+  workspaceId: string;
+  endpoint: string;
+  baselineDeployment: string;
+  candidateDeployment: string;
+  modelId: string;
+  modelName: string;
+  modelVersion: string;
+}
+export interface DeployedModelCandidate {
+  deployment: string;
+  provisioningState?: string;
+  /** True when a repeated activity found the deployment already provisioned by this run. */
+  adopted: boolean;
+}
+
+export interface ResolveValidationDataInput {
+  runId: string;
+  workspaceId: string;
+  data: ModelRoute['validationData'];
+}
+export interface ResolvedValidationData {
+  /** The job input both deployments score. */
+  input: JobInputSpec;
+  /** The same folder as a blob URL on the data account, so validation can count input rows; absent when it lives elsewhere. */
+  inputFolderUrl?: string;
+}
+
+export interface CompareModelPredictionsInput {
+  runId: string;
+  routeName: string;
+  workspaceId: string;
+  model: { name: string; version: string };
+  baseline: { deployment: string; jobName?: string; output: OutputLocation };
+  candidate: { deployment: string; jobName?: string; output: OutputLocation };
+  predictionsFile: string;
+  rules: ComparisonRules;
+}
+/** The verdict part of a comparison report (the full report is stored at reportBlob). */
+export interface ComparisonVerdict {
+  passed: boolean;
+  summary: string;
+  failureReason?: string;
+  checks: ComparisonCheck[];
+  counts: ComparisonCounts;
+  metrics: ComparisonMetrics;
+  /** `<container>/<blob>` of the full report in the data account. */
+  reportBlob: string;
+}
+
+export interface SwitchDefaultDeploymentInput {
+  runId: string;
+  workspaceId: string;
+  endpoint: string;
+  /** The default the run saw; the switch is refused when someone changed it since. */
+  expectedCurrent: string;
+  to: string;
+}
+export interface SwitchedDefaultDeployment {
+  previous: string;
+  current: string;
+  /** True when a repeated activity found the switch already made. */
+  alreadySwitched: boolean;
+}
+
+export type RecordModelLedgerEntryInput = LedgerEntry;
+
+export interface ReadModelRollbackTargetInput {
+  workspaceId: string;
+  endpoint: string;
+  /** The promotion the rollback was asked to undo; refused when a newer change has happened. */
+  promotionRunId: string;
+}
+export interface ModelRollbackTarget {
+  promotion: LedgerEntry;
+  /** The deployment to make the default again. */
+  target: string;
+  /** The default now (the promoted candidate). */
+  current: string;
+  targetModel?: string;
 }
 
 const TRANSIENT_RETRY = new df.RetryOptions(2000, 6);

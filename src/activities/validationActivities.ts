@@ -29,7 +29,7 @@ export async function validateRunOutputs(input: ValidateRunOutputsInput, context
       const folder = parseBlobUrl(input.inputFolderUrl.replace(/\/+$/, '/_'), origins);
       inputs = { container: service.getContainerClient(folder.container), prefix: folder.blobPath.replace(/_$/, '') };
     }
-    const report = await validateJobOutputs({ outputs, inputs, rules: input.rules });
+    const report = await validateJobOutputs({ outputs, inputs, rules: input.rules, outputFileName: input.outputFileName });
     const written = await writeValidationReport(outputs.container, outputs.prefix, report);
     const reportBlob = `${datastore.containerName}/${written.blobName}`;
     context.log(JSON.stringify({ runId: input.runId, jobName: input.jobName, passed: report.passed, message: report.summary }));

@@ -67,7 +67,9 @@ export function classifyAzureError(err: unknown): ClassifiedFailure {
   if (err instanceof PermanentError) return { failureClass: 'permanent', message: err.message, ...err.details };
   const e = (err ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' && e.message ? e.message : String(err);
-  if (e.name === 'AbortError') return { failureClass: 'permanent', code: 'Aborted', message };
+  // The storage SDK reports a connection closed mid-body as an AbortError; a caller's own abort never
+  // reaches here (activities take no abort signal), so it is a network failure worth retrying.
+  if (e.name === 'AbortError') return { failureClass: 'transient', code: 'Aborted', message };
   const statusCode = e.statusCode ?? e.status ?? e.response?.status;
   const headerGet = e.response?.headers?.get?.bind(e.response.headers);
   const retryAfterInMs = headerGet ? retryAfterFromHeaders((n) => headerGet(n)) : undefined;

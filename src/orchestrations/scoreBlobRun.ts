@@ -106,6 +106,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
         inputFolderUrl: input.folderUrl,
         rules: route.validation,
         jobName: job.jobName,
+        outputFileName: route.target.overrides.outputFileName,
       });
       if (validation.passed) outcome = 'Completed';
       else {
