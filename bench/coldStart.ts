@@ -1,0 +1,46 @@
+// Cold start: time to load the app's entry files (registering every function) in a fresh process, as a
+// ratio of a bare app that registers one function with @azure/functions and durable-functions. The two
+// are measured alternately in one run; the median of each is reported.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { globSync } from 'glob';
+import type { BenchSection } from './benchSection';
+
+const ROUNDS = Number(process.env.BENCH_COLD_START_ROUNDS ?? 9);
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function probe(files: string[]): number {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'coldStartProbe.js'), ...files], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cold-start probe failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { elapsedInMs: number }).elapsedInMs;
+}
+
+export async function benchColdStart(): Promise<BenchSection> {
+  const root = path.resolve(__dirname, '..', '..');
+  const appFiles = globSync('dist/functions/*.js', { cwd: root, absolute: true }).sort();
+  const bareDir = path.join(root, '.local', 'bench', 'bare-app');
+  fs.mkdirSync(bareDir, { recursive: true });
+  const bare = path.join(bareDir, 'index.js');
+  fs.writeFileSync(bare, "const { app } = require('@azure/functions');\nconst df = require('durable-functions');\napp.http('ping', { extraInputs: [df.input.durableClient()], handler: async () => ({ body: 'pong' }) });\n");
+  const app: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    baseline.push(probe([bare]));
+    app.push(probe(appFiles));
+  }
+  const a = median(app);
+  const b = median(baseline);
+  return {
+    title: 'Cold start (loading entry files in a fresh process)',
+    rows: [
+      { name: `batchpilot (${appFiles.length} entry files)`, value: a, unit: 'ms', note: `median of ${ROUNDS}` },
+      { name: 'bare app (one function)', value: b, unit: 'ms', note: `median of ${ROUNDS}` },
+      { name: 'batchpilot / bare', value: a / b, unit: '×' },
+    ],
+  };
+}

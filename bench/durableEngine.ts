@@ -1,0 +1,56 @@
+// Benchmark of the local durable engine with persistence in Azurite: orchestrations completed per
+// second (1,000 hello sequences of 3 activities), sequential and fanned-out activities per second,
+// the delay from an activity's completion to the episode it wakes, and the engine's throughput as a
+// share of what the SDK's replay alone allows (the same episodes, no engine, no storage).
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import type { BenchSection } from './benchSection';
+import type { DurableBenchFigures } from './durableEngineWorker';
+
+const WORKER = path.join(__dirname, 'durableEngineWorker.js');
+const RESULT_PREFIX = 'DURABLE_BENCH_RESULT ';
+/** Azure Storage provider figures the issue quotes, per instance. */
+const AZURE_STORAGE_SEQUENTIAL_PER_SECOND = 5;
+const AZURE_STORAGE_PARALLEL_PER_SECOND = 100;
+
+function percentile(values: number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+async function measure(): Promise<DurableBenchFigures> {
+  const child = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) throw new Error(`The durable engine benchmark worker failed (exit ${code}):\n${err}${out}`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as DurableBenchFigures;
+}
+
+export async function benchDurableEngine(): Promise<BenchSection> {
+  const f = await measure();
+  const helloRate = f.helloInstances / f.helloSeconds;
+  const replayRate = f.helloInstances / f.helloReplaySeconds;
+  const sequentialRate = f.sequenceSteps / f.sequenceSeconds;
+  const fanOutRate = f.fanOutActivities / f.fanOutSeconds;
+  const fanOutReplayRate = f.fanOutActivities / f.fanOutReplaySeconds;
+  return {
+    title: 'Durable engine (Azurite persistence)',
+    rows: [
+      { name: 'hello sequences completed', value: helloRate, unit: 'orchestrations/s', note: `${f.helloInstances} instances × 3 activities in ${f.helloSeconds.toFixed(1)} s` },
+      { name: 'SDK replay alone, same episodes', value: replayRate, unit: 'orchestrations/s', note: `${f.episodes} episodes in ${f.helloReplaySeconds.toFixed(2)} s, no engine or storage` },
+      { name: 'engine / replay alone', value: helloRate / replayRate, unit: 'ratio' },
+      { name: 'activities in one fan-out', value: fanOutRate, unit: 'activities/s', note: `${f.fanOutActivities} in ${f.fanOutSeconds.toFixed(2)} s; ${(fanOutRate / AZURE_STORAGE_PARALLEL_PER_SECOND).toFixed(1)}× the Azure Storage provider's ~${AZURE_STORAGE_PARALLEL_PER_SECOND}/s` },
+      { name: 'fan-out: engine / replay alone', value: fanOutRate / fanOutReplayRate, unit: 'ratio', note: `replay alone ${fanOutReplayRate.toFixed(0)} activities/s` },
+      { name: 'sequential activities, one instance', value: sequentialRate, unit: 'activities/s', note: `${f.sequenceSteps} steps; ${(sequentialRate / AZURE_STORAGE_SEQUENTIAL_PER_SECOND).toFixed(0)}× the Azure Storage provider's ~${AZURE_STORAGE_SEQUENTIAL_PER_SECOND}/s` },
+      { name: 'completion → next episode, p50 (1,000 instances)', value: percentile(f.latencyUnderLoadInMs, 0.5), unit: 'ms' },
+      { name: 'completion → next episode, p99 (1,000 instances)', value: percentile(f.latencyUnderLoadInMs, 0.99), unit: 'ms' },
+      { name: 'completion → next episode, p50 (one instance)', value: percentile(f.latencyAloneInMs, 0.5), unit: 'ms' },
+      { name: 'completion → next episode, p99 (one instance)', value: percentile(f.latencyAloneInMs, 0.99), unit: 'ms' },
+    ],
+  };
+}

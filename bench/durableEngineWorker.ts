@@ -1,0 +1,151 @@
+// The durable engine benchmark's measuring process (bench/durableEngine.ts runs it as a child, since a
+// process hosts one Functions app): the engine on the bench fixture app with Azurite, measured on
+// 1,000 hello sequences, one long sequence, one fan-out of 1,000, then the same orchestrator episodes
+// replayed by the SDK alone, without the engine or storage.
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startAzurite } from '../src/local/stack/azurite';
+import { loadFunctionApp, LoadedApp } from '../src/local/host/appLoader';
+import { createDurableEngine } from '../src/local/durable';
+import type { DurableEngine } from '../src/local/durable';
+import { invokeOrchestrator } from '../src/local/durable/functionInvocations';
+import { HistoryEvent, HistoryEventType } from '../src/local/durable/historyEvents';
+import type { InstanceState } from '../src/local/durable/instanceModel';
+
+export const RESULT_PREFIX = 'DURABLE_BENCH_RESULT ';
+const FIXTURE = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'durable-bench');
+
+export interface DurableBenchFigures {
+  helloInstances: number;
+  helloSeconds: number;
+  helloReplaySeconds: number;
+  latencyUnderLoadInMs: number[];
+  sequenceSteps: number;
+  sequenceSeconds: number;
+  latencyAloneInMs: number[];
+  fanOutActivities: number;
+  fanOutSeconds: number;
+  fanOutReplaySeconds: number;
+  episodes: number;
+}
+
+/** Events that arrive in an episode (the rest are what the episode decided). */
+const EPISODE_INPUTS = new Set([
+  HistoryEventType.ExecutionStarted,
+  HistoryEventType.TaskCompleted,
+  HistoryEventType.TaskFailed,
+  HistoryEventType.TimerFired,
+  HistoryEventType.EventRaised,
+  HistoryEventType.SubOrchestrationInstanceCompleted,
+  HistoryEventType.SubOrchestrationInstanceFailed,
+]);
+
+/** Splits a finished history into the episodes that produced it: what each one replayed and received. */
+function episodesOf(history: HistoryEvent[]): Array<{ past: HistoryEvent[]; fresh: HistoryEvent[] }> {
+  const episodes: Array<{ past: HistoryEvent[]; fresh: HistoryEvent[] }> = [];
+  history.forEach((e, j) => {
+    if (e.EventType !== HistoryEventType.OrchestratorStarted) return;
+    let end = j + 1;
+    while (end < history.length && EPISODE_INPUTS.has(history[end].EventType)) end++;
+    episodes.push({ past: history.slice(0, j).map((p) => ({ ...p, IsPlayed: true })), fresh: history.slice(j, end).map((f) => ({ ...f, IsPlayed: false })) });
+  });
+  return episodes;
+}
+
+async function replaySeconds(app: LoadedApp, engine: DurableEngine, instanceIds: string[]): Promise<{ seconds: number; episodes: number }> {
+  const work: Array<{ state: InstanceState; past: HistoryEvent[]; fresh: HistoryEvent[] }> = [];
+  for (const id of instanceIds) {
+    const found = await engine.getInstance(id, true);
+    if (!found?.history) throw new Error(`Instance ${id} has no history to replay.`);
+    for (const ep of episodesOf(found.history)) work.push({ state: found.state, ...ep });
+  }
+  const t0 = performance.now();
+  for (const w of work) {
+    const outcome = await invokeOrchestrator(app, w.state, w.past, w.fresh);
+    if (outcome.kind !== 'state') throw new Error(`Replaying ${w.state.instanceId} failed: ${outcome.message}`);
+  }
+  return { seconds: (performance.now() - t0) / 1000, episodes: work.length };
+}
+
+async function main(): Promise<void> {
+  const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
+  const hub = `bench${Date.now().toString(36)}`;
+  const app = await loadFunctionApp(FIXTURE, { settings: { AzureWebJobsStorage: azurite.connectionString, DURABLE_TEST_HUB: hub }, logger: () => undefined });
+  const waiters = new Map<string, () => void>();
+  let latencies: number[] = [];
+  const settings = app.hostJson.extensions?.durableTask ?? {};
+  const durable = createDurableEngine({
+    invoker: app,
+    connectionString: azurite.connectionString,
+    taskHubName: hub,
+    maxConcurrentActivityFunctions: settings.maxConcurrentActivityFunctions,
+    maxConcurrentOrchestratorFunctions: settings.maxConcurrentOrchestratorFunctions,
+    systemKey: '',
+    log: (level, message) => {
+      if (level === 'error' || level === 'warning') process.stderr.write(`[${level}] ${message}\n`);
+    },
+    observer: {
+      episodeStarted: (info) => latencies.push(...info.activityLatenciesInMs),
+      instanceFinished: (state) => waiters.get(state.instanceId)?.(),
+    },
+  });
+  const engine = durable.engine;
+  await durable.start();
+
+  const run = async (name: string, ids: string[], input?: unknown): Promise<number> => {
+    const done = Promise.all(ids.map((id) => new Promise<void>((resolve) => waiters.set(id, resolve))));
+    const t0 = performance.now();
+    await Promise.all(ids.map((id) => engine.startOrchestration(name, { instanceId: id, input: input === undefined ? undefined : JSON.stringify(input) })));
+    await done;
+    return (performance.now() - t0) / 1000;
+  };
+
+  // Warm-up: JIT, table creation paths, connection pools.
+  await run('HelloSequence', Array.from({ length: 50 }, (_, i) => `warm-${i}`));
+  await run('FanOut', ['warm-fan'], 100);
+
+  const helloIds = Array.from({ length: 1000 }, (_, i) => `hello-${i}`);
+  latencies = [];
+  const helloSeconds = await run('HelloSequence', helloIds);
+  const latencyUnderLoadInMs = latencies;
+  // Let the status rows of the previous phase land, so the next phase measures the engine alone.
+  await engine.settle();
+
+  const sequenceSteps = 300;
+  latencies = [];
+  const sequenceSeconds = await run('LongSequence', ['sequence'], sequenceSteps);
+  const latencyAloneInMs = latencies;
+
+  await engine.settle();
+  const fanOutActivities = 1000;
+  latencies = [];
+  const fanOutSeconds = await run('FanOut', ['fan-out'], fanOutActivities);
+
+  const helloReplay = await replaySeconds(app, engine, helloIds);
+  const fanReplay = await replaySeconds(app, engine, ['fan-out']);
+
+  await durable.stop();
+  await azurite.stop();
+  const figures: DurableBenchFigures = {
+    helloInstances: helloIds.length,
+    helloSeconds,
+    helloReplaySeconds: helloReplay.seconds,
+    latencyUnderLoadInMs,
+    sequenceSteps,
+    sequenceSeconds,
+    latencyAloneInMs,
+    fanOutActivities,
+    fanOutSeconds,
+    fanOutReplaySeconds: fanReplay.seconds,
+    episodes: helloReplay.episodes,
+  };
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);
+  process.exit(0);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

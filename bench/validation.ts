@@ -1,0 +1,139 @@
+// Validation throughput on a large predictions file, against the fastest anything could go: a raw
+// download of the same blob from the same Azurite in the same run. Also the peak memory while
+// validating, which must not grow with the file (validation streams). Size: BENCH_VALIDATION_MB
+// (default 1024); the file is generated and uploaded as a stream, never held in memory.
+import { Readable } from 'node:stream';
+import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import { startAzurite } from '../src/local/stack/azurite';
+import { validateJobOutputs, type ValidationRulesInput } from '../src/validation';
+import type { BenchRow, BenchSection } from './benchSection';
+
+const MB = 1024 * 1024;
+const LABELS = ['churn', 'stay', 'review'];
+
+/** One predictions row as a batch deployment's append_row output writes it: id, score, label, source file. */
+function row(i: number): string {
+  const score = ((i * 7919) % 10000) / 10000;
+  return `${String(i).padStart(10, '0')},${score.toFixed(4)},${LABELS[i % 3]},input-${String(i % 500).padStart(4, '0')}.csv\n`;
+}
+
+/** Streams `targetBytes` of rows into a blob (generated block by block); returns the rows and bytes written. */
+async function uploadPredictions(blob: BlockBlobClient, targetBytes: number): Promise<{ rows: number; bytes: number }> {
+  let rows = 0;
+  let bytes = 0;
+  const source = new Readable({
+    read() {
+      if (bytes >= targetBytes) {
+        this.push(null);
+        return;
+      }
+      let block = '';
+      while (block.length < 4 * MB && bytes + block.length < targetBytes) block += row(++rows);
+      bytes += block.length;
+      this.push(Buffer.from(block, 'latin1'));
+    },
+  });
+  await blob.uploadStream(source, 8 * MB, 4, { blobHTTPHeaders: { blobContentType: 'text/csv' } });
+  return { rows, bytes };
+}
+
+async function rawDownload(container: ContainerClient, blobName: string): Promise<{ bytes: number; seconds: number; cpuSeconds: number }> {
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const response = await container.getBlobClient(blobName).download();
+  let bytes = 0;
+  for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) bytes += chunk.length;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+interface ValidationRun {
+  seconds: number;
+  cpuSeconds: number;
+  rssBeforeInMb: number;
+  peakRssInMb: number;
+  passed: boolean;
+  rows: number;
+}
+
+async function timedValidation(container: ContainerClient, prefix: string, rules: ValidationRulesInput): Promise<ValidationRun> {
+  const rssBefore = process.memoryUsage.rss();
+  let peak = rssBefore;
+  // Sampled on the event loop, which validation yields to between chunks.
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  try {
+    const report = await validateJobOutputs({ outputs: { container, prefix }, rules });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    if (!report.passed) throw new Error(`The benchmark's predictions failed validation: ${report.summary}`);
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBeforeInMb: rssBefore / MB, peakRssInMb: peak / MB, passed: report.passed, rows: report.counts.predictionRows ?? 0 };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function best<T>(runs: T[], key: (run: T) => number): T {
+  return runs.reduce((a, b) => (key(b) < key(a) ? b : a));
+}
+
+export async function benchValidation(): Promise<BenchSection> {
+  const sizeInMb = Number(process.env.BENCH_VALIDATION_MB ?? 1024);
+  if (!Number.isFinite(sizeInMb) || sizeInMb <= 0) throw new Error(`BENCH_VALIDATION_MB must be a positive number of megabytes; got '${process.env.BENCH_VALIDATION_MB}'.`);
+  const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
+  try {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('bench-validation');
+    await container.create();
+    const prefix = 'runs/bench/';
+    const blobName = `${prefix}predictions.csv`;
+    const uploaded = await uploadPredictions(container.getBlockBlobClient(blobName), sizeInMb * MB);
+    const log = `Summary: files 500, mini-batches 50 (succeeded 50, failed 0), failed files 0, rows ${uploaded.rows}.\nJob status: Completed.\n`;
+    await container.getBlockBlobClient(`${prefix}logs/job_progress_overview.txt`).upload(log, log.length);
+
+    const structure: ValidationRulesInput = { predictions: { columns: ['id', 'score', 'label', 'file'] }, maxFailedFileRatio: 0.01 };
+    const withSchema: ValidationRulesInput = {
+      ...structure,
+      rowSchema: {
+        type: 'object',
+        properties: { id: { type: 'integer', minimum: 0 }, score: { type: 'number', minimum: 0, maximum: 1 }, label: { enum: LABELS }, file: { type: 'string' } },
+        required: ['id', 'score', 'label', 'file'],
+      },
+    };
+
+    // Interleaved, best of two each, so a burst of load elsewhere on the machine hurts both alike. CPU
+    // seconds per GB are reported too: unlike MB/s they hardly depend on what else the machine runs.
+    const raw = [];
+    const plain: ValidationRun[] = [];
+    for (let i = 0; i < 2; i++) {
+      raw.push(await rawDownload(container, blobName));
+      plain.push(await timedValidation(container, prefix, structure));
+    }
+    const schema = await timedValidation(container, prefix, withSchema);
+    const rawBest = best(raw, (r) => r.seconds);
+    const plainBest = best(plain, (r) => r.seconds);
+    if (plainBest.rows !== uploaded.rows || schema.rows !== uploaded.rows) {
+      throw new Error(`Validation counted ${plainBest.rows} / ${schema.rows} rows; ${uploaded.rows} were written.`);
+    }
+    const sizeMb = uploaded.bytes / MB;
+    const rawMbPerSecond = sizeMb / rawBest.seconds;
+    const plainMbPerSecond = sizeMb / plainBest.seconds;
+    const schemaMbPerSecond = sizeMb / schema.seconds;
+    const rows: BenchRow[] = [
+      { name: 'predictions file', value: sizeMb, unit: 'MB', note: `${uploaded.rows} rows` },
+      { name: 'raw download', value: rawMbPerSecond, unit: 'MB/s', note: `best of 2; ${(rawBest.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB in this process` },
+      { name: 'validation: rows, columns, job log', value: plainMbPerSecond, unit: 'MB/s', note: `best of 2; ${(plainBest.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB` },
+      { name: 'validation / raw download', value: plainMbPerSecond / rawMbPerSecond, unit: 'x' },
+      { name: 'validation with row schema', value: schemaMbPerSecond, unit: 'MB/s', note: `${(schema.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB` },
+      { name: 'with row schema / raw download', value: schemaMbPerSecond / rawMbPerSecond, unit: 'x' },
+      { name: 'peak RSS during validation', value: Math.max(...plain.map((r) => r.peakRssInMb)), unit: 'MB', note: `${plainBest.rssBeforeInMb.toFixed(0)} MB before` },
+      { name: 'peak RSS with row schema', value: schema.peakRssInMb, unit: 'MB', note: `${schema.rssBeforeInMb.toFixed(0)} MB before` },
+    ];
+    return { title: `Validation of a ${Math.round(sizeMb)} MB predictions file (streamed from Azurite)`, rows };
+  } finally {
+    await azurite.stop();
+  }
+}
