@@ -1,12 +1,13 @@
-// The routes file: which blob arrivals (and, later, model registrations) batchpilot turns into Azure ML
-// batch scoring runs, and how. Loaded once at startup from BATCHPILOT_ROUTES_PATH (YAML or JSON),
-// `${SETTING}` placeholders filled from app settings, validated with zod; every problem names the
-// route and the field. `routesJsonSchema()` publishes the same schema for editors.
+// The routes file: which blob arrivals (`routes`) and model registrations (`modelRoutes`) batchpilot
+// turns into Azure ML batch scoring runs, and how. Loaded once at startup from BATCHPILOT_ROUTES_PATH
+// (YAML or JSON), `${SETTING}` placeholders filled from app settings, validated with zod; every
+// problem names the route and the field. `routesJsonSchema()` publishes the same schema for editors.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { validationRulesSchema } from '../validation/rules';
+import { comparisonRulesSchema } from '../model/comparisonRules';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */
@@ -56,6 +57,16 @@ const batchingSchema = z.discriminatedUnion('mode', [
 
 const retrySettingsSchema = z.object({ maxRetries: z.number().int().min(0).max(100), timeoutInSeconds: positiveInt }).strict();
 
+const overridesSchema = z
+  .object({
+    instanceCount: positiveInt.optional(),
+    miniBatchSize: positiveInt.optional(),
+    errorThreshold: z.number().int().min(-1).optional(),
+    retrySettings: retrySettingsSchema.optional(),
+    outputFileName: z.string().min(1).optional(),
+  })
+  .strict();
+
 const targetSchema = z
   .object({
     workspaceId: workspaceId.optional(),
@@ -68,16 +79,7 @@ const targetSchema = z
     outputDatastore: z.string().default('workspaceblobstore'),
     /** Placeholders: {route} {runId} {partition} {date}; must contain {runId} so each run writes somewhere new. */
     outputPath: z.string().default('batchpilot/{route}/{date}/{runId}').refine((p) => p.includes('{runId}'), 'must contain {runId}: outputs are unique per run'),
-    overrides: z
-      .object({
-        instanceCount: positiveInt.optional(),
-        miniBatchSize: positiveInt.optional(),
-        errorThreshold: z.number().int().min(-1).optional(),
-        retrySettings: retrySettingsSchema.optional(),
-        outputFileName: z.string().min(1).optional(),
-      })
-      .strict()
-      .default({}),
+    overrides: overridesSchema.default({}),
   })
   .strict();
 
@@ -112,21 +114,130 @@ export const blobRouteSchema = z
   })
   .strict();
 
+// Model routes: which model registrations become candidate scoring, comparison and promotion runs.
+const modelTriggerSchema = z
+  .object({
+    modelName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.*?{},-]+$/, 'must be a model name or a glob over model names such as churn-* (letters, digits, - _ . and * ? {a,b})'),
+    tags: z
+      .record(z.string().min(1), z.string())
+      .default({})
+      .describe("Tags the model version must carry, e.g. {stage: candidate}; the value '*' accepts any value of the tag."),
+  })
+  .strict();
+
+const candidateDeploymentSchema = z.discriminatedUnion(
+  'naming',
+  [
+    z
+      .object({
+        naming: z.literal('perVersion'),
+        /** {model} and {version}; characters Azure ML refuses become '-', long names are shortened with a hash. */
+        nameTemplate: z.string().default('{model}-v{version}').refine((t) => t.includes('{version}'), 'must contain {version}: one deployment per model version'),
+      })
+      .strict(),
+    z
+      .object({
+        naming: z.literal('fixed'),
+        name: azureName,
+        /** Blue/green: the candidate goes here when `name` is the endpoint's current default. */
+        alternateName: azureName.optional(),
+      })
+      .strict()
+      .refine((f) => f.alternateName === undefined || f.alternateName.toLowerCase() !== f.name.toLowerCase(), { message: 'must differ from name', path: ['alternateName'] }),
+  ],
+  { error: "naming must be 'perVersion' (one deployment per model version) or 'fixed' (a named slot)" },
+);
+
+const modelTargetSchema = z
+  .object({
+    workspaceId: workspaceId.optional(),
+    endpoint: azureName,
+    candidate: candidateDeploymentSchema.default({ naming: 'perVersion', nameTemplate: '{model}-v{version}' }),
+    inputName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('input'),
+    outputName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('score'),
+    outputDatastore: z.string().default('workspaceblobstore'),
+    /** Placeholders: {route} {runId} {model} {version} {date}; the candidate and baseline write to /candidate and /baseline under it. */
+    outputPath: z.string().default('batchpilot/models/{route}/{date}/{runId}').refine((p) => p.includes('{runId}'), 'must contain {runId}: outputs are unique per run'),
+    overrides: overridesSchema.default({}),
+  })
+  .strict();
+
+const validationDataSchema = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('uri_folder'),
+        uri: z.string().regex(/^(azureml:\/\/datastores\/[^/]+\/paths\/|https:\/\/)/, 'must be azureml://datastores/<datastore>/paths/<folder>/ or an https URL of a blob folder'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('data_asset'),
+        asset: z.string().regex(/^azureml:[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_.-]+$/, "must name a data asset version as 'azureml:<name>:<version>'"),
+      })
+      .strict(),
+  ],
+  { error: "type must be 'uri_folder' (a folder of files) or 'data_asset' (a registered data asset version)" },
+);
+
+const gateSchema = z.discriminatedUnion(
+  'policy',
+  [
+    z.object({ policy: z.literal('auto') }).strict(),
+    z
+      .object({
+        policy: z.literal('manual'),
+        approvalTimeoutInMinutes: seconds.default(72 * 60),
+        /** What no decision before the timeout means; 'promote' applies only to a candidate whose comparison passed. */
+        onTimeout: z.enum(['reject', 'promote']).default('reject'),
+        /** A failed comparison rejects at once, or still goes to an approver who may overrule it. */
+        whenComparisonFails: z.enum(['reject', 'askApprover']).default('reject'),
+      })
+      .strict(),
+  ],
+  { error: "policy must be 'auto' (promote when the comparison passes) or 'manual' (wait for an approval)" },
+);
+
+export const modelRouteSchema = z
+  .object({
+    name: routeName,
+    description: z.string().optional(),
+    trigger: modelTriggerSchema,
+    target: modelTargetSchema,
+    validationData: validationDataSchema,
+    wait: waitSchema.default({ pollMinIntervalInSeconds: 15, pollMaxIntervalInSeconds: 600, timeoutInMinutes: 24 * 60, maxResubmissions: 2 }),
+    validation: validationRulesSchema.prefault({}),
+    comparison: comparisonRulesSchema.prefault({}),
+    gate: gateSchema.default({ policy: 'manual', approvalTimeoutInMinutes: 72 * 60, onTimeout: 'reject', whenComparisonFails: 'reject' }),
+    /** Replaced (and rejected) deployments are deleted by the cleanup timer after this many days. */
+    keepReplacedDeploymentsForDays: z.number().min(0, 'must not be negative').default(30),
+    events: eventsSchema.default({ typePrefix: 'Batchpilot' }),
+  })
+  .strict();
+
 export const routesFileSchema = z
   .object({
     $schema: z.string().optional(),
     routes: z.array(blobRouteSchema).default([]),
+    modelRoutes: z.array(modelRouteSchema).default([]),
   })
   .strict()
   .superRefine((file, ctx) => {
+    // Blob and model routes share one namespace: run records are kept per route name.
     const seen = new Set<string>();
-    file.routes.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: `route name '${r.name}' is used twice`, path: ['routes', i, 'name'] });
-      seen.add(r.name);
-    });
+    const check = (list: 'routes' | 'modelRoutes', name: string, i: number): void => {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', message: `route name '${name}' is used twice`, path: [list, i, 'name'] });
+      seen.add(name);
+    };
+    file.routes.forEach((r, i) => check('routes', r.name, i));
+    file.modelRoutes.forEach((r, i) => check('modelRoutes', r.name, i));
   });
 
 export type BlobRoute = z.infer<typeof blobRouteSchema>;
+export type ModelRoute = z.infer<typeof modelRouteSchema>;
 export type RoutesFile = z.infer<typeof routesFileSchema>;
 
 export class RoutesFileError extends Error {
@@ -149,9 +260,10 @@ export function fillPlaceholders(text: string, env: NodeJS.ProcessEnv, missing: 
 }
 
 function describeIssuePath(parsed: unknown, issuePath: ReadonlyArray<PropertyKey>): string {
-  if (issuePath[0] === 'routes' && typeof issuePath[1] === 'number') {
-    const route = (parsed as { routes?: Array<{ name?: unknown }> }).routes?.[issuePath[1]];
-    const name = typeof route?.name === 'string' ? `route '${route.name}'` : `route #${issuePath[1] + 1}`;
+  if ((issuePath[0] === 'routes' || issuePath[0] === 'modelRoutes') && typeof issuePath[1] === 'number') {
+    const route = (parsed as Record<string, Array<{ name?: unknown }> | undefined>)[issuePath[0]]?.[issuePath[1]];
+    const kind = issuePath[0] === 'modelRoutes' ? 'model route' : 'route';
+    const name = typeof route?.name === 'string' ? `${kind} '${route.name}'` : `${kind} #${issuePath[1] + 1}`;
     const rest = issuePath.slice(2).map(String).join('.');
     return rest ? `${name}, field ${rest}` : name;
   }

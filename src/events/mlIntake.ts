@@ -1,14 +1,20 @@
-// Routes Azure ML job events to the run instance waiting for the job; everything else is logged.
+// Routes Azure ML job events to the run instance waiting for the job, and model registrations to the
+// model intake (src/model/modelIntake.ts); everything else is logged.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { parseMlEvent, waitingInstanceFor } from './mlEvents';
 import { JOB_STATUS_EVENT, JobStatusEvent } from '../orchestrations/runBatchJob';
+import { intakeModelRegistration } from '../model/modelIntake';
 
 export async function intakeMlEvent(event: unknown, client: DurableClient, context: InvocationContext): Promise<'routed' | 'ignored'> {
   const parsed = parseMlEvent(event);
   if (parsed.kind === 'invalid') {
     context.warn(JSON.stringify({ message: `Dropped ML event: ${parsed.reason}` }));
     return 'ignored';
+  }
+  if (parsed.kind === 'model') {
+    const outcome = await intakeModelRegistration(parsed.registration, client, context);
+    return outcome.action === 'dropped' ? 'ignored' : 'routed';
   }
   if (parsed.kind === 'other') {
     context.log(JSON.stringify({ message: `Ignored ML event of type ${parsed.eventType}.` }));

@@ -16,8 +16,8 @@ export interface OpenedBlob {
   chunks: AsyncIterable<Buffer>;
 }
 
-/** A cancellation the caller asked for: passed through as is, never classified as a storage failure. */
-export function isAbortError(err: unknown): boolean {
+/** An AbortError: the caller's cancellation, or the SDK's report of a connection closed under it. */
+function isAbortError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
 }
 
@@ -28,6 +28,19 @@ function statusOf(err: unknown): number | undefined {
 
 function isNotFound(err: unknown): boolean {
   return statusOf(err) === 404;
+}
+
+/**
+ * Throws a storage error as the activity should see it. An AbortError is the caller's cancellation only
+ * when the caller's signal fired; otherwise it is the SDK's way of reporting a connection that closed
+ * under it, which is a network failure like any other (and a name-based classifier would call it permanent).
+ */
+export function rethrowStorageError(err: unknown, doing: string, abortSignal: AbortSignal | undefined): never {
+  if (isAbortError(err)) {
+    if (abortSignal?.aborted) throw err;
+    throw new TransientError(`${doing} failed: the connection closed before the answer arrived (${(err as Error).message})`, { code: 'ECONNRESET' });
+  }
+  rethrowClassified(err, doing);
 }
 
 function describe(container: ContainerClient, blobName: string): string {
@@ -50,9 +63,8 @@ export async function openBlob(container: ContainerClient, blobName: string, opt
   try {
     first = await client.download(0, undefined, { abortSignal: options.abortSignal, maxRetryRequests: 5 });
   } catch (err) {
-    if (isAbortError(err) && callerAborted()) throw err;
     if (isNotFound(err)) return undefined;
-    rethrowClassified(err, doing);
+    rethrowStorageError(err, doing, options.abortSignal);
   }
   const contentLength = first.contentLength ?? 0;
   const etag = first.etag;
@@ -62,11 +74,10 @@ export async function openBlob(container: ContainerClient, blobName: string, opt
       const next = await client.download(offset, undefined, { abortSignal: options.abortSignal, maxRetryRequests: 5, conditions: etag ? { ifMatch: etag } : undefined });
       return next.readableStreamBody;
     } catch (err) {
-      if (callerAborted()) throw err;
       if (statusOf(err) === 412) {
         throw new PermanentError(`${doing} failed: the blob was replaced while it was being read. Validate the run again once its outputs are final.`, { statusCode: 412 });
       }
-      rethrowClassified(err, doing);
+      rethrowStorageError(err, doing, options.abortSignal);
     }
   };
 
@@ -113,9 +124,8 @@ export async function getBlobSize(container: ContainerClient, blobName: string, 
     const properties = await container.getBlobClient(blobName).getProperties({ abortSignal: options.abortSignal });
     return properties.contentLength ?? 0;
   } catch (err) {
-    if (isAbortError(err) && options.abortSignal?.aborted) throw err;
     if (isNotFound(err)) return undefined;
-    rethrowClassified(err, `reading the properties of blob '${blobName}' in container '${container.containerName}'`);
+    rethrowStorageError(err, `reading the properties of blob '${blobName}' in container '${container.containerName}'`, options.abortSignal);
   }
 }
 
@@ -125,9 +135,8 @@ export async function listBlobNames(container: ContainerClient, prefix: string, 
   try {
     for await (const blob of container.listBlobsFlat({ prefix, abortSignal: options.abortSignal })) names.push(blob.name);
   } catch (err) {
-    if (isAbortError(err) && options.abortSignal?.aborted) throw err;
     if (isNotFound(err)) return [];
-    rethrowClassified(err, `listing blobs under '${prefix}' in container '${container.containerName}'`);
+    rethrowStorageError(err, `listing blobs under '${prefix}' in container '${container.containerName}'`, options.abortSignal);
   }
   return names;
 }

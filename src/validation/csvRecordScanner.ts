@@ -330,7 +330,20 @@ const EMPTY = Buffer.alloc(0);
  * The record must be complete (from the scanner); line breaks inside quoted cells are kept as written.
  */
 export function splitCsvRecord(text: string, delimiter = ',', quote = '"'): string[] {
-  if (text.indexOf(quote) === -1) return text.split(delimiter);
+  if (text.indexOf(quote) === -1) {
+    // indexOf + substring beats String#split on the sliced strings the scanner hands over.
+    const cells: string[] = [];
+    let start = 0;
+    for (;;) {
+      const next = text.indexOf(delimiter, start);
+      if (next === -1) {
+        cells.push(text.substring(start));
+        return cells;
+      }
+      cells.push(text.substring(start, next));
+      start = next + 1;
+    }
+  }
   const cells: string[] = [];
   let cell = '';
   let atFieldStart = true;

@@ -93,7 +93,7 @@ const AZUREML_RULES: Array<{ pattern: RegExp; apply(m: RegExpExecArray, s: JobPr
 ];
 
 const EMULATOR_SUMMARY = new RegExp(
-  `Summary: files ${num}, mini-batches ${num} \\(succeeded ${num}, failed ${num}\\), failed files ${num}(?: \\([^)]*\\))?(?:, rows ${num})?`,
+  `Summary: files ${num}, mini-batches ${num} \\(succeeded ${num}, failed ${num}\\), failed files ${num}(?: \\(.*\\))?(?:, rows ${num})?`,
   'i',
 );
 const EMULATOR_STATUS = /Job status:\s*(.+?)\.?\s*$/i;

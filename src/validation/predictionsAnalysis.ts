@@ -3,7 +3,7 @@
 // closed, a record too long to be a row). Fed chunk by chunk from a download; only the first few
 // offending lines are kept (with their line numbers), the counts are always complete.
 import { CsvRecordScanner, splitCsvRecord, type CsvScanSummary } from './csvRecordScanner';
-import { compileRowSchema, type CompiledRowSchema, type RowValue } from './rowSchema';
+import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from './rowSchema';
 import type { ValidationRules } from './rules';
 
 export interface LineProblem {
@@ -35,6 +35,8 @@ export class PredictionsAnalyzer {
   readonly #scanner: CsvRecordScanner;
   readonly #schema: CompiledRowSchema | undefined;
   #columnNames: string[] | undefined;
+  /** Per named column, what its cells convert to before validation (see coerceCell). */
+  #columnKinds: CellKind[] = [];
   #expectedColumns: number | undefined;
   #expectedColumnsFrom: PredictionsAnalysis['expectedColumnsFrom'];
   #header: string[] | undefined;
@@ -113,13 +115,15 @@ export class PredictionsAnalyzer {
   }
 
   #rowValue(text: string): RowValue {
+    const schema = this.#schema as CompiledRowSchema;
     const cells = splitCsvRecord(text, this.#rules.delimiter, this.#rules.quote);
     const names = this.#columnNames;
-    if (!names) return cells;
+    if (!names) return cells.map((cell, i) => coerceCell(cell, schema.kindOfIndex(i)));
+    if (this.#columnKinds.length !== names.length) this.#columnKinds = names.map((name) => schema.kindOfColumn(name));
     const row: Record<string, unknown> = {};
     // Missing cells stay absent (so `required` reports them); extra cells are the column check's business.
     const n = Math.min(names.length, cells.length);
-    for (let i = 0; i < n; i++) row[names[i]] = cells[i];
+    for (let i = 0; i < n; i++) row[names[i]] = coerceCell(cells[i], this.#columnKinds[i]);
     return row;
   }
 }

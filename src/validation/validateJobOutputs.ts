@@ -8,7 +8,7 @@ import { folderPrefix, getBlobSize, listBlobNames, openBlob } from './blobReadin
 import { countInputRows, type InputRowCount, type InputSelection } from './inputRows';
 import { failedFileFigures, JobProgressLogParser, type JobProgressSummary } from './jobProgressLog';
 import { PredictionsAnalyzer, type LineProblem, type PredictionsAnalysis } from './predictionsAnalysis';
-import { parseValidationRules, predictionsFileOf, type ValidationRules, type ValidationRulesInput } from './rules';
+import { DEFAULT_PREDICTIONS_FILE, parseValidationRules, predictionsFileOf, type ValidationRules, type ValidationRulesInput } from './rules';
 import type { OutputFileState, ValidationCheck, ValidationReport } from './validationReport';
 
 export interface JobOutputsLocation {
@@ -23,6 +23,11 @@ export interface ValidateJobOutputsOptions {
   inputs?: InputSelection;
   /** The route's `validation:` section (parsed or raw); omitted = every default. */
   rules?: ValidationRulesInput;
+  /**
+   * The job's output file name when it is not `predictions.csv` (a deployment's or route's
+   * outputFileName): it then stands in for that default in expectedFiles and as the predictions file.
+   */
+  outputFileName?: string;
   abortSignal?: AbortSignal;
 }
 
@@ -44,7 +49,7 @@ interface JobLogResult {
  */
 export async function validateJobOutputs(options: ValidateJobOutputsOptions): Promise<ValidationReport> {
   const startedAt = Date.now();
-  const rules = parseValidationRules(options.rules ?? {});
+  const rules = withOutputFileName(parseValidationRules(options.rules ?? {}), options.outputFileName);
   const container = options.outputs.container;
   const prefix = folderPrefix(options.outputs.prefix);
   const predictionsFile = predictionsFileOf(rules);
@@ -52,14 +57,17 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
 
   // The reads run side by side; the first failure stops the others rather than letting them stream on.
   const stop = new AbortController();
-  const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, stop.signal]) : stop.signal;
+  const abortSignal = stop.signal;
+  const callerAbort = (): void => stop.abort(options.abortSignal?.reason);
+  if (options.abortSignal?.aborted) callerAbort();
+  else options.abortSignal?.addEventListener('abort', callerAbort, { once: true });
   const guard = <T>(work: Promise<T>): Promise<T> =>
     work.catch((err: unknown) => {
       stop.abort();
       throw err;
     });
 
-  const [predictions, otherSizes, jobLog, inputs] = await Promise.all([
+  const reads = Promise.all([
     guard(readPredictions(container, prefix + predictionsFile, rules, abortSignal)),
     guard(Promise.all(expected.filter((f) => f !== predictionsFile).map(async (f) => [f, await getBlobSize(container, prefix + f, { abortSignal })] as const))),
     guard(rules.maxFailedFileRatio !== undefined ? readJobLog(container, prefix, rules.jobLog.path, abortSignal) : Promise.resolve(undefined)),
@@ -69,6 +77,13 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
         : Promise.resolve(undefined),
     ),
   ]);
+  let results: Awaited<typeof reads>;
+  try {
+    results = await reads;
+  } finally {
+    options.abortSignal?.removeEventListener('abort', callerAbort);
+  }
+  const [predictions, otherSizes, jobLog, inputs] = results;
 
   const sizes = new Map<string, number | undefined>(otherSizes);
   sizes.set(predictionsFile, predictions?.bytes);
@@ -111,6 +126,12 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
   };
   report.summary = summarize(report, failed);
   return report;
+}
+
+function withOutputFileName(rules: ValidationRules, outputFileName: string | undefined): ValidationRules {
+  const usesDefault = rules.expectedFiles.length === 1 && rules.expectedFiles[0] === DEFAULT_PREDICTIONS_FILE && rules.predictions.file === undefined;
+  if (!outputFileName || outputFileName === DEFAULT_PREDICTIONS_FILE || !usesDefault) return rules;
+  return parseValidationRules({ ...rules, expectedFiles: [outputFileName] });
 }
 
 async function readPredictions(container: ContainerClient, blobName: string, rules: ValidationRules, abortSignal: AbortSignal): Promise<PredictionsResult | undefined> {

@@ -2,8 +2,8 @@
 // look for the outputs. It never replaces a job's own file: the report is created only if the name is
 // free or holds an earlier report of ours (an activity repeated after a crash rewrites its own report).
 import type { ContainerClient } from '@azure/storage-blob';
-import { rethrowClassified } from '../azure/errorClassification';
-import { folderPrefix, isAbortError } from './blobReading';
+import { PermanentError } from '../azure/errorClassification';
+import { folderPrefix, rethrowStorageError } from './blobReading';
 import { VALIDATION_REPORT_FILE, type ValidationReport } from './validationReport';
 
 /** Metadata that marks a blob as a report written by batchpilot (metadata keys are lower-case identifiers). */
@@ -46,9 +46,8 @@ export async function writeValidationReport(
     await upload({ ifNoneMatch: '*' });
     return { blobName, url: blob.url };
   } catch (err) {
-    if (isAbortError(err)) throw err;
     // 409/412: the name is taken. Ours from an earlier attempt may be replaced; a job's own file may not.
-    if (statusOf(err) !== 409 && statusOf(err) !== 412) rethrowClassified(err, doing);
+    if (statusOf(err) !== 409 && statusOf(err) !== 412) rethrowStorageError(err, doing, options.abortSignal);
   }
   try {
     const existing = await blob.getProperties({ abortSignal: options.abortSignal });
@@ -58,17 +57,18 @@ export async function writeValidationReport(
     await upload({ ifMatch: existing.etag });
     return { blobName, url: blob.url };
   } catch (err) {
-    if (isAbortError(err) || err instanceof ExistingOutputError) throw err;
-    rethrowClassified(err, doing);
+    if (err instanceof ExistingOutputError) throw err;
+    rethrowStorageError(err, doing, options.abortSignal);
   }
 }
 
-/** The report's name is already used by one of the job's outputs; the report is not written over it. */
-export class ExistingOutputError extends Error {
+/** The report's name is already used by one of the job's outputs; the report is not written over it. Permanent: retrying cannot free the name. */
+export class ExistingOutputError extends PermanentError {
   constructor(readonly blobName: string, readonly containerName: string) {
     super(
       `Not writing the validation report: '${blobName}' in container '${containerName}' already exists and is not a batchpilot report ` +
         `(it may be one of the job's outputs). Choose another report file name.`,
+      { statusCode: 409 },
     );
     this.name = 'ExistingOutputError';
   }

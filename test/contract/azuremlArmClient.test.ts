@@ -39,6 +39,11 @@ describe('@azure/arm-machinelearning against the Azure ML emulator', () => {
     expect(endpoint.systemData?.createdAt).toBeInstanceOf(Date);
   });
 
+  it('reads the workspace with workspaces.get', async () => {
+    const workspace = await ml.arm.workspaces.get(rg, ws);
+    expect(workspace).toMatchObject({ id: ml.emulator.workspaceId, name: ws, location: ml.emulator.location, provisioningState: 'Succeeded' });
+  });
+
   it('lists deployments with batchDeployments.list, model references included', async () => {
     const deployments = [];
     for await (const d of ml.arm.batchDeployments.list(rg, ws, sample.endpointName)) deployments.push(d);

@@ -110,6 +110,13 @@ describe('Azure ML emulator responses against the contracts', () => {
     expectValid(CONTRACT_FILES.arm, 'ModelVersionResource', created.json);
   });
 
+  it('answers a workspace get with the Workspace shape', async () => {
+    const workspace = await arm(workspacePath);
+    expect(workspace.status).toBe(200);
+    expectValid(CONTRACT_FILES.workspaces, 'Workspace', workspace.json);
+    expect(workspace.json).toMatchObject({ id: workspacePath, properties: { provisioningState: 'Succeeded' } });
+  });
+
   it('answers the data plane get and list with BatchJobResource shapes', async () => {
     const got = await ml.request(`${sample.scoringUri}/${completedJob}`);
     expect(got.status).toBe(200);

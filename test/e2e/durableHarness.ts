@@ -7,7 +7,6 @@ import { testAzurite, uniqueName } from '../support/azurite';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 
 // The library's own client class (the one df.getClient builds), constructed from binding data.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');

@@ -142,6 +142,11 @@ describe('orchestrations', () => {
     expect(direct.output).toBe("Orchestrator function 'ThrowsItself' failed: the orchestrator gave up");
   });
 
+  it('passes the version given to startNew to context.df.version', async () => {
+    const id = await d.client.startNew('ReportsVersion', { version: '2.1' });
+    expect((await waitForStatus(d.client, id)).output).toEqual({ version: '2.1', parent: null });
+  });
+
   it('rewinds a failed instance so the failed activity runs again', async () => {
     const id = await d.client.startNew('FailsOnceThenRewound');
     expect((await waitForStatus(d.client, id)).runtimeStatus).toBe('Failed');
@@ -281,6 +286,9 @@ describe('bad input', () => {
     const badEvent = await fetch(`${d.rpc}/instances/seq-1/raiseEvent/Go`, { method: 'POST', body: 'not json' });
     expect(badEvent.status).toBe(400);
     expect((await fetch(`${d.rpc}/orchestrators/HelloSequence/bad%2Fid`, { method: 'POST' })).status).toBe(400);
+    const oversized = await fetch(`${d.rpc}/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(600000)) });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as { error: { message: string } }).error.message).toMatch(/by reference/);
 
     const still = await fetch(`${d.rpc}/instances/seq-1?code=${encodeURIComponent(d.systemKey)}`);
     expect(still.status).toBe(200);

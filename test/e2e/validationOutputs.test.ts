@@ -116,6 +116,16 @@ describe('validateJobOutputs', () => {
     expect(report.failureReason).toBe(`expected output files summary.json, metrics/auc.txt are missing from container '${outputs.containerName}' under '${folder}'`);
   });
 
+  it("checks the job's own output file name when the rules keep the default", async () => {
+    const folder = runFolder();
+    await put(outputs, `${folder}scores.csv`, predictionRows(4));
+    const report = await validateJobOutputs({ outputs: { container: outputs, prefix: folder }, outputFileName: 'scores.csv' });
+    expect(report.passed).toBe(true);
+    expect(report.outputs.predictionsFile).toBe('scores.csv');
+    const named = await validateJobOutputs({ outputs: { container: outputs, prefix: folder }, outputFileName: 'scores.csv', rules: { expectedFiles: ['summary.json'] } });
+    expect(named.failureReason).toMatch(/^expected output file summary\.json is missing/);
+  });
+
   it('fails an empty predictions file as empty', async () => {
     const folder = runFolder();
     await put(outputs, `${folder}predictions.csv`, '');

@@ -196,6 +196,7 @@ export class SwaggerValidator {
 export const CONTRACT_FILES = {
   arm: 'azureml-arm/2022-10-01/mfe.json',
   arm2024: 'azureml-arm/2024-04-01/mfe.json',
+  workspaces: 'azureml-arm/2022-10-01/machineLearningServices.json',
   dataPlane: 'azureml-batch-dataplane/2020-09-01-dataplanepreview/mfe.json',
   commonTypes: 'common-types/resource-management/v3/types.json',
   mlEvents: 'eventgrid/Microsoft.MachineLearningServices/stable/2018-01-01/MachineLearningServices.json',

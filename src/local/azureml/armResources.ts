@@ -7,6 +7,7 @@ import type {
   JobStatus, SystemDataRecord, TrackedResourceRecord,
 } from './workspaceStore';
 import { TERMINAL_JOB_STATUSES } from './workspaceStore';
+import { createHash } from 'node:crypto';
 import type { JsonObject, JsonValue } from './wireTypes';
 
 /** `@azure/arm-machinelearning` 2.1.1 sends 2022-10-01; 2024-04-01 adds pipeline-component deployments. */
@@ -29,6 +30,38 @@ export interface WorkspaceScope {
 
 export function workspaceIdOf(subscriptionId: string, resourceGroup: string, workspaceName: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/${PROVIDER}/workspaces/${workspaceName}`;
+}
+
+/** A stable GUID per workspace, as Azure gives each workspace one (its `workspaceId`, default container names). */
+export function workspaceGuidOf(workspaceId: string): string {
+  const hex = createHash('sha256').update(workspaceId.toLowerCase()).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The workspace itself (machineLearningServices.json `Workspace`), for clients that read its properties. */
+export function workspaceResource(scope: WorkspaceScope, storageAccountName: string, createdAt: string): JsonObject {
+  const guid = workspaceGuidOf(scope.workspaceId);
+  const group = `/subscriptions/${scope.subscriptionId}/resourceGroups/${scope.resourceGroup}/providers`;
+  return {
+    id: scope.workspaceId,
+    name: scope.workspaceName,
+    type: `${PROVIDER}/workspaces`,
+    location: scope.location,
+    tags: {},
+    sku: { name: 'Basic', tier: 'Basic' },
+    identity: { type: 'SystemAssigned', principalId: guid, tenantId: scope.tenantId },
+    properties: {
+      workspaceId: guid,
+      friendlyName: scope.workspaceName,
+      provisioningState: 'Succeeded',
+      storageAccount: `${group}/Microsoft.Storage/storageAccounts/${storageAccountName}`,
+      tenantId: scope.tenantId,
+      publicNetworkAccess: 'Enabled',
+      v1LegacyMode: false,
+      hbiWorkspace: false,
+    },
+    systemData: systemData({ createdAt, createdBy: 'azureml-emulator', lastModifiedAt: createdAt, lastModifiedBy: 'azureml-emulator' }),
+  };
 }
 
 /** Where a batch endpoint's data plane is served; Azure's is `https://{endpoint}.{region}.inference.ml.azure.com/jobs`. */

@@ -7,7 +7,7 @@ import { ArmError, resourceNotFound, userError } from './armErrors';
 import {
   ApiVersion, assetContainerResource, assetPropertyKeys, assetVersionResource, batchDeploymentResource, batchEndpointResource,
   datastoreResource, DEPLOYMENT_DEFAULTS, deploymentPropertyKeys, ENDPOINT_PROPERTY_KEYS, isPipelineComponentDeployment,
-  jobResource, paginated, parseIsoDuration, PROVIDER, SUPPORTED_API_VERSIONS,
+  jobResource, paginated, parseIsoDuration, PROVIDER, SUPPORTED_API_VERSIONS, workspaceResource,
 } from './armResources';
 import type { EmulatorServices, HttpExchange, HttpReply } from './emulatorServices';
 import { jsonBodyOf } from './emulatorServices';
@@ -53,6 +53,11 @@ export async function handleArmRequest(services: EmulatorServices, exchange: Htt
     throw resourceNotFound(`${PROVIDER}/workspaces/${segments[7]}`, segments[3]);
   }
   const request: ArmRequest = { exchange, apiVersion, rest: segments.slice(8) };
+  if (request.rest.length === 0) {
+    if (exchange.method !== 'GET') throw methodNotAllowed(exchange, ['GET']);
+    const datastore = services.store.getDatastore('workspaceblobstore');
+    return { status: 200, body: workspaceResource(scope, services.storage.accountName, datastore?.systemData.createdAt ?? new Date(0).toISOString()) };
+  }
   const kind = request.rest[0]?.toLowerCase();
   switch (kind) {
     case 'batchendpoints':
@@ -482,7 +487,14 @@ function putDeployment(services: EmulatorServices, request: ArmRequest, endpoint
     systemData: newSystemData(request.exchange.caller, existing?.systemData),
   };
   services.store.putDeployment(record);
+  const failProvisioning = services.faults.drawDeploymentFailure();
   const operation = startOperation(services, { kind: 'deployment', endpointName: endpoint.name, deploymentName: record.name }, request.apiVersion, () => {
+    if (failProvisioning) {
+      record.provisioningState = 'Failed';
+      services.store.putDeployment(record);
+      throw new ArmError(400, 'DeploymentProvisioningFailed',
+        `Deployment '${record.name}' of batch endpoint '${endpoint.name}' failed to provision: the compute could not load the deployment's model and code (fault injected by the local emulator).`);
+    }
     record.provisioningState = 'Succeeded';
     services.store.putDeployment(record);
   });

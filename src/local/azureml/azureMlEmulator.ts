@@ -2,7 +2,7 @@
 // (`/subscriptions/...`), its batch endpoints' data plane (`/inference/{endpoint}/jobs`, the
 // scoringUri), a Studio page per job, and an admin API for tests (faults, job holds, events).
 // Azure SDK clients send bearer tokens only over https, hence TLS with the local development CA.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEV_TENANT_ID, DevTokenIssuer, TokenCheck } from '../identity/devTokens';
 import { ArmError } from './armErrors';
 import { handleArmRequest, settleRestoredOperations } from './armRoutes';
-import { scoringUriOf, workspaceIdOf, WorkspaceScope } from './armResources';
+import { scoringUriOf, workspaceGuidOf, workspaceIdOf, WorkspaceScope } from './armResources';
 import { createAssetLookup } from './assetReferences';
 import { handleDataPlaneRequest } from './batchInvoke';
 import { BatchJobRunner } from './batchJobRunner';
@@ -104,19 +104,13 @@ const MANAGEMENT_AUDIENCES = ['https://management.azure.com', 'https://managemen
 const ML_AUDIENCE = 'https://ml.azure.com';
 const EVENT_HISTORY = 1000;
 
-/** A stable GUID per workspace, as Azure gives each workspace one (used in default container names). */
-function workspaceGuid(workspaceId: string): string {
-  const hex = createHash('sha256').update(workspaceId.toLowerCase()).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Promise<RunningAzureMlEmulator> {
   const subscriptionId = options.subscriptionId ?? DEFAULTS.subscriptionId;
   const resourceGroup = options.resourceGroup ?? DEFAULTS.resourceGroup;
   const workspaceName = options.workspaceName ?? DEFAULTS.workspaceName;
   const location = options.location ?? DEFAULTS.location;
   const workspaceId = workspaceIdOf(subscriptionId, resourceGroup, workspaceName);
-  const defaultContainer = options.defaultDatastoreContainer ?? `azureml-blobstore-${workspaceGuid(workspaceId)}`;
+  const defaultContainer = options.defaultDatastoreContainer ?? `azureml-blobstore-${workspaceGuidOf(workspaceId)}`;
 
   const store = new WorkspaceStore(options.stateDir);
   const restored = store.load();

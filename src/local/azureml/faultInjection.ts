@@ -1,8 +1,9 @@
 // Fault injection for the Azure ML emulator: a seeded share of ARM and data-plane calls are throttled
-// (429 + Retry-After), fail with 500/503, lose their connection or answer slowly, and a share of jobs
-// fail, get preempted or finish without their outputs. Draws come from a seeded generator so a test
-// that makes the same calls in the same order sees the same faults. It also checks that clients wait
-// as long as the Retry-After it announced before they try the same request again.
+// (429 + Retry-After), fail with 500/503, lose their connection or answer slowly, a share of jobs
+// fail, get preempted or finish without their outputs, and a share of deployment creates/updates fail
+// to provision. Draws come from a seeded generator so a test that makes the same calls in the same
+// order sees the same faults. It also checks that clients wait as long as the Retry-After it
+// announced before they try the same request again.
 
 export type FaultSurface = 'arm' | 'dataPlane';
 
@@ -33,11 +34,17 @@ export interface JobFaultSettings {
   missingOutputsFraction?: number;
 }
 
+export interface DeploymentFaultSettings {
+  /** Share of batch deployment creates/updates whose provisioning fails (the operation ends Failed). */
+  failFraction?: number;
+}
+
 export interface FaultSettings {
   /** Seed of the draws; the same seed and the same call order give the same faults. Default 1. */
   seed?: number;
   http?: HttpFaultSettings;
   jobs?: JobFaultSettings;
+  deployments?: DeploymentFaultSettings;
 }
 
 export type HttpFaultDecision =
@@ -60,6 +67,8 @@ export interface FaultStats {
   /** Requests repeated before the announced Retry-After had passed. */
   prematureRetries: number;
   jobFaults: Record<Exclude<JobFaultPlan, 'none'>, number>;
+  /** Deployment creates/updates made to fail. */
+  deploymentFaults: number;
 }
 
 /** A small, fast, seedable generator (mulberry32); quality is ample for fault draws and sample data. */
@@ -78,6 +87,7 @@ function emptyStats(): FaultStats {
   return {
     requests: 0, throttled: 0, serverErrors: 0, dropped: 0, slowed: 0, retriesAfterWaiting: 0, prematureRetries: 0,
     jobFaults: { fail: 0, preempt: 0, missingOutputs: 0 },
+    deploymentFaults: 0,
   };
 }
 
@@ -85,6 +95,7 @@ export class FaultInjector {
   #settings: FaultSettings = {};
   #httpRandom: () => number = seededRandom(1);
   #jobRandom: () => number = seededRandom(2);
+  #deploymentRandom: () => number = seededRandom(3);
   #stats: FaultStats = emptyStats();
   /** Request key → epoch ms before which a repeat of that request is premature. */
   readonly #retryNotBefore = new Map<string, number>();
@@ -101,6 +112,7 @@ export class FaultInjector {
     // Separate streams: the order of HTTP calls must not shift which jobs fail, and vice versa.
     this.#httpRandom = seededRandom(seed);
     this.#jobRandom = seededRandom(seed ^ 0x5bd1e995);
+    this.#deploymentRandom = seededRandom(seed ^ 0x27d4eb2f);
     this.#stats = emptyStats();
     this.#retryNotBefore.clear();
   }
@@ -169,6 +181,14 @@ export class FaultInjector {
     if (plan !== 'none') this.#stats.jobFaults[plan]++;
     return plan;
   }
+
+  /** Decides, when a deployment create/update starts, whether its provisioning will fail. */
+  drawDeploymentFailure(): boolean {
+    const fraction = this.#settings.deployments?.failFraction ?? 0;
+    if (fraction <= 0 || this.#deploymentRandom() >= fraction) return false;
+    this.#stats.deploymentFaults++;
+    return true;
+  }
 }
 
 /** Rejects settings whose fractions are out of range or add up to more than every call. */
@@ -189,4 +209,5 @@ export function validateFaultSettings(settings: FaultSettings): void {
     ['dropConnectionFraction', http.dropConnectionFraction], ['slowFraction', http.slowFraction]]);
   const jobs = settings.jobs ?? {};
   check('jobs', [['failFraction', jobs.failFraction], ['preemptFraction', jobs.preemptFraction], ['missingOutputsFraction', jobs.missingOutputsFraction]]);
+  check('deployments', [['failFraction', settings.deployments?.failFraction]]);
 }

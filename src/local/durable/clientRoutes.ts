@@ -13,6 +13,7 @@ import { RUNTIME_STATUSES, RuntimeStatus } from './instanceModel';
 import { parseForDisplay, statusView } from './instanceStatusView';
 import type { InstanceQuery } from './durableStore';
 import { entitySchedulerId } from './episodeOutcome';
+import { PayloadTooLargeError } from './tablePayloads';
 
 const CONTINUATION_HEADER = 'x-ms-continuation-token';
 const DEFAULT_PAGE_SIZE = 100;
@@ -96,6 +97,7 @@ export class DurableClientRoutes implements RouteHandler {
     } catch (err) {
       if (err instanceof RouteError) return sendError(res, err.status, err.message, err.headers);
       if (err instanceof EngineRequestError) return sendError(res, err.status, err.message);
+      if (err instanceof PayloadTooLargeError) return sendError(res, 413, err.message);
       throw err;
     }
   }
@@ -134,7 +136,7 @@ export class DurableClientRoutes implements RouteHandler {
 
   async #start(x: Exchange, functionName: string, instanceId: string | undefined): Promise<void> {
     const input = jsonBody(x.body, 'orchestration input');
-    const id = await this.engine.startOrchestration(functionName, { instanceId, input });
+    const id = await this.engine.startOrchestration(functionName, { instanceId, input, version: x.url.searchParams.get('version') ?? undefined });
     const payload = this.urls().forInstance(id);
     const timeout = x.url.searchParams.get('timeout');
     if (timeout !== null) {

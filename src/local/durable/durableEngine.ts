@@ -19,6 +19,8 @@ import { EpisodeDecision, OutboundMessage, decideEpisode, deterministicGuid } fr
 import { FunctionKindError, invokeActivity, invokeEntity, invokeOrchestrator, requireFunction } from './functionInvocations';
 import { applyEntityResults, entityHasWork, isEntityInstanceId, parseEntityId, planEntityStep, toBatchItems } from './entityBatch';
 import { rewindHistory } from './rewind';
+import { StatusProjection } from './statusProjection';
+import { MAX_PAYLOAD_CHARS, PayloadTooLargeError } from './tablePayloads';
 import { EngineRequestError } from './engineErrors';
 
 export { EngineRequestError };
@@ -55,11 +57,39 @@ interface ActivityJob {
 
 interface LiveInstance extends LoadedInstance {
   queued: boolean;
+  /** Callers waiting for a new instance's first commit (which creates its state row). */
+  firstCommitWaiters?: Array<{ resolve: () => void; reject: (err: Error) => void }>;
+  /** Set when an instance was restarted: the old execution's rows go after the next commit. */
+  dropOldExecutions?: boolean;
 }
 
 const CONTROL_TYPES = new Set<InstanceMessage['type']>(['Terminate', 'Suspend', 'Resume']);
 const RETRY_AFTER_STORAGE_ERROR_IN_MS = 1000;
 const MAX_INSTANCE_ID_LENGTH = 256;
+
+/** A FIFO of instance IDs that does not shift arrays element by element. */
+class ReadyQueue {
+  #items: string[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(id: string): void {
+    this.#items.push(id);
+  }
+
+  shift(): string | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const id = this.#items[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return id;
+  }
+}
 
 function isControl(e: Envelope): boolean {
   return CONTROL_TYPES.has(e.message.type);
@@ -94,13 +124,15 @@ export class DurableEngine {
   readonly #timers = new DurableTimers();
   readonly #activities: WorkQueue<ActivityJob>;
   readonly #maxEpisodes: number;
-  readonly #ready: string[] = [];
-  #readyHead = 0;
+  /** Instances with work, in two queues: those already running first, new ones after, so work in flight finishes before more is admitted. */
+  readonly #ready = { running: new ReadyQueue(), starting: new ReadyQueue() };
   #runningSteps = 0;
   #stopped = false;
   #started = false;
   #envelopeSeq = 0;
-  readonly #projectionChains = new Map<string, Promise<void>>();
+  readonly #projection: StatusProjection;
+  /** IDs with a state row in storage (loaded at start-up): a start of any other ID needs no read. */
+  readonly #known = new Set<string>();
   readonly #idleWaiters: Array<() => void> = [];
 
   constructor(options: DurableEngineOptions) {
@@ -111,6 +143,10 @@ export class DurableEngine {
     this.#observer = options.observer ?? {};
     const processors = Math.max(1, cpus().length);
     this.#maxEpisodes = options.maxConcurrentOrchestratorFunctions ?? 10 * processors;
+    this.#projection = new StatusProjection(
+      (state) => this.store.writeProjection(state),
+      (state, err) => this.#log('warning', `Updating the status row of '${state.instanceId}' failed: ${(err as Error).message}`),
+    );
     this.#activities = new WorkQueue<ActivityJob>(
       options.maxConcurrentActivityFunctions ?? 10 * processors,
       (job) => this.#runActivity(job),
@@ -132,11 +168,16 @@ export class DurableEngine {
     this.#timers.stop();
     await this.#activities.stop();
     if (this.#runningSteps > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    await Promise.all([...this.#projectionChains.values()]);
+    for (const live of this.#live.values()) {
+      for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(new EngineRequestError(409, 'The host stopped before the instance was created.'));
+    }
+    await this.#projection.flush();
   }
 
   /** Resumes what a previous process left behind (see the module comment). */
   async #recover(): Promise<void> {
+    const [states, projections] = await Promise.all([this.store.listStateVersions(), this.store.listProjectionVersions()]);
+    for (const id of states.keys()) this.#known.add(id);
     const ids = new Set([...(await this.store.listActiveInstanceIds()), ...(await this.store.listInstancesWithInbox())]);
     const list = [...ids];
     for (let i = 0; i < list.length; i += 32) {
@@ -146,12 +187,12 @@ export class DurableEngine {
       }));
     }
     await this.#deliverOutboxes(await this.store.listOutbox());
-    const [states, projections] = await Promise.all([this.store.listStateVersions(), this.store.listProjectionVersions()]);
     for (const [id, version] of states) {
       if (projections.get(id) === version) continue;
       const state = this.#live.get(id)?.state ?? (await this.store.readState(id));
-      if (state) await this.store.writeProjection(state);
+      if (state) this.#projection.update(state);
     }
+    await this.#projection.flush();
     if (list.length > 0) this.#log('information', `Resumed ${list.length} instance(s) of task hub '${this.taskHubName}'.`);
   }
 
@@ -191,8 +232,9 @@ export class DurableEngine {
   async #deliverOutboxes(entries: OutboxEntry[]): Promise<void> {
     for (const entry of entries) {
       const owner = this.#live.get(entry.owner)?.state ?? (await this.store.readState(entry.owner));
+      // Rows of a commit that never completed (version ahead of the state) are dropped, not sent.
       if (owner && entry.version <= owner.version) {
-        await this.#deliver(entry.outbound.target, { id: entry.outbound.envelopeId, message: entry.outbound.message, durable: true, receivedAt: new Date().toISOString() });
+        for (const o of entry.messages) await this.#deliver(o.target, { id: o.envelopeId, message: o.message, durable: true, receivedAt: new Date().toISOString() });
       }
       await this.store.deleteOutbox(entry.owner, entry.rowKey);
     }
@@ -235,17 +277,14 @@ export class DurableEngine {
     if (!live || live.queued || this.#stopped) return;
     if (!this.#hasWork(live)) return;
     live.queued = true;
-    this.#ready.push(instanceId);
+    (live.state.kind === 'orchestration' && !hasStarted(live.history) ? this.#ready.starting : this.#ready.running).push(instanceId);
     this.#pump();
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#runningSteps < this.#maxEpisodes && this.#readyHead < this.#ready.length) {
-      const id = this.#ready[this.#readyHead++];
-      if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
-        this.#ready.splice(0, this.#readyHead);
-        this.#readyHead = 0;
-      }
+    while (!this.#stopped && this.#runningSteps < this.#maxEpisodes) {
+      const id = this.#ready.running.shift() ?? this.#ready.starting.shift();
+      if (id === undefined) break;
       const live = this.#live.get(id);
       if (!live) continue;
       live.queued = false;
@@ -272,6 +311,13 @@ export class DurableEngine {
       }
     } catch (err) {
       if (this.#stopped) return;
+      const live = this.#live.get(instanceId);
+      if (live && live.state.version === 0 && !this.#mutex.isBusy(instanceId)) {
+        // Never stored: its starter was told it failed, so it must not appear later.
+        this.#live.delete(instanceId);
+        this.#log('error', `Creating instance '${instanceId}' failed: ${(err as Error).message}`);
+        return;
+      }
       this.#log('error', `Processing instance '${instanceId}' failed (retrying in ${RETRY_AFTER_STORAGE_ERROR_IN_MS} ms): ${(err as Error).stack ?? err}`);
       setTimeout(() => this.#schedule(instanceId), RETRY_AFTER_STORAGE_ERROR_IN_MS).unref();
     }
@@ -324,30 +370,28 @@ export class DurableEngine {
     this.#schedule(target);
   }
 
-  async #deliverOutbound(owner: string, version: number, outbound: OutboundMessage[]): Promise<void> {
-    await Promise.all(
-      outbound.map(async (o) => {
-        try {
-          await this.#deliver(o.target, { id: o.envelopeId, message: o.message, durable: true, receivedAt: new Date().toISOString() });
-          await this.store.deleteOutbox(owner, this.store.outboxRowKey(version, o.envelopeId));
-        } catch (err) {
-          if (this.#stopped) return;
-          this.#log('error', `Delivering ${o.message.type} from '${owner}' to '${o.target}' failed (retrying): ${(err as Error).message}`);
-          setTimeout(() => void this.#deliverOutbound(owner, version, [o]), RETRY_AFTER_STORAGE_ERROR_IN_MS).unref();
-        }
-      }),
-    );
-  }
-
-  #writeProjectionLater(state: InstanceState): void {
-    const previous = this.#projectionChains.get(state.instanceId) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.store.writeProjection(state))
-      .catch((err: unknown) => this.#log('warning', `Updating the status row of '${state.instanceId}' failed: ${(err as Error).message}`))
-      .finally(() => {
-        if (this.#projectionChains.get(state.instanceId) === next) this.#projectionChains.delete(state.instanceId);
-      });
-    this.#projectionChains.set(state.instanceId, next);
+  /** Sends a commit's messages; its outbox rows go once all arrived (a crash before re-sends them). */
+  async #deliverOutbound(owner: string, outboxRowKeys: string[], outbound: OutboundMessage[]): Promise<void> {
+    const remaining = [...outbound];
+    for (let attempt = 0; remaining.length > 0 && !this.#stopped; attempt++) {
+      const failed: OutboundMessage[] = [];
+      await Promise.all(
+        remaining.map(async (o) => {
+          try {
+            await this.#deliver(o.target, { id: o.envelopeId, message: o.message, durable: true, receivedAt: new Date().toISOString() });
+          } catch (err) {
+            failed.push(o);
+            this.#log('error', `Delivering ${o.message.type} from '${owner}' to '${o.target}' failed (retrying): ${(err as Error).message}`);
+          }
+        }),
+      );
+      remaining.splice(0, remaining.length, ...failed);
+      if (remaining.length > 0) await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_IN_MS).unref());
+    }
+    if (remaining.length > 0) return;
+    for (const key of outboxRowKeys) {
+      await this.store.deleteOutbox(owner, key).catch((err: unknown) => this.#log('warning', `Deleting a delivered outbox row of '${owner}' failed: ${(err as Error).message}`));
+    }
   }
 
   // ---- timers and activities --------------------------------------------------------------------------
@@ -383,7 +427,7 @@ export class DurableEngine {
     if (control) return this.#applyControl(live, control);
     if (isTerminal(s.runtimeStatus)) {
       // Late messages for a finished instance: committed as consumed, nothing else.
-      await this.#commit(live, { ...s, version: s.version + 1 }, [], [...live.pending], []);
+      await this.#commit(live, { ...s, version: s.version + 1 }, [], selectBatch(live.pending, { maxDurableMessages: 40, maxMessages: 2000 }), []);
       return;
     }
     await this.#episode(live);
@@ -401,7 +445,24 @@ export class DurableEngine {
     }
     const outcome = await invokeOrchestrator(this.#invoker, s, live.history, prepared.newEvents);
     const decision = decideEpisode(s, prepared, outcome);
-    await this.#commitEpisode(live, prepared.consumed, decision, now);
+    try {
+      await this.#commitEpisode(live, prepared.consumed, decision, now);
+    } catch (err) {
+      if (!(err instanceof PayloadTooLargeError)) throw err;
+      // Too big to store: the instance fails with the reason instead of retrying forever.
+      const message = `Orchestrator function '${s.name}' failed: ${err.message}`;
+      const failure: FailureDetails = { ErrorType: 'PayloadTooLargeException', ErrorMessage: err.message };
+      const failed: EpisodeDecision = {
+        events: [historyEvent.orchestratorStarted(now), historyEvent.executionCompleted(now, 'Failed', JSON.stringify(message), failure), historyEvent.orchestratorCompleted(now)],
+        replay: s.replay,
+        status: 'Failed',
+        output: JSON.stringify(message),
+        failureDetails: failure,
+        customStatus: s.customStatus,
+        work: { activities: [], timers: [], cancelTimers: [], outbound: [], selfMessages: [] },
+      };
+      await this.#commitEpisode(live, prepared.consumed, failed, now);
+    }
   }
 
   async #commitEpisode(live: LiveInstance, consumed: Envelope[], decision: EpisodeDecision, now: Date): Promise<void> {
@@ -435,6 +496,7 @@ export class DurableEngine {
         input: decision.continueAsNew?.input,
         runtimeStatus: 'Running',
         historyCount: 0,
+        flushedEvents: 0,
         episodes: 0,
         replay: newReplayState(),
         output: undefined,
@@ -460,15 +522,21 @@ export class DurableEngine {
   /** Persists a step, then updates memory and acts: the only way instance state changes. */
   async #commit(live: LiveInstance, next: InstanceState, events: HistoryEvent[], consumed: Envelope[], outbound: OutboundMessage[]): Promise<void> {
     const before = live.state;
-    const terminalNow = isTerminal(next.runtimeStatus) && !isTerminal(before.runtimeStatus);
-    // A finished instance's status row is written before its commit: a crash in between re-runs the
-    // last step (same outcome), never leaves a stale "Running" row behind a finished instance.
-    if (terminalNow) {
-      await this.#projectionChains.get(next.instanceId);
-      await this.store.writeProjection(next);
+    let outboxRowKeys: string[];
+    try {
+      const history = before.executionId === next.executionId && before.historyCount === live.history.length ? live.history.concat(events) : events;
+      outboxRowKeys = await this.store.commit({ state: next, history, consumed, outbound });
+    } catch (err) {
+      for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(err as Error);
+      throw err;
     }
-    await this.store.commit({ state: next, events, firstSeq: before.historyCount, consumed, outbound });
     live.state = next;
+    this.#known.add(next.instanceId);
+    for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.resolve();
+    if (live.dropOldExecutions) {
+      live.dropOldExecutions = false;
+      void this.store.deleteOtherExecutions(next.instanceId, next.executionId).catch((err: unknown) => this.#log('warning', `Deleting the previous history of '${next.instanceId}' failed: ${(err as Error).message}`));
+    }
     if (before.executionId !== next.executionId) live.history = [];
     for (const e of events) {
       e.IsPlayed = true;
@@ -478,18 +546,21 @@ export class DurableEngine {
       const ids = new Set(consumed.map((e) => e.id));
       live.pending = live.pending.filter((e) => !ids.has(e.id));
     }
-    if (terminalNow) {
+    if (isTerminal(next.runtimeStatus) && !isTerminal(before.runtimeStatus)) {
       this.#timers.cancelPrefix(`${next.instanceId}\u0000`);
       this.#observer.instanceFinished?.(next);
-    } else if (
+    }
+    if (
+      before.version === 0 ||
       before.runtimeStatus !== next.runtimeStatus ||
       before.customStatus !== next.customStatus ||
       before.executionId !== next.executionId ||
-      before.input !== next.input
+      before.input !== next.input ||
+      before.entity?.exists !== next.entity?.exists
     ) {
-      this.#writeProjectionLater(next);
+      this.#projection.update(next);
     }
-    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, next.version, outbound);
+    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, outboxRowKeys, outbound);
   }
 
   /** What a finished orchestration tells others: its parent, and the entities it still holds locked. */
@@ -594,7 +665,8 @@ export class DurableEngine {
         version: 1,
       };
       if (!(await this.store.createInstance(state))) return this.#getLive(entityId);
-      this.#writeProjectionLater(state);
+      this.#known.add(entityId);
+      this.#projection.update(state);
       const live: LiveInstance = { state, history: [], pending: [], queued: false };
       this.#live.set(entityId, live);
       return live;
@@ -604,11 +676,13 @@ export class DurableEngine {
   /**
    * Starts (or restarts) an orchestration instance. From a client, an instance that is still
    * pending, running or suspended is a conflict; from a parent, a duplicate start is ignored and a
-   * start of a child that already finished for this parent re-sends its result.
+   * start of a child that already finished for this parent re-sends its result. A new instance is
+   * stored by its first episode's commit, which this waits for: starting costs no extra write.
    */
   async #startInstance(instanceId: string, m: Extract<InstanceMessage, { type: 'ExecutionStarted' }>, fromClient: boolean): Promise<void> {
+    let created: Promise<void> | undefined;
     await this.#mutex.run(instanceId, async () => {
-      const live = await this.#getLive(instanceId);
+      const live = this.#live.has(instanceId) || this.#known.has(instanceId) ? await this.#getLive(instanceId) : undefined;
       const existing = live?.state;
       if (existing && !isTerminal(existing.runtimeStatus)) {
         if (fromClient) throw new EngineRequestError(409, `An instance with ID '${instanceId}' already exists and is ${existing.runtimeStatus.toLowerCase()}. Wait for it to finish or terminate it first.`);
@@ -621,31 +695,28 @@ export class DurableEngine {
       }
       if (existing && sameParent(existing.parent, m.parent)) {
         // This child already ran for this very call; its parent may not have heard.
-        void this.#deliverOutbound(instanceId, existing.version, this.#completionMessages(existing));
+        void this.#deliverOutbound(instanceId, [], this.#completionMessages(existing));
         return;
       }
-      const state = this.#newOrchestrationState(instanceId, m.name, m.input, m.executionId, m.parent);
+      const fresh = { ...this.#newOrchestrationState(instanceId, m.name, m.input, m.executionId, m.parent), orchestrationVersion: m.orchestrationVersion };
       if (existing && live) {
-        const restarted: InstanceState = { ...state, version: existing.version + 1 };
-        await this.store.writeProjection(restarted);
-        await this.store.commit({ state: restarted, events: [], firstSeq: 0, consumed: [], outbound: [] });
-        live.state = restarted;
+        live.state = { ...fresh, version: existing.version };
         live.history = [];
-        void this.store.deleteOtherExecutions(instanceId, restarted.executionId).catch(() => undefined);
+        live.dropOldExecutions = true;
       } else {
-        if (!(await this.store.createInstance(state))) {
-          throw new EngineRequestError(409, `An instance with ID '${instanceId}' was created concurrently.`);
-        }
-        await this.store.writeProjection(state);
-        this.#live.set(instanceId, { state, history: [], pending: [], queued: false });
+        this.#live.set(instanceId, { state: { ...fresh, version: 0 }, history: [], pending: [], queued: false });
       }
+      const target = this.#live.get(instanceId)!;
+      created = new Promise<void>((resolve, reject) => (target.firstCommitWaiters ??= []).push({ resolve, reject }));
     });
+    if (!created) return;
     this.#schedule(instanceId);
+    await created;
   }
 
   // ---- client operations ------------------------------------------------------------------------------
 
-  async startOrchestration(name: string, options: { instanceId?: string; input?: string } = {}): Promise<string> {
+  async startOrchestration(name: string, options: { instanceId?: string; input?: string; version?: string } = {}): Promise<string> {
     try {
       requireFunction(this.#invoker, name, 'orchestrationtrigger', 'df.app.orchestration');
     } catch (err) {
@@ -655,24 +726,32 @@ export class DurableEngine {
     const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
     const invalid = validateInstanceId(instanceId);
     if (invalid) throw new EngineRequestError(400, invalid);
+    this.#checkPayload(options.input, 'The orchestration input');
     const registeredName = this.#invoker.get(name)!.name;
-    await this.#startInstance(instanceId, { type: 'ExecutionStarted', name: registeredName, input: options.input, executionId: randomUUID().replace(/-/g, '') }, true);
+    await this.#startInstance(instanceId, { type: 'ExecutionStarted', name: registeredName, orchestrationVersion: options.version, input: options.input, executionId: randomUUID().replace(/-/g, '') }, true);
     return instanceId;
   }
 
   async getInstance(instanceId: string, withHistory: boolean): Promise<{ state: InstanceState; history?: HistoryEvent[] } | undefined> {
     const live = this.#live.get(instanceId);
     if (live) return { state: live.state, history: withHistory ? [...live.history] : undefined };
+    if (withHistory) return this.store.readStateAndHistory(instanceId);
     const state = await this.store.readState(instanceId);
-    if (!state) return undefined;
-    return { state, history: withHistory ? await this.store.readHistory(state) : undefined };
+    return state ? { state } : undefined;
   }
 
   async #stateOf(instanceId: string): Promise<InstanceState | undefined> {
     return this.#live.get(instanceId)?.state ?? (await this.store.readState(instanceId));
   }
 
+  #checkPayload(text: string | undefined, what: string): void {
+    if (text !== undefined && text.length > MAX_PAYLOAD_CHARS) {
+      throw new EngineRequestError(413, `${what} is ${text.length} characters of JSON; the local durable engine accepts up to ${MAX_PAYLOAD_CHARS}. Pass large data by reference (e.g. a blob URL).`);
+    }
+  }
+
   async raiseEvent(instanceId: string, eventName: string, input: string | undefined): Promise<ManagementResult> {
+    this.#checkPayload(input, 'The event data');
     const state = await this.#stateOf(instanceId);
     if (!state || state.kind !== 'orchestration') return 'notFound';
     if (isTerminal(state.runtimeStatus)) return 'gone';
@@ -715,10 +794,10 @@ export class DurableEngine {
         return;
       }
       const rewound = rewindHistory(live.state, live.history, new Date(), reason);
-      const next: InstanceState = { ...rewound.state, version: live.state.version + 1 };
-      await this.store.writeProjection(next);
-      await this.store.commit({ state: next, events: rewound.history, firstSeq: 0, consumed: [], outbound: [] });
+      const next: InstanceState = { ...rewound.state, version: live.state.version + 1, flushedEvents: 0 };
+      await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [] });
       live.state = next;
+      this.#projection.update(next);
       live.history = rewound.history.map((e) => ({ ...e, IsPlayed: true }));
       children.push(...rewound.failedChildren);
       for (const a of rewound.activities) this.#activities.push({ instanceId, executionId: next.executionId, taskId: a.taskId, name: a.name, input: a.input });
@@ -734,8 +813,11 @@ export class DurableEngine {
       const state = await this.#stateOf(instanceId);
       if (!state) return (await this.store.purgeInstance(instanceId)) ? 'purged' : 'notFound';
       if (state.kind === 'orchestration' && !isTerminal(state.runtimeStatus)) return 'running';
+      this.#projection.discard(instanceId);
+      await this.#projection.flush();
       await this.store.purgeInstance(instanceId);
       this.#live.delete(instanceId);
+      this.#known.delete(instanceId);
       return 'purged';
     });
   }
@@ -745,6 +827,7 @@ export class DurableEngine {
     let deleted = 0;
     let token: string | undefined;
     const ids: string[] = [];
+    await this.#projection.flush();
     do {
       const page = await this.store.queryInstances({ ...filter, runtimeStatus: statuses, kind: 'orchestration' }, 500, token);
       ids.push(...page.items.map((i) => i.instanceId));
@@ -754,7 +837,8 @@ export class DurableEngine {
     return deleted;
   }
 
-  queryInstances(filter: InstanceQuery, pageSize: number, continuationToken?: string): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
+  async queryInstances(filter: InstanceQuery, pageSize: number, continuationToken?: string): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
+    await this.#projection.flush();
     return this.store.queryInstances(filter, pageSize, continuationToken);
   }
 
@@ -767,6 +851,7 @@ export class DurableEngine {
       if (err instanceof FunctionKindError) throw new EngineRequestError(400, err.message);
       throw err;
     }
+    this.#checkPayload(input, 'The operation input');
     const requestId = randomUUID();
     await this.#deliver(entityId, this.#newEnvelope({ type: 'EntityOperation', requestId, operation, input, signal: true, scheduledTime: new Date().toISOString() }, true, `op-${requestId}`));
   }
@@ -777,8 +862,13 @@ export class DurableEngine {
     return { exists: state.entity.exists, state: state.entity.state };
   }
 
-  /** Resolves once no step is running or queued and no activity is running (tests, benchmarks). */
+  /** True while steps or activities run or wait (tests, benchmarks). */
   get busy(): boolean {
-    return this.#runningSteps > 0 || this.#readyHead < this.#ready.length || this.#activities.size > 0;
+    return this.#runningSteps > 0 || this.#ready.running.size > 0 || this.#ready.starting.size > 0 || this.#activities.size > 0;
+  }
+
+  /** Resolves once every status change so far is in the Instances table. */
+  async settle(): Promise<void> {
+    await this.#projection.flush();
   }
 }

@@ -1,13 +1,18 @@
 // Persistence for the durable engine in Azure Table storage (Azurite locally), one pair of tables per
 // task hub:
 //   <hub>History   — one partition per instance holding, atomically per commit (an entity-group
-//                    transaction): the authoritative `state` row, the history rows of the current
-//                    execution (`h|<execution>|<seq>`), the inbox of messages not yet applied (`i|...`)
-//                    and the outbox of messages for other instances not yet delivered (`o|...`).
+//                    transaction): the authoritative `state` row, the history of the current execution
+//                    (its latest events — the tail — inside the state row, older ones in rows
+//                    `h|<execution>|<first event seq>` written when the tail grows), the inbox of
+//                    messages not yet applied (`i|<message>`) and the outbox of messages for other
+//                    instances not yet delivered (`o|<version>|<part>`, one row per commit).
 //   <hub>Instances — one row per instance with its status, for queries (what operators and
-//                    getStatusBy read); a projection of the state row, kept up to date after commits.
-// A commit larger than one transaction writes its history and outbox rows ahead; they only count once
-// the state row (written last, with the inbox deletions) says so.
+//                    getStatusBy read): a projection of the state row, written after commits and
+//                    repaired at start-up from the state rows' versions.
+// Few rows and requests, because Azurite's cost grows with requests, operations and partition size: an
+// episode that only appends a few events is one entity upsert. A commit larger than one transaction
+// writes its history and outbox rows ahead; they only count once the state row (written last, with
+// the inbox deletions) says so.
 import { TableClient, TableEntity, TransactionAction, odata } from '@azure/data-tables';
 import type { HistoryEvent } from './historyEvents';
 import type { Envelope, InstanceState, LoadedInstance, RuntimeStatus } from './instanceModel';
@@ -18,12 +23,16 @@ import { escapeTableKey, packText, unescapeTableKey, unpackText } from './tableP
 const STATE_ROW = 'state';
 const MAX_TRANSACTION_OPS = 100;
 const SEQ_DIGITS = 8;
+/** JSON characters per history or outbox row (packText chunks them under the entity size limit). */
+const ROW_JSON_CHARS = 400000;
+/** Tail size (JSON characters) beyond which a commit moves the tail into a history row. */
+const TAIL_JSON_CHARS = 48000;
 
 export interface InstanceCommit {
+  /** The state to store; the store sets its `flushedEvents`. */
   state: InstanceState;
-  /** Events appended to the current execution's history, starting at `firstSeq`. */
-  events: HistoryEvent[];
-  firstSeq: number;
+  /** The current execution's whole history after this commit (`state.historyCount` events). */
+  history: HistoryEvent[];
   /** Inbox envelopes applied or dropped by this commit. */
   consumed: Envelope[];
   outbound: OutboundMessage[];
@@ -33,7 +42,7 @@ export interface OutboxEntry {
   owner: string;
   rowKey: string;
   version: number;
-  outbound: OutboundMessage;
+  messages: OutboundMessage[];
 }
 
 export interface InstanceQuery {
@@ -68,8 +77,26 @@ function inboxRowKey(envelopeId: string): string {
   return `i|${escapeTableKey(envelopeId)}`;
 }
 
-function outboxRowKey(version: number, envelopeId: string): string {
-  return `o|${String(version).padStart(10, '0')}|${escapeTableKey(envelopeId)}`;
+function outboxRowKey(version: number, part: number): string {
+  return `o|${String(version).padStart(10, '0')}|${part}`;
+}
+
+/** Splits JSON items into groups that fit one row each. */
+function groupJson(items: string[]): string[][] {
+  const groups: string[][] = [];
+  let group: string[] = [];
+  let size = 0;
+  for (const json of items) {
+    if (group.length > 0 && size + json.length + 1 > ROW_JSON_CHARS) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push(json);
+    size += json.length + 1;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 function chunkList<T>(items: T[], size: number): T[][] {
@@ -80,6 +107,26 @@ function chunkList<T>(items: T[], size: number): T[][] {
 
 function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/**
+ * The history rows of one execution, in order, up to the committed count. Rows are taken only where
+ * they continue the sequence: rows past the count (a commit that never completed) or overlapping it
+ * (left over from before a rewind rewrote the history) are ignored.
+ */
+function committedHistory(stateRow: Record<string, unknown>, state: InstanceState, rows: Array<Record<string, unknown>>): HistoryEvent[] {
+  const flushed = state.flushedEvents ?? 0;
+  const byFirst = new Map<number, Record<string, unknown>>();
+  for (const row of rows) byFirst.set(Number(row.First), row);
+  const events: HistoryEvent[] = [];
+  while (events.length < flushed) {
+    const row = byFirst.get(events.length);
+    if (!row) throw new Error(`The history row at event ${events.length} of instance '${state.instanceId}' is missing.`);
+    events.push(...(JSON.parse(unpackText(row, 'Events') ?? '[]') as HistoryEvent[]));
+  }
+  events.length = Math.min(events.length, flushed);
+  events.push(...(JSON.parse(unpackText(stateRow, 'Tail') ?? '[]') as HistoryEvent[]));
+  return events.slice(0, state.historyCount);
 }
 
 export class DurableStore {
@@ -98,7 +145,7 @@ export class DurableStore {
 
   // ---- rows ---------------------------------------------------------------------------------------
 
-  #stateRow(state: InstanceState): Row {
+  #stateRow(state: InstanceState, tailJson = '[]'): Row {
     const row: Row = {
       partitionKey: escapeTableKey(state.instanceId),
       rowKey: STATE_ROW,
@@ -110,13 +157,18 @@ export class DurableStore {
       ExecutionId: state.executionId,
     };
     packText(row, 'State', JSON.stringify(state), `The state of instance '${state.instanceId}'`);
+    packText(row, 'Tail', tailJson, `The latest history events of instance '${state.instanceId}'`);
     return row;
   }
 
-  #historyRow(instanceId: string, executionId: string, seq: number, event: HistoryEvent): Row {
-    const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: historyRowKey(executionId, seq), EventType: event.EventType };
-    packText(row, 'Event', JSON.stringify(event), `A history event of instance '${instanceId}'`);
-    return row;
+  #historyRows(instanceId: string, executionId: string, firstSeq: number, events: HistoryEvent[]): Row[] {
+    let seq = firstSeq;
+    return groupJson(events.map((e) => JSON.stringify(e))).map((group) => {
+      const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: historyRowKey(executionId, seq), First: seq, Count: group.length };
+      packText(row, 'Events', `[${group.join(',')}]`, `History events of instance '${instanceId}'`);
+      seq += group.length;
+      return row;
+    });
   }
 
   #inboxRow(instanceId: string, envelope: Envelope): Row {
@@ -125,10 +177,12 @@ export class DurableStore {
     return row;
   }
 
-  #outboxRow(owner: string, version: number, outbound: OutboundMessage): Row {
-    const row: Row = { partitionKey: escapeTableKey(owner), rowKey: outboxRowKey(version, outbound.envelopeId), Version: version, Target: outbound.target };
-    packText(row, 'Message', JSON.stringify(outbound), `A message from instance '${owner}' to '${outbound.target}'`);
-    return row;
+  #outboxRows(owner: string, version: number, outbound: OutboundMessage[]): Row[] {
+    return groupJson(outbound.map((o) => JSON.stringify(o))).map((group, part) => {
+      const row: Row = { partitionKey: escapeTableKey(owner), rowKey: outboxRowKey(version, part), Version: version, Count: group.length };
+      packText(row, 'Messages', `[${group.join(',')}]`, `Messages from instance '${owner}'`);
+      return row;
+    });
   }
 
   #projectionRow(state: InstanceState): Row {
@@ -169,16 +223,35 @@ export class DurableStore {
     return true;
   }
 
-  /** Commits one step of an instance: history and outbox rows, inbox deletions and the state row. */
-  async commit(commit: InstanceCommit): Promise<void> {
-    const { state } = commit;
-    const ahead: TransactionAction[] = [
-      ...commit.events.map((e, i): TransactionAction => ['upsert', this.#historyRow(state.instanceId, state.executionId, commit.firstSeq + i, e), 'Replace']),
-      ...commit.outbound.map((o): TransactionAction => ['upsert', this.#outboxRow(state.instanceId, state.version, o), 'Replace']),
-    ];
+  /**
+   * Commits one step of an instance: history and outbox rows, inbox deletions and the state row.
+   * Returns the outbox row keys written, to delete once their messages are delivered.
+   */
+  async commit(commit: InstanceCommit): Promise<string[]> {
+    const { state, history } = commit;
+    if (history.length !== state.historyCount) throw new Error(`Commit of '${state.instanceId}' has ${history.length} history events but the state says ${state.historyCount}.`);
+    let flushed = Math.min(state.flushedEvents ?? 0, history.length);
+    let tail = history.slice(flushed);
+    let tailJson = JSON.stringify(tail);
+    let historyRows: Row[] = [];
+    if (tailJson.length > TAIL_JSON_CHARS) {
+      historyRows = this.#historyRows(state.instanceId, state.executionId, flushed, tail);
+      flushed = history.length;
+      tail = [];
+      tailJson = '[]';
+    }
+    state.flushedEvents = flushed;
+    const stateRow = this.#stateRow(state, tailJson);
+    const outboxRows = this.#outboxRows(state.instanceId, state.version, commit.outbound);
+    const deletes = commit.consumed.filter((e) => e.durable);
+    if (historyRows.length === 0 && outboxRows.length === 0 && deletes.length === 0) {
+      await this.history.upsertEntity(stateRow, 'Replace');
+      return [];
+    }
+    const ahead: TransactionAction[] = [...historyRows.map((r): TransactionAction => ['upsert', r, 'Replace']), ...outboxRows.map((r): TransactionAction => ['upsert', r, 'Replace'])];
     const last: TransactionAction[] = [
-      ['upsert', this.#stateRow(state), 'Replace'],
-      ...commit.consumed.filter((e) => e.durable).map((e): TransactionAction => ['delete', { partitionKey: escapeTableKey(state.instanceId), rowKey: inboxRowKey(e.id) }]),
+      ['upsert', stateRow, 'Replace'],
+      ...deletes.map((e): TransactionAction => ['delete', { partitionKey: escapeTableKey(state.instanceId), rowKey: inboxRowKey(e.id) }]),
     ];
     if (last.length > MAX_TRANSACTION_OPS) throw new Error(`A commit of instance '${state.instanceId}' consumes more inbox messages than one transaction holds.`);
     const room = MAX_TRANSACTION_OPS - last.length;
@@ -186,6 +259,7 @@ export class DurableStore {
     const withState = ahead.slice(early.length);
     await Promise.all(chunkList(early, MAX_TRANSACTION_OPS).map((chunk) => this.#transact(chunk)));
     await this.#transact([...withState, ...last]);
+    return outboxRows.map((r) => r.rowKey);
   }
 
   async appendInbox(instanceId: string, envelope: Envelope): Promise<void> {
@@ -248,37 +322,31 @@ export class DurableStore {
     }
   }
 
-  /** The committed history of the instance's current execution. */
-  async readHistory(state: InstanceState): Promise<HistoryEvent[]> {
-    const pk = escapeTableKey(state.instanceId);
-    const from = historyRowKey(state.executionId, 0);
-    const to = historyRowKey(state.executionId, state.historyCount);
-    const events: HistoryEvent[] = [];
-    for await (const row of this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey ge ${from} and RowKey lt ${to}` } })) {
-      events.push(JSON.parse(unpackText(row, 'Event') ?? 'null') as HistoryEvent);
-    }
-    return events;
+  /** The committed state and history of the instance's current execution. */
+  async readStateAndHistory(instanceId: string): Promise<{ state: InstanceState; history: HistoryEvent[] } | undefined> {
+    const loaded = await this.loadInstance(instanceId);
+    return loaded ? { state: loaded.state, history: loaded.history } : undefined;
   }
 
   /** State, committed history and inbox of an instance, in one partition scan. */
   async loadInstance(instanceId: string): Promise<LoadedInstance | undefined> {
     const pk = escapeTableKey(instanceId);
     let state: InstanceState | undefined;
-    const historyRows: Array<{ key: string; row: Record<string, unknown> }> = [];
+    let stateRow: Record<string, unknown> = {};
+    const historyRows: Array<Record<string, unknown>> = [];
     const inbox: Envelope[] = [];
     for await (const row of this.history.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } })) {
       const key = String(row.rowKey);
-      if (key === STATE_ROW) state = JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState;
-      else if (key.startsWith('h|')) historyRows.push({ key, row });
+      if (key === STATE_ROW) {
+        state = JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState;
+        stateRow = row;
+      }
+      else if (key.startsWith('h|')) historyRows.push(row);
       else if (key.startsWith('i|')) inbox.push(JSON.parse(unpackText(row, 'Message') ?? 'null') as Envelope);
     }
     if (!state) return undefined;
     const prefix = `h|${state.executionId}|`;
-    const last = historyRowKey(state.executionId, state.historyCount);
-    const history = historyRows
-      .filter((h) => h.key.startsWith(prefix) && h.key < last)
-      .sort((a, b) => (a.key < b.key ? -1 : 1))
-      .map((h) => ({ ...(JSON.parse(unpackText(h.row, 'Event') ?? 'null') as HistoryEvent), IsPlayed: true }));
+    const history = committedHistory(stateRow, state, historyRows.filter((r) => String(r.rowKey).startsWith(prefix))).map((e) => ({ ...e, IsPlayed: true }));
     inbox.sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0));
     return { state, history, pending: inbox };
   }
@@ -308,15 +376,13 @@ export class DurableStore {
         owner: unescapeTableKey(String(row.partitionKey)),
         rowKey: String(row.rowKey),
         version: Number(row.Version),
-        outbound: JSON.parse(unpackText(row, 'Message') ?? 'null') as OutboundMessage,
+        messages: JSON.parse(unpackText(row, 'Messages') ?? '[]') as OutboundMessage[],
       });
     }
     return out;
   }
 
-  outboxRowKey(version: number, envelopeId: string): string {
-    return outboxRowKey(version, envelopeId);
-  }
+
 
   /** Versions of every projection row, to repair those a crash left behind their state row. */
   async listProjectionVersions(): Promise<Map<string, number>> {

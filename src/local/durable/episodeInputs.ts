@@ -155,6 +155,7 @@ export function prepareEpisode(state: InstanceState, history: HistoryEvent[], ba
     newEvents.push(
       historyEvent.executionStarted(now, {
         name: state.name,
+        version: state.orchestrationVersion,
         input: state.input,
         instanceId: state.instanceId,
         executionId: execution,

@@ -98,10 +98,10 @@ export function toFailureDetails(wire: WireFailureDetails | undefined, fallback:
   return { ErrorType: fallback.type ?? 'Error', ErrorMessage: fallback.message, StackTrace: fallback.stack };
 }
 
-/** Normalised JSON of a leaf, to recognise an already scheduled task yielded again inside Task.any/all. */
+/** A hash of a leaf's JSON, to recognise an already scheduled task yielded again inside Task.any/all. */
 function leafKey(a: OrchestratorAction): string {
   const { isCanceled: _ignored, ...rest } = a;
-  return JSON.stringify(rest);
+  return createHash('sha1').update(JSON.stringify(rest)).digest('base64').slice(0, 20);
 }
 
 export function childInstanceId(parentInstanceId: string, taskId: number): string {
@@ -183,7 +183,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
     if ('retryOf' in task && task.retryOf !== undefined) (replay.retryTaskIds ??= []).push(id);
   };
 
-  const startChild = (id: number, name: string, childId: string, input: string | undefined): void => {
+  const startChild = (id: number, name: string, childId: string, input: string | undefined, version?: string): void => {
     events.push(historyEvent.subOrchestrationCreated(now, id, name, childId, input));
     work.outbound.push({
       target: childId,
@@ -191,6 +191,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
       message: {
         type: 'ExecutionStarted',
         name,
+        orchestrationVersion: version,
         input,
         executionId: deterministicGuid('execution', instance.instanceId, instance.executionId, id),
         parent: { instanceId: instance.instanceId, executionId: instance.executionId, taskScheduledId: id, name: instance.name },
@@ -258,7 +259,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
           };
           open(id, { kind: 'subOrchestration', name, instanceId: childId, input, retryOf: id, scheduledAt: nowIso, action: key });
         } else open(id, { kind: 'subOrchestration', name, instanceId: childId, input, scheduledAt: nowIso, action: key });
-        startChild(id, name, childId, input);
+        startChild(id, name, childId, input, leaf.version);
         return id;
       }
       case ActionType.CallEntity: {

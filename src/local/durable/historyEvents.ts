@@ -77,10 +77,11 @@ export const historyEvent = {
   orchestratorCompleted: (at: Date): HistoryEvent => event(HistoryEventType.OrchestratorCompleted, at),
   executionStarted: (
     at: Date,
-    f: { name: string; input?: string; instanceId: string; executionId: string; parent?: HistoryEvent['ParentInstance'] },
+    f: { name: string; version?: string; input?: string; instanceId: string; executionId: string; parent?: HistoryEvent['ParentInstance'] },
   ): HistoryEvent =>
     event(HistoryEventType.ExecutionStarted, at, {
       Name: f.name,
+      Version: f.version,
       Input: f.input,
       OrchestrationInstance: { InstanceId: f.instanceId, ExecutionId: f.executionId },
       ParentInstance: f.parent,

@@ -58,7 +58,7 @@ export interface ReplayState {
   nextTaskId: number;
   /** Each top-level action already seen, to detect a changed orchestrator and find its tasks' IDs. */
   actions: RecordedAction[];
-  /** JSON of each open leaf action, by task ID, to recognise an open task yielded again inside Task.any/all. */
+  /** Tasks waiting for their completion, by task ID (`action`: a hash of the leaf action's JSON). */
   openTasks: Record<string, OpenTask>;
   retries: Record<string, RetryTracker>;
   /** Entities this instance holds locks on (critical section), in lock order. */
@@ -91,6 +91,8 @@ export interface InstanceState {
   kind: 'orchestration' | 'entity';
   /** Function name (orchestrator or entity). */
   name: string;
+  /** The version the orchestration was started with (context.df.version), if any. */
+  orchestrationVersion?: string;
   executionId: string;
   runtimeStatus: RuntimeStatus;
   /** Serialized JSON, as given to the orchestrator. */
@@ -104,6 +106,8 @@ export interface InstanceState {
   parent?: ParentLink;
   /** Number of committed history events of the current execution. */
   historyCount: number;
+  /** How many of them are in history rows; the rest (the tail) travel in the state row. */
+  flushedEvents?: number;
   /** Episodes run in the current execution (0 before the first). */
   episodes: number;
   replay: ReplayState;
@@ -120,7 +124,7 @@ export function newReplayState(): ReplayState {
 
 /** Messages delivered to an instance. Durable ones are stored in its inbox until an episode commits them. */
 export type InstanceMessage =
-  | { type: 'ExecutionStarted'; name: string; input?: string; executionId: string; parent?: ParentLink }
+  | { type: 'ExecutionStarted'; name: string; orchestrationVersion?: string; input?: string; executionId: string; parent?: ParentLink }
   | { type: 'EventRaised'; name: string; input?: string }
   | { type: 'Terminate'; reason?: string }
   | { type: 'Suspend'; reason?: string }

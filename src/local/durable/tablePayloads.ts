@@ -15,6 +15,8 @@ const CHUNK_CHARS = 30000;
 /** Leaves room under the 1 MiB entity limit for the other properties. */
 const MAX_CHUNKS = 15;
 const MAX_TOTAL_CHARS = CHUNK_CHARS * MAX_CHUNKS;
+/** The largest input, output or event payload accepted: room for it inside a state or inbox row. */
+export const MAX_PAYLOAD_CHARS = MAX_TOTAL_CHARS - CHUNK_CHARS;
 
 /** Escapes `/ \ # ?`, control characters and `%` (the escape character itself) as %XX. */
 export function escapeTableKey(value: string): string {

@@ -127,6 +127,18 @@ routes:
     wait: { pollMinIntervalInSeconds: 2, pollMaxIntervalInSeconds: 30, timeoutInMinutes: 30 }
     validation: {}
     events: { typePrefix: Batchpilot.Demo }
+# A churn model version registered with the tag stage=candidate is deployed beside the endpoint's
+# default, both score the sample data asset, and the candidate waits for an operator's approval.
+modelRoutes:
+  - name: churn-models
+    trigger: { modelName: churn, tags: { stage: candidate } }
+    target: { endpoint: churn-scoring, candidate: { naming: perVersion } }
+    validationData: { type: data_asset, asset: "azureml:churn-sample:1" }
+    wait: { pollMinIntervalInSeconds: 2, pollMaxIntervalInSeconds: 30, timeoutInMinutes: 30 }
+    comparison: { keyColumns: [0, 1], scoreColumn: 2, labelColumn: 3, minLabelAgreement: 0.9, maxMeanAbsScoreDifference: 0.1 }
+    gate: { policy: manual, approvalTimeoutInMinutes: 1440, onTimeout: reject }
+    keepReplacedDeploymentsForDays: 30
+    events: { typePrefix: Batchpilot.Demo }
 `;
 }
 

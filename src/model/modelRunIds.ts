@@ -1,0 +1,28 @@
+// Durable instance IDs of the model flow, derived from what the run is about, never random: the same
+// model version in the same workspace always maps to the same promotion run (so a repeated or
+// re-cased ModelRegistered starts nothing new), and rolling back one promotion always maps to the same
+// rollback run. The readable part lets operators recognise a run; the digest keeps IDs distinct.
+import { createHash } from 'node:crypto';
+
+function digest(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 12);
+}
+
+function readable(text: string, max: number): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, max);
+}
+
+/** The promotion run of one model version. */
+export function modelRunId(workspaceId: string, modelName: string, modelVersion: string): string {
+  return `bpm-${readable(modelName, 60)}-v${readable(modelVersion, 20)}-${digest(workspaceId.toLowerCase(), modelName, modelVersion)}`;
+}
+
+/** The rollback of the promotion made by `promotionRunId` on an endpoint. */
+export function rollbackRunId(workspaceId: string, endpoint: string, promotionRunId: string): string {
+  return `bpr-${readable(endpoint.toLowerCase(), 40)}-${digest(workspaceId.toLowerCase(), endpoint.toLowerCase(), promotionRunId)}`;
+}
+
+/** The instance of the runBatchJob sub-orchestration scoring one side of a promotion run. */
+export function scoringRunId(runId: string, side: 'candidate' | 'baseline'): string {
+  return `${runId}:${side}`;
+}

@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// `batchpilot runs list|show|terminate|rerun|approve|reject|start|purge`: the operator API from a
+// terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
+// Azure app with --url and a function key (--key / BATCHPILOT_FUNCTION_KEY) and/or an Entra token
+// (--token-scope). Tables for people, --json for scripts. Exit codes: 0 done, 1 refused or failed,
+// 2 bad usage, 3 the API could not be reached.
+import { parseArgs } from 'node:util';
+import * as readline from 'node:readline/promises';
+import { ApiCallError, ApiUnreachableError, OperatorApiClient, resolveTarget } from './operatorApiClient';
+import { runReport, runsTable, table } from './cliFormat';
+import type { ActionResult, RunDetail, RunSummary } from '../operatorApiTypes';
+import { FINISHED_STATUSES } from '../operatorApiTypes';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+const USAGE = `Usage: batchpilot runs <command> [options]
+
+Commands:
+  list                      runs, newest first
+      [--kind blob|model|rollback] [--route NAME] [--status S[,S]] [--from DATE] [--to DATE]
+      [--q TEXT] [--top N] [--all] [--continuation TOKEN]
+  show <runId>              one run: status, failing step, steps, jobs, outputs, reports, events
+  terminate <runId> --reason TEXT [--yes]     stop a running run and cancel its Azure ML job
+  rerun <runId> --reason TEXT [--wait]        a new run with the same input
+  approve <runId> --reason TEXT               let a model run past its approval gate
+  reject <runId> --reason TEXT                stop a model run at its approval gate
+  start (--blob C/PATH | --folder C/FOLDER/) --reason TEXT [--wait]
+                            score a blob or a folder now
+  purge --before DATE --reason TEXT [--yes]   delete Durable history of finished runs created before DATE
+
+Where and who:
+  --url URL             the app (default: the local stack, ${'http://127.0.0.1:7071'}; env BATCHPILOT_URL)
+  --key KEY             a function key (env BATCHPILOT_FUNCTION_KEY; local: .local/host/keys.json)
+  --token-scope SCOPE   also send an Entra token for SCOPE, e.g. api://<app-id>/.default (env BATCHPILOT_TOKEN_SCOPE)
+  --state-dir DIR       the local stack's state folder (default: .local above the current folder)
+  --as NAME             the name recorded in audit records (default: your user@host)
+  --json                machine-readable output
+  --timeout SECONDS     how long --wait waits (default 600)
+
+Exit codes: 0 done, 1 refused or failed (or the awaited run did not complete), 2 bad usage, 3 API unreachable.`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  'token-scope': { type: 'string' },
+  'state-dir': { type: 'string' },
+  as: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  kind: { type: 'string' },
+  route: { type: 'string' },
+  status: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  q: { type: 'string' },
+  top: { type: 'string' },
+  all: { type: 'boolean' },
+  continuation: { type: 'string' },
+  reason: { type: 'string' },
+  blob: { type: 'string' },
+  folder: { type: 'string' },
+  before: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  yes: { type: 'boolean' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+const COMMON = ['url', 'key', 'token-scope', 'state-dir', 'as', 'json', 'help'];
+const ALLOWED: Record<string, string[]> = {
+  list: ['kind', 'route', 'status', 'from', 'to', 'q', 'top', 'all', 'continuation'],
+  show: [],
+  terminate: ['reason', 'yes'],
+  rerun: ['reason', 'wait', 'timeout'],
+  approve: ['reason'],
+  reject: ['reason'],
+  start: ['blob', 'folder', 'reason', 'wait', 'timeout'],
+  purge: ['before', 'reason', 'yes'],
+};
+
+interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+function needRunId(positionals: string[], command: string): string {
+  const runId = positionals[2];
+  if (!runId) throw new UsageError(`'runs ${command}' needs a run ID: batchpilot runs ${command} <runId>`);
+  if (positionals.length > 3) throw new UsageError(`Unexpected argument '${positionals[3]}'.`);
+  return runId;
+}
+
+function needReason(values: Values, command: string): string {
+  const reason = values.reason?.trim();
+  if (!reason) throw new UsageError(`'runs ${command}' needs --reason "why": it is kept in the audit record.`);
+  return reason;
+}
+
+async function confirm(values: Values, question: string): Promise<void> {
+  if (values.yes) return;
+  if (!process.stdin.isTTY) throw new UsageError(`${question} Add --yes to confirm when not running interactively.`);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} Type yes to continue: `);
+    if (answer.trim().toLowerCase() !== 'yes') throw new UsageError('Not confirmed; nothing was changed.');
+  } finally {
+    rl.close();
+  }
+}
+
+async function waitForRun(api: OperatorApiClient, runId: string, values: Values, io: Output): Promise<RunDetail> {
+  const timeoutInSeconds = values.timeout === undefined ? 600 : Number(values.timeout);
+  if (!Number.isFinite(timeoutInSeconds) || timeoutInSeconds <= 0) throw new UsageError(`--timeout must be a number of seconds, got '${values.timeout}'.`);
+  const deadline = Date.now() + timeoutInSeconds * 1000;
+  let last = '';
+  for (;;) {
+    const d = await api.getRun(runId);
+    if (FINISHED_STATUSES.includes(d.summary.status)) return d;
+    const now = `${d.summary.status}${d.summary.phase ? ` (${d.summary.phase})` : ''}`;
+    if (now !== last && !values.json) io.err(`${runId}: ${now}`);
+    last = now;
+    if (Date.now() > deadline) throw new ApiCallError(0, 'WaitTimedOut', `Run ${runId} is still ${d.summary.status} after ${timeoutInSeconds} s.`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function listQuery(values: Values): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const name of ['kind', 'route', 'status', 'from', 'to', 'q', 'top'] as const) if (values[name] !== undefined) q.set(name, values[name]!);
+  if (values.continuation) q.set('continuationToken', values.continuation);
+  return q;
+}
+
+function actionLine(r: ActionResult): string {
+  const fields = Object.entries(r).filter(([k]) => !['action', 'auditId'].includes(k));
+  return `${r.action}: done (audit record ${r.auditId})\n${fields.map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')}`;
+}
+
+export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (values.help || positionals.length === 0) {
+    io.out(USAGE);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  try {
+    if (positionals[0] !== 'runs') throw new UsageError(`Unknown command '${positionals[0]}'; the commands are 'batchpilot runs ...'.`);
+    const command = positionals[1];
+    if (!command || !(command in ALLOWED)) throw new UsageError(`Unknown runs command '${command ?? ''}'; use ${Object.keys(ALLOWED).join(', ')}.`);
+    const given = Object.keys(values).filter((k) => values[k as keyof Values] !== undefined);
+    const stray = given.filter((k) => !COMMON.includes(k) && !ALLOWED[command].includes(k));
+    if (stray.length) throw new UsageError(`'runs ${command}' does not take ${stray.map((k) => `--${k}`).join(', ')}.`);
+
+    const api = new OperatorApiClient(resolveTarget({ url: values.url, key: values.key, tokenScope: values['token-scope'], stateDir: values['state-dir'], actor: values.as, env }));
+    const print = (value: unknown, human: () => string): void => io.out(values.json ? JSON.stringify(value, null, 2) : human());
+
+    switch (command) {
+      case 'list': {
+        if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'.`);
+        const query = listQuery(values);
+        const page = await api.listRuns(query);
+        const runs: RunSummary[] = [...page.runs];
+        let token = page.continuationToken;
+        while (values.all && token) {
+          query.set('continuationToken', token);
+          const next = await api.listRuns(query);
+          runs.push(...next.runs);
+          token = next.continuationToken;
+        }
+        print({ runs, continuationToken: token }, () => (runs.length ? runsTable(runs) : 'No runs match.') + (token ? `\n\nMore: --continuation ${token} (or --all)` : ''));
+        return EXIT.ok;
+      }
+      case 'show': {
+        const d = await api.getRun(needRunId(positionals, command));
+        print(d, () => runReport(d));
+        return EXIT.ok;
+      }
+      case 'terminate': {
+        const runId = needRunId(positionals, command);
+        const reason = needReason(values, command);
+        await confirm(values, `Terminate run ${runId} and cancel its Azure ML job?`);
+        const r = await api.runAction(runId, 'terminate', reason);
+        print(r, () => actionLine(r));
+        return EXIT.ok;
+      }
+      case 'approve':
+      case 'reject': {
+        const runId = needRunId(positionals, command);
+        const r = await api.runAction(runId, command, needReason(values, command));
+        print(r, () => actionLine(r));
+        return EXIT.ok;
+      }
+      case 'rerun': {
+        const runId = needRunId(positionals, command);
+        const r = await api.runAction(runId, 'rerun', needReason(values, command));
+        if (!values.wait) {
+          print(r, () => actionLine(r));
+          return EXIT.ok;
+        }
+        const d = await waitForRun(api, String(r.newRunId), values, io);
+        print({ ...r, run: d.summary }, () => `${actionLine(r)}\n${d.summary.runId}: ${d.summary.status}${d.failedStep ? ` — ${d.failedStep.name}: ${d.failedStep.failure}` : ''}`);
+        return d.summary.status === 'Completed' ? EXIT.ok : EXIT.failed;
+      }
+      case 'start': {
+        if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'; give the path with --blob or --folder.`);
+        if (!values.blob === !values.folder) throw new UsageError("'runs start' needs exactly one of --blob <container>/<path> or --folder <container>/<folder>/.");
+        const r = await api.startRun(values.blob ? { blob: values.blob } : { folder: values.folder }, needReason(values, command));
+        const started = (r.started as Array<{ runId: string }> | undefined) ?? [];
+        if (!values.wait) {
+          print(r, () => actionLine(r));
+          return EXIT.ok;
+        }
+        const finished: RunDetail[] = [];
+        for (const s of started) finished.push(await waitForRun(api, s.runId, values, io));
+        print({ ...r, runs: finished.map((d) => d.summary) }, () => `${actionLine(r)}\n${table(['RUN', 'STATUS'], finished.map((d) => [d.summary.runId, d.summary.status]))}`);
+        return finished.every((d) => d.summary.status === 'Completed') ? EXIT.ok : EXIT.failed;
+      }
+      case 'purge': {
+        if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'.`);
+        if (!values.before) throw new UsageError("'runs purge' needs --before DATE (ISO 8601, e.g. 2024-05-01).");
+        const reason = needReason(values, command);
+        await confirm(values, `Delete the Durable history of every finished run created before ${values.before}?`);
+        const r = await api.purge(values.before, reason);
+        print(r, () => actionLine(r));
+        return EXIT.ok;
+      }
+    }
+    throw new UsageError(`Unknown runs command '${command}'.`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n\nRun 'batchpilot runs --help' for usage.`);
+      return EXIT.usage;
+    }
+    if (err instanceof ApiUnreachableError) {
+      io.err(`error: ${err.message}`);
+      return EXIT.unreachable;
+    }
+    if (err instanceof ApiCallError) {
+      if (values.json) io.out(JSON.stringify(err.body ?? { error: { code: err.code, message: err.message } }, null, 2));
+      io.err(`error: ${err.status ? `${err.status} ` : ''}${err.code}: ${err.message}`);
+      return EXIT.failed;
+    }
+    io.err(`error: ${(err as Error).stack ?? err}`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

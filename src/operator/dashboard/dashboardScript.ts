@@ -1,0 +1,627 @@
+// The dashboard's browser code: run list (filters kept in the URL, counts by status, auto-refresh,
+// pending approvals, start and purge), run page (failure callout, actions, timeline, history table,
+// jobs with Studio links, outputs, reports, events, record, audit) and the audit trail. It talks only to
+// the operator API, with the function key from `?code=` or a form, kept in sessionStorage.
+//
+// `dashboardMain` is served as the compiled function's own text (see dashboardAssets.ts), so it must not
+// use anything from outside its body: the app compiles it with the rest of the code (typed, linted) and
+// the browser runs it as is. The Node typings have no DOM, so the few browser types it uses are declared
+// below, narrowly.
+import type { ActionResult, AuditRecord, CallerInfo, RunCounts, RunDetail, RunJob, RunListPage, RunStep, RunSummary } from '../operatorApiTypes';
+
+interface Ev {
+  preventDefault(): void;
+  target: unknown;
+}
+interface Node_ {
+  textContent: string | null;
+}
+interface El extends Node_ {
+  id: string;
+  className: string;
+  hidden: boolean;
+  value: string;
+  checked: boolean;
+  disabled: boolean;
+  open: boolean;
+  returnValue: string;
+  style: { setProperty(name: string, value: string): void };
+  setAttribute(name: string, value: string): void;
+  getAttribute(name: string): string | null;
+  appendChild(child: Node_): void;
+  replaceChildren(...children: Array<Node_ | string>): void;
+  addEventListener(type: string, listener: (event: Ev) => void): void;
+  removeEventListener(type: string, listener: (event: Ev) => void): void;
+  querySelector(selector: string): El | null;
+  focus(): void;
+  remove(): void;
+  showModal(): void;
+  close(value?: string): void;
+}
+interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+export interface BrowserDocument {
+  getElementById(id: string): El | null;
+  createElement(tag: string): El;
+  createTextNode(text: string): Node_;
+  querySelector(selector: string): El | null;
+  title: string;
+}
+export interface BrowserWindow {
+  location: { hash: string; search: string; pathname: string };
+  history: { replaceState(data: unknown, unused: string, url: string): void };
+  sessionStorage: StorageLike;
+  localStorage: StorageLike;
+  addEventListener(type: string, listener: () => void): void;
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number | undefined): void;
+}
+
+export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
+  const KEY_ITEM = 'batchpilot.functionKey';
+  const ACTOR_ITEM = 'batchpilot.actorName';
+  const REFRESH_IN_MS = 10_000;
+  const FINISHED = ['Completed', 'Failed', 'ValidationFailed', 'Terminated', 'Promoted', 'Rejected', 'RolledBack'];
+  const STATUSES = ['Pending', 'Running', 'AwaitingApproval', 'Suspended', 'Completed', 'Failed', 'ValidationFailed', 'Terminated', 'Promoted', 'Rejected', 'RolledBack'];
+  const apiBase = doc.querySelector('meta[name="batchpilot-api"]')?.getAttribute('content') ?? '/api/ops';
+  const main = doc.getElementById('main')!;
+  let caller: CallerInfo | undefined;
+  let refreshTimer: number | undefined;
+  let generation = 0;
+
+  type Child = Node_ | string | null | undefined | false;
+  type Attrs = Record<string, string | number | boolean | undefined | ((e: Ev) => void)>;
+
+  /** Builds an element; text is always set as text, never parsed as HTML. */
+  function h(tag: string, attrs: Attrs | null, ...children: Child[]): El {
+    const el = doc.createElement(tag);
+    for (const [name, value] of Object.entries(attrs ?? {})) {
+      if (value === undefined || value === false) continue;
+      if (typeof value === 'function') el.addEventListener(name.slice(2).toLowerCase(), value);
+      else if (name === 'class') el.className = String(value);
+      else if (value === true) el.setAttribute(name, '');
+      else el.setAttribute(name, String(value));
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      el.appendChild(typeof c === 'string' ? doc.createTextNode(c) : c);
+    }
+    return el;
+  }
+
+  /** Only http(s) links from API data become hrefs. */
+  function safeHref(url: string | undefined): string | undefined {
+    return url && /^https?:\/\//i.test(url) ? url : undefined;
+  }
+  function link(url: string | undefined, text: string): El | string {
+    const href = safeHref(url);
+    return href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, text) : text;
+  }
+  function runLink(runId: string): El {
+    return h('a', { href: `#/runs/${encodeURIComponent(runId)}` }, runId);
+  }
+  function badge(status: string): El {
+    return h('span', { class: `badge s-${status}` }, status === 'AwaitingApproval' ? 'Awaiting approval' : status);
+  }
+  function when(iso: string | undefined): string {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  }
+  function duration(ms: number | undefined): string {
+    if (ms === undefined || !Number.isFinite(ms)) return '';
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    const s = ms / 1000;
+    if (s < 60) return `${s.toFixed(1)} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+    return `${Math.floor(m / 60)} h ${m % 60} min`;
+  }
+  function json(value: unknown): string {
+    return JSON.stringify(value, null, 2) ?? 'null';
+  }
+  function toast(message: string, isError = false): void {
+    const box = doc.getElementById('toast')!;
+    const p = h('p', { class: isError ? 'error' : undefined }, message);
+    box.appendChild(p);
+    win.setTimeout(() => p.remove(), isError ? 12_000 : 6_000);
+  }
+
+  // ---- the function key ------------------------------------------------------------------------
+  function takeKeyFromUrl(): void {
+    const params = new URLSearchParams(win.location.search);
+    const code = params.get('code');
+    if (!code) return;
+    win.sessionStorage.setItem(KEY_ITEM, code);
+    params.delete('code');
+    const rest = params.toString();
+    // The key must not stay in the address bar, history or bookmarks.
+    win.history.replaceState(null, '', `${win.location.pathname}${rest ? `?${rest}` : ''}${win.location.hash}`);
+  }
+
+  function showKeyForm(message?: string): void {
+    stopRefresh();
+    const input = h('input', { id: 'function-key', type: 'password', autocomplete: 'off', required: true, size: 48 });
+    const form = h(
+      'form',
+      {
+        class: 'panel',
+        onsubmit: (e: Ev) => {
+          e.preventDefault();
+          if (!input.value.trim()) return;
+          win.sessionStorage.setItem(KEY_ITEM, input.value.trim());
+          void route();
+        },
+      },
+      h('h1', null, 'Function key needed'),
+      h('p', null, message ?? 'The operator API needs a function key. Open the dashboard with ?code=<key>, or paste the key here; it is kept for this browser tab only.'),
+      h('label', { for: 'function-key' }, 'Function key'),
+      h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary' }, 'Open')),
+    );
+    main.replaceChildren(form);
+    input.focus();
+  }
+
+  // ---- the API ---------------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(readonly status: number, readonly code: string, message: string) {
+      super(message);
+    }
+  }
+
+  async function api<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
+    const key = win.sessionStorage.getItem(KEY_ITEM);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (key) headers['x-functions-key'] = key;
+    const actor = win.localStorage.getItem(ACTOR_ITEM);
+    if (actor) headers['x-batchpilot-actor'] = actor;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${apiBase}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let data: unknown = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = { error: { code: 'NotJson', message: text.slice(0, 300) } };
+    }
+    if (!res.ok) {
+      const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+      if (res.status === 401) {
+        win.sessionStorage.removeItem(KEY_ITEM);
+        showKeyForm(`The function key was refused (${err?.message ?? 'HTTP 401'}). Paste a valid key.`);
+      }
+      throw new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? `HTTP ${res.status}`);
+    }
+    return data as T;
+  }
+
+  function showError(err: unknown): void {
+    if (err instanceof ApiError && err.status === 401) return;
+    main.replaceChildren(h('div', { class: 'callout', role: 'alert' }, h('h2', null, 'Could not load'), h('p', null, (err as Error).message)), h('p', null, h('a', { href: '#/' }, 'Back to the run list')));
+  }
+
+  async function loadCaller(): Promise<void> {
+    caller = await api<CallerInfo>('/me');
+    const who = doc.getElementById('caller')!;
+    const roles = caller.actor.roles.length ? ` · ${caller.actor.roles.join(', ')}` : '';
+    who.replaceChildren(`${caller.actor.name}${roles}`, caller.readOnlyMode ? h('span', { class: 'badge s-AwaitingApproval', title: caller.refusal }, ' read-only') : caller.mayChange ? '' : h('span', { class: 'badge s-AwaitingApproval', title: caller.refusal }, ' view only'));
+  }
+
+  // ---- confirmation ------------------------------------------------------------------------------
+  function confirmAction(title: string, text: string, confirmLabel: string, danger: boolean): Promise<string | undefined> {
+    const dialog = doc.getElementById('confirm')!;
+    const reason = doc.getElementById('confirm-reason')!;
+    const actor = doc.getElementById('confirm-actor')!;
+    const ok = doc.getElementById('confirm-ok')!;
+    doc.getElementById('confirm-title')!.textContent = title;
+    doc.getElementById('confirm-text')!.textContent = text;
+    ok.textContent = confirmLabel;
+    ok.className = danger ? 'danger' : 'primary';
+    reason.value = '';
+    actor.value = win.localStorage.getItem(ACTOR_ITEM) ?? '';
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      const done = (): void => {
+        dialog.removeEventListener('close', done);
+        if (dialog.returnValue !== 'ok' || !reason.value.trim()) return resolve(undefined);
+        if (actor.value.trim()) win.localStorage.setItem(ACTOR_ITEM, actor.value.trim());
+        else win.localStorage.removeItem(ACTOR_ITEM);
+        resolve(reason.value.trim());
+      };
+      dialog.addEventListener('close', done);
+      dialog.showModal();
+      reason.focus();
+    });
+  }
+
+  async function act(title: string, text: string, confirmLabel: string, danger: boolean, path: string, body: Record<string, unknown>, after: (r: ActionResult) => void): Promise<void> {
+    const reason = await confirmAction(title, text, confirmLabel, danger);
+    if (!reason) return;
+    try {
+      const result = await api<ActionResult>(path, 'POST', { ...body, reason });
+      after(result);
+    } catch (err) {
+      toast(`${title} refused: ${(err as Error).message}`, true);
+    }
+  }
+
+  /** A button that changes something: disabled, with the reason as its title, when the caller may not. */
+  function changeButton(label: string, cls: string, onClick?: () => void): El {
+    const refusal = caller && !caller.mayChange ? caller.refusal : undefined;
+    return h('button', { type: onClick ? 'button' : 'submit', class: cls, disabled: !!refusal, title: refusal, onclick: onClick }, label);
+  }
+
+  // ---- refresh -------------------------------------------------------------------------------------
+  function stopRefresh(): void {
+    win.clearTimeout(refreshTimer);
+    refreshTimer = undefined;
+  }
+  function scheduleRefresh(render: () => Promise<void>): void {
+    stopRefresh();
+    const mine = generation;
+    refreshTimer = win.setTimeout(() => {
+      if (mine === generation) void render();
+    }, REFRESH_IN_MS);
+  }
+
+  // ---- the run list --------------------------------------------------------------------------------
+  const FILTERS = ['kind', 'route', 'status', 'from', 'to', 'q'];
+
+  function listQuery(params: URLSearchParams, withStatus = true): string {
+    const out = new URLSearchParams();
+    for (const name of FILTERS) {
+      const v = params.get(name);
+      if (!v || (!withStatus && name === 'status')) continue;
+      // datetime-local inputs give local time without a zone: send it as an instant.
+      out.set(name, (name === 'from' || name === 'to') && !/Z|[+-]\d\d:?\d\d$/.test(v) ? new Date(v).toISOString() : v);
+    }
+    return out.toString();
+  }
+
+  function runRow(r: RunSummary): El {
+    const inputs = r.folder ? `${r.folder} (${r.inputCount} file${r.inputCount === 1 ? '' : 's'})` : r.inputs.join(', ') + (r.inputCount > r.inputs.length ? ` +${r.inputCount - r.inputs.length}` : '');
+    return h(
+      'tr',
+      { 'data-run-id': r.runId, 'data-status': r.status },
+      h('td', { class: 'id' }, runLink(r.runId), r.rerunOf ? h('div', { class: 'muted' }, 'rerun of ', runLink(r.rerunOf)) : null),
+      h('td', null, r.kind),
+      h('td', { class: 'nowrap' }, r.route ?? ''),
+      h('td', null, badge(r.status), r.phase && !FINISHED.includes(r.status) ? h('div', { class: 'muted' }, r.phase) : null),
+      h('td', null, r.model ? `${r.model.name}:${r.model.version ?? ''}` : inputs, r.reason ? h('div', { class: 'error-text' }, r.reason) : null),
+      h('td', { class: 'nowrap' }, when(r.createdAt)),
+      h('td', { class: 'nowrap' }, FINISHED.includes(r.status) ? duration(Date.parse(r.lastUpdatedAt) - Date.parse(r.createdAt)) : ''),
+    );
+  }
+
+  function runsTable(rows: El[], caption: string): El {
+    return h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { id: 'runs' },
+        h('caption', { class: 'visually-hidden' }, caption),
+        h('thead', null, h('tr', null, ...['Run', 'Kind', 'Route', 'Status', 'Inputs', 'Created', 'Duration'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, ...rows),
+      ),
+    );
+  }
+
+  function filterForm(params: URLSearchParams): El {
+    const field = (name: string, label: string, control: El): El => h('div', null, h('label', { for: `filter-${name}` }, label), control);
+    const text = (name: string, type = 'text', placeholder = ''): El => h('input', { id: `filter-${name}`, name, type, value: params.get(name) ?? '', placeholder });
+    const select = (name: string, options: string[]): El => {
+      const s = h('select', { id: `filter-${name}`, name }, h('option', { value: '' }, 'any'), ...options.map((o) => h('option', { value: o, selected: params.get(name) === o }, o)));
+      return s;
+    };
+    const auto = h('input', { id: 'auto-refresh', type: 'checkbox', checked: win.sessionStorage.getItem('batchpilot.autoRefresh') !== 'off' });
+    auto.addEventListener('change', () => {
+      win.sessionStorage.setItem('batchpilot.autoRefresh', auto.checked ? 'on' : 'off');
+      void route();
+    });
+    return h(
+      'form',
+      {
+        class: 'filters row',
+        role: 'search',
+        'aria-label': 'Filter runs',
+        onsubmit: (e: Ev) => {
+          e.preventDefault();
+          const next = new URLSearchParams();
+          for (const name of FILTERS) {
+            const v = (doc.getElementById(`filter-${name}`)?.value ?? '').trim();
+            if (v) next.set(name, v);
+          }
+          win.location.hash = `#/?${next.toString()}`;
+        },
+      },
+      field('q', 'Search IDs and paths', text('q', 'search', 'run, blob path, job…')),
+      field('kind', 'Kind', select('kind', ['blob', 'model', 'rollback'])),
+      field('route', 'Route', text('route', 'text', 'route name')),
+      field('status', 'Status', select('status', STATUSES)),
+      field('from', 'Created from', text('from', 'datetime-local')),
+      field('to', 'Created to', text('to', 'datetime-local')),
+      h('div', null, h('button', { type: 'submit', class: 'primary', id: 'apply-filters' }, 'Apply'), ' ', h('a', { href: '#/' }, 'Clear')),
+      h('label', { class: 'check', for: 'auto-refresh' }, auto, 'Auto-refresh every 10 s'),
+    );
+  }
+
+  function countsBar(counts: RunCounts, params: URLSearchParams): El {
+    const current = params.get('status') ?? '';
+    const chip = (status: string, n: number): El =>
+      h('li', null, h('button', {
+        type: 'button',
+        class: status ? `s-${status}` : '',
+        'aria-pressed': current === status ? 'true' : 'false',
+        onclick: () => {
+          const next = new URLSearchParams(params);
+          if (status) next.set('status', status);
+          else next.delete('status');
+          win.location.hash = `#/?${next.toString()}`;
+        },
+      }, `${status || 'All'} ${n}`));
+    const entries = STATUSES.filter((s) => counts.byStatus[s as keyof RunCounts['byStatus']]).map((s) => chip(s, counts.byStatus[s as keyof RunCounts['byStatus']] ?? 0));
+    return h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Runs by status' }, chip('', counts.total), ...entries);
+  }
+
+  function approvalsPanel(pending: RunSummary[], rerender: () => Promise<void>): El | null {
+    if (!pending.length) return null;
+    return h(
+      'section',
+      { class: 'callout pending', id: 'approvals', 'aria-labelledby': 'approvals-title' },
+      h('h2', { id: 'approvals-title' }, `Pending approvals (${pending.length})`),
+      h('ul', null, ...pending.map((r) => h('li', { 'data-run-id': r.runId },
+        runLink(r.runId), ` ${r.model ? `${r.model.name}:${r.model.version ?? ''}` : r.route ?? ''} `,
+        changeButton('Approve', 'approve', () => void act('Approve run', `Approve ${r.runId}: the model run continues past its gate (promotion).`, 'Approve', false, `/runs/${encodeURIComponent(r.runId)}/approve`, {}, () => { toast(`Approved ${r.runId}.`); void rerender(); })),
+        ' ',
+        changeButton('Reject', 'danger', () => void act('Reject run', `Reject ${r.runId}: the candidate is not promoted.`, 'Reject', true, `/runs/${encodeURIComponent(r.runId)}/reject`, {}, () => { toast(`Rejected ${r.runId}.`); void rerender(); })),
+      ))),
+    );
+  }
+
+  function operatorForms(rerender: () => Promise<void>): El {
+    const target = h('input', { id: 'start-path', placeholder: 'input/single/file.csv or input/folder/', size: 40 });
+    const kind = h('select', { id: 'start-kind' }, h('option', { value: 'blob' }, 'one blob'), h('option', { value: 'folder' }, 'a folder'));
+    const before = h('input', { id: 'purge-before', type: 'date' });
+    return h(
+      'details',
+      { class: 'panel' },
+      h('summary', null, 'Start a run · purge history'),
+      h('form', {
+        class: 'row',
+        onsubmit: (e: Ev) => {
+          e.preventDefault();
+          const path = target.value.trim();
+          if (!path) return;
+          void act('Start a run', `Score ${kind.value === 'folder' ? 'the folder' : 'the blob'} ${path} now.`, 'Start', false, '/runs', { [kind.value]: path }, (r) => {
+            const started = (r.started as Array<{ runId: string }> | undefined) ?? [];
+            toast(started.length ? `Started ${started.map((s) => s.runId).join(', ')}.` : 'Nothing new started.');
+            void rerender();
+          });
+        },
+      }, h('div', null, h('label', { for: 'start-kind' }, 'Score'), kind), h('div', null, h('label', { for: 'start-path' }, 'Path (<container>/<path>)'), target), changeButton('Start run…', 'primary')),
+      h('form', {
+        class: 'row',
+        onsubmit: (e: Ev) => {
+          e.preventDefault();
+          if (!before.value) return;
+          void act('Purge history', `Delete the Durable history of finished runs created before ${before.value}. Run records and the audit trail are kept.`, 'Purge', true, '/purge', { before: before.value }, (r) => {
+            toast(`Purged ${String(r.instancesDeleted)} instance(s).`);
+            void rerender();
+          });
+        },
+      }, h('div', null, h('label', { for: 'purge-before' }, 'Purge finished history created before'), before), changeButton('Purge…', 'danger')),
+    );
+  }
+
+  async function renderList(params: URLSearchParams): Promise<void> {
+    const mine = generation;
+    const query = listQuery(params);
+    const withoutStatus = listQuery(params, false);
+    const [page, counts, pending] = await Promise.all([
+      api<RunListPage>(`/runs?${query}${query ? '&' : ''}top=50`),
+      api<RunCounts>(`/counts?${withoutStatus}`),
+      api<RunListPage>('/runs?status=AwaitingApproval&top=20'),
+    ]);
+    if (mine !== generation) return;
+    const rerender = (): Promise<void> => renderList(params);
+    const rows = page.runs.map(runRow);
+    const body = runsTable(rows, 'Runs, newest first');
+    let token = page.continuationToken;
+    const more = h('button', { type: 'button', id: 'more', hidden: !token }, 'Load older runs');
+    more.addEventListener('click', () => {
+      if (!token) return;
+      void api<RunListPage>(`/runs?${query}${query ? '&' : ''}top=50&continuationToken=${encodeURIComponent(token)}`).then((next) => {
+        const tbody = body.querySelector('tbody')!;
+        next.runs.forEach((r) => tbody.appendChild(runRow(r)));
+        token = next.continuationToken;
+        more.hidden = !token;
+      }, (err: Error) => toast(err.message, true));
+    });
+    doc.title = 'batchpilot · runs';
+    main.replaceChildren(
+      h('h1', null, 'Runs'),
+      approvalsPanel(pending.runs, rerender) ?? '',
+      filterForm(params),
+      countsBar(counts, params),
+      page.runs.length ? body : h('p', { id: 'no-runs' }, 'No runs match these filters.'),
+      more,
+      operatorForms(rerender),
+    );
+    if (win.sessionStorage.getItem('batchpilot.autoRefresh') !== 'off') scheduleRefresh(rerender);
+  }
+
+  // ---- one run ---------------------------------------------------------------------------------------
+  function flatten(steps: RunStep[], depth = 0): Array<{ step: RunStep; depth: number }> {
+    return steps.flatMap((s) => [{ step: s, depth }, ...flatten(s.children ?? [], depth + 1)]);
+  }
+
+  function timeline(steps: RunStep[], createdAt: string): El {
+    // Timers that lost their race (the awaited event came first) only clutter a timeline.
+    const all = flatten(steps).filter((x) => x.step.startedAt && !(x.step.kind === 'timer' && /superseded/.test(x.step.detail ?? '')));
+    const start = Math.min(Date.parse(createdAt), ...all.map((x) => Date.parse(x.step.startedAt!)));
+    const end = Math.max(start + 1, ...all.map((x) => Date.parse(x.step.endedAt ?? x.step.startedAt!)), ...all.filter((x) => x.step.status === 'running' || x.step.status === 'waiting').map(() => Date.now()));
+    const span = end - start;
+    return h('ol', { class: 'timeline', id: 'timeline', 'aria-label': 'Timeline of steps' }, ...all.map(({ step, depth }) => {
+      const s = Date.parse(step.startedAt!);
+      const e = step.endedAt ? Date.parse(step.endedAt) : step.status === 'running' || step.status === 'waiting' ? end : s;
+      const bar = h('span', { class: `bar ${step.status}${step.kind === 'timer' ? ' timer' : ''}`, title: `${step.name}: ${when(step.startedAt)} → ${when(step.endedAt)} (${duration(step.durationInMs)})` });
+      bar.style.setProperty('left', `${(((s - start) / span) * 100).toFixed(2)}%`);
+      bar.style.setProperty('width', `${Math.max(0.4, ((e - s) / span) * 100).toFixed(2)}%`);
+      return h('li', { class: depth ? 'child' : undefined }, h('span', { class: 'label' }, `${step.name}`, h('span', { class: 'visually-hidden' }, ` ${step.status} ${duration(step.durationInMs)}`)), h('span', { class: 'track', 'aria-hidden': 'true' }, bar));
+    }));
+  }
+
+  function historyTable(steps: RunStep[]): El {
+    const rows = flatten(steps).map(({ step, depth }, i) =>
+      h('tr', { class: `${depth ? 'child' : ''} ${step.status === 'failed' && !step.retried ? 'failed' : ''}`.trim() || undefined, 'data-step': step.name, 'data-status': step.status },
+        h('td', null, `${depth ? '↳ ' : ''}${step.name}`, step.instanceId && depth === 0 ? h('div', { class: 'muted id' }, step.instanceId) : null),
+        h('td', null, step.kind),
+        h('td', null, badge(step.status), step.retried ? h('div', { class: 'muted' }, 'retried') : null),
+        h('td', { class: 'nowrap' }, when(step.startedAt)),
+        h('td', { class: 'nowrap' }, when(step.endedAt)),
+        h('td', { class: 'nowrap' }, duration(step.durationInMs)),
+        h('td', { class: step.failure ? 'error-text' : 'muted' }, step.failure ?? step.detail ?? ''),
+        h('td', { class: 'visually-hidden' }, String(i + 1)),
+      ));
+    return h('div', { class: 'table-wrap' }, h('table', { id: 'history' }, h('caption', { class: 'visually-hidden' }, 'History'), h('thead', null, h('tr', null, ...['Step', 'Kind', 'Status', 'Started', 'Ended', 'Duration', 'Detail or failure'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', null, ...rows)));
+  }
+
+  function jobsTable(jobs: RunJob[]): El {
+    if (!jobs.length) return h('p', { class: 'muted' }, 'No Azure ML job yet.');
+    return h('div', { class: 'table-wrap' }, h('table', { id: 'jobs' },
+      h('thead', null, h('tr', null, ...['Job', 'Attempt', 'Status', 'Started', 'Ended', 'Outputs', 'Error'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, ...jobs.map((j) => h('tr', null,
+        h('td', { class: 'id' }, link(j.studioUrl, j.jobName), j.studioUrl ? h('div', { class: 'muted' }, 'opens Azure ML Studio') : null),
+        h('td', null, j.attempt !== undefined ? String(j.attempt) : ''),
+        h('td', null, j.status ? badge(j.status) : '', j.lookupError ? h('div', { class: 'error-text' }, j.lookupError) : null),
+        h('td', null, when(j.startTime)),
+        h('td', null, when(j.endTime)),
+        h('td', { class: 'id' }, j.output ? link(j.output.blobUrl, j.output.uri) : ''),
+        h('td', { class: 'error-text' }, j.error ?? ''),
+      )))));
+  }
+
+  function facts(pairs: Array<[string, Child]>): El {
+    return h('dl', { class: 'facts' }, ...pairs.filter(([, v]) => v !== undefined && v !== '' && v !== null).flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
+  }
+
+  function jsonBlock(title: string, value: unknown, open = false): El {
+    return h('details', { open }, h('summary', null, title), h('pre', null, json(value)));
+  }
+
+  async function renderRun(runId: string): Promise<void> {
+    const mine = generation;
+    const d = await api<RunDetail>(`/runs/${encodeURIComponent(runId)}`);
+    if (mine !== generation) return;
+    const s = d.summary;
+    const rerender = (): Promise<void> => renderRun(runId);
+    const finished = FINISHED.includes(s.status);
+    const path = `/runs/${encodeURIComponent(runId)}`;
+    const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
+      !finished ? changeButton('Terminate…', 'danger', () => void act('Terminate run', `Terminate ${runId} and cancel its Azure ML job. This cannot be undone.`, 'Terminate', true, `${path}/terminate`, {}, (r) => { toast(`Terminated ${runId}${(r.cancelledJobs as string[] | undefined)?.length ? `; cancelled ${(r.cancelledJobs as string[]).join(', ')}` : ''}.`); void rerender(); })) : null,
+      finished ? changeButton('Rerun…', 'primary', () => void act('Rerun', `Start a new run with the same input as ${runId}.`, 'Rerun', false, `${path}/rerun`, {}, (r) => { toast(`Started ${String(r.newRunId)}.`); win.location.hash = `#/runs/${encodeURIComponent(String(r.newRunId))}`; })) : null,
+      d.approval?.awaiting ? changeButton('Approve…', 'approve', () => void act('Approve run', `Approve ${runId}: the model run continues past its gate.`, 'Approve', false, `${path}/approve`, {}, () => { toast(`Approved ${runId}.`); void rerender(); })) : null,
+      d.approval?.awaiting ? changeButton('Reject…', 'danger', () => void act('Reject run', `Reject ${runId}: the candidate is not promoted.`, 'Reject', true, `${path}/reject`, {}, () => { toast(`Rejected ${runId}.`); void rerender(); })) : null,
+    );
+    const succeeded = s.status === 'Completed' || s.status === 'Promoted';
+    const failureTitle = d.failedStep ? `Failed at step: ${d.failedStep.name}` : s.status;
+    const failureText = d.failedStep?.failure ?? s.reason;
+    const failure = finished && !succeeded && failureText
+      ? h('section', { class: 'callout', id: 'failure', role: 'alert', 'aria-labelledby': 'failure-title' }, h('h2', { id: 'failure-title' }, failureTitle), h('p', { id: 'failure-reason' }, failureText))
+      : null;
+    const reports = d.reports.length
+      ? h('div', null, ...d.reports.map((r) => h('div', { class: 'panel', 'data-report': r.name },
+        h('h3', null, `${r.name} `, r.passed === undefined ? '' : badge(r.passed ? 'Completed' : 'Failed')),
+        r.summary ? h('p', null, r.summary) : null,
+        r.location ? h('p', { class: 'muted id' }, r.location) : null,
+        r.readError ? h('p', { class: 'error-text' }, r.readError) : null,
+        r.content !== undefined ? jsonBlock('Full report', r.content) : null)))
+      : h('p', { class: 'muted' }, 'No reports.');
+    doc.title = `batchpilot · ${runId}`;
+    main.replaceChildren(
+      h('p', null, h('a', { href: '#/' }, '← All runs')),
+      h('h1', null, runId),
+      facts([
+        ['Status', h('span', { id: 'run-status' }, badge(s.status), s.phase && !finished ? ` ${s.phase}` : '')],
+        ['Kind', `${s.kind} (${s.orchestration})`],
+        ['Route', s.route],
+        ['Model', s.model ? `${s.model.name}:${s.model.version ?? ''}` : undefined],
+        ['Inputs', s.folder ? `${s.folder} (${s.inputCount} files)` : s.inputs.join(', ')],
+        ['Created', when(s.createdAt)],
+        ['Last updated', when(s.lastUpdatedAt)],
+        ['Rerun of', s.rerunOf ? runLink(s.rerunOf) : undefined],
+        ['Reruns', d.reruns.length ? h('span', null, ...d.reruns.flatMap((id, i) => [i ? ', ' : '', runLink(id)])) : undefined],
+        ['Outputs', d.outputLocation ? link(d.outputLocation.blobUrl, d.outputLocation.uri) : undefined],
+      ]),
+      failure ?? '',
+      d.approval?.awaiting ? h('section', { class: 'callout pending', id: 'approval' }, h('h2', null, 'Waiting for approval'), h('p', null, 'This run waits at its approval gate. Approve to promote, reject to stop.')) : '',
+      actions,
+      h('h2', null, 'Timeline'),
+      timeline(d.steps, s.createdAt),
+      h('h2', null, 'History'),
+      historyTable(d.steps),
+      h('h2', null, 'Azure ML jobs'),
+      jobsTable(d.jobs),
+      h('h2', null, 'Reports'),
+      reports,
+      h('h2', null, 'Events emitted'),
+      d.events.length ? h('ul', { id: 'events' }, ...d.events.map((e) => h('li', null, h('code', null, e.type), ` ${e.subject ?? ''} `, h('span', { class: 'muted' }, `${when(e.at)} · id ${e.id}`)))) : h('p', { class: 'muted' }, 'None yet.'),
+      h('h2', null, 'Operator actions'),
+      d.audit.length ? auditTable(d.audit) : h('p', { class: 'muted' }, 'None.'),
+      h('h2', null, 'Data'),
+      jsonBlock('Custom status', d.customStatus),
+      jsonBlock('Input', d.input),
+      jsonBlock('Output', d.output),
+      d.runRecord ? jsonBlock(`Run record (${d.runRecord.location})`, d.runRecord.content) : '',
+    );
+    if (!finished) scheduleRefresh(rerender);
+  }
+
+  // ---- audit -------------------------------------------------------------------------------------------
+  function auditTable(records: AuditRecord[]): El {
+    return h('div', { class: 'table-wrap' }, h('table', { id: 'audit' },
+      h('thead', null, h('tr', null, ...['When', 'Action', 'Run', 'By', 'Reason', 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, ...records.map((a) => h('tr', null,
+        h('td', null, when(a.at)),
+        h('td', null, a.action),
+        h('td', { class: 'id' }, a.runId ? runLink(a.runId) : ''),
+        h('td', null, a.by.name, a.by.via === 'principal' && a.by.roles.length ? h('div', { class: 'muted' }, a.by.roles.join(', ')) : null),
+        h('td', null, a.reason),
+        h('td', { class: a.outcome === 'failed' ? 'error-text' : undefined }, a.outcome, a.error ? h('div', null, a.error) : null),
+      )))));
+  }
+
+  async function renderAudit(): Promise<void> {
+    const { records } = await api<{ records: AuditRecord[] }>('/audit?top=200');
+    doc.title = 'batchpilot · audit trail';
+    main.replaceChildren(h('h1', null, 'Audit trail'), h('p', { class: 'muted' }, 'Every change made through the operator API, newest first.'), records.length ? auditTable(records) : h('p', null, 'No operator actions yet.'));
+  }
+
+  // ---- routing --------------------------------------------------------------------------------------------
+  async function route(): Promise<void> {
+    generation++;
+    stopRefresh();
+    if (!win.sessionStorage.getItem(KEY_ITEM)) return showKeyForm();
+    try {
+      if (!caller) await loadCaller();
+      const hash = win.location.hash.replace(/^#/, '') || '/';
+      const [path, query] = hash.split('?');
+      const run = /^\/runs\/(.+)$/.exec(path);
+      if (run) await renderRun(decodeURIComponent(run[1]));
+      else if (path === '/audit') await renderAudit();
+      else await renderList(new URLSearchParams(query ?? ''));
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  takeKeyFromUrl();
+  win.addEventListener('hashchange', () => {
+    void route().then(() => main.focus());
+  });
+  void route();
+}

@@ -1,0 +1,201 @@
+// The operator API's wire contract: what /api/ops/... answers and accepts. The HTTP handlers build
+// these, the CLI and the dashboard read them; keeping them in one declaration-only file means the three
+// cannot drift apart. Times are ISO 8601 strings, durations carry their unit.
+
+/** What started a run: blob arrivals, a model registration, or an operator's rollback. */
+export const RUN_KINDS = ['blob', 'model', 'rollback'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/**
+ * A run's status as an operator reads it. A finished run shows its outcome (a blob run whose job failed
+ * completes its orchestration but is `Failed`); a running run waiting on a person is `AwaitingApproval`.
+ */
+export const RUN_STATUSES = [
+  'Pending',
+  'Running',
+  'AwaitingApproval',
+  'Suspended',
+  'Completed',
+  'Failed',
+  'ValidationFailed',
+  'Terminated',
+  'Promoted',
+  'Rejected',
+  'RolledBack',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses after which nothing more happens to a run. */
+export const FINISHED_STATUSES: readonly RunStatus[] = ['Completed', 'Failed', 'ValidationFailed', 'Terminated', 'Promoted', 'Rejected', 'RolledBack'];
+
+export interface RunSummary {
+  runId: string;
+  kind: RunKind;
+  /** The orchestration function the run is an instance of. */
+  orchestration: string;
+  status: RunStatus;
+  /** The Durable runtime status behind `status` (Running, Completed, Failed, Terminated...). */
+  runtimeStatus: string;
+  /** What the run is doing now (its custom status `phase`). */
+  phase?: string;
+  route?: string;
+  createdAt: string;
+  lastUpdatedAt: string;
+  /** Input blob paths (at most the first five) and how many there are. */
+  inputs: string[];
+  inputCount: number;
+  folder?: string;
+  model?: { name: string; version?: string };
+  /** The batch endpoint a model or rollback run acts on. */
+  endpoint?: string;
+  jobName?: string;
+  /** Why a finished run did not complete. */
+  reason?: string;
+  rerunOf?: string;
+}
+
+export interface RunListPage {
+  runs: RunSummary[];
+  /** Pass back as `continuationToken` for the next (older) page; absent on the last page. */
+  continuationToken?: string;
+}
+
+export interface RunCounts {
+  total: number;
+  byStatus: Partial<Record<RunStatus, number>>;
+}
+
+export type StepKind = 'activity' | 'timer' | 'event' | 'subRun' | 'run';
+export type StepStatus = 'completed' | 'failed' | 'running' | 'waiting' | 'terminated';
+
+/** One entry of a run's history as a step: what ran, when, for how long, and how it ended. */
+export interface RunStep {
+  kind: StepKind;
+  name: string;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  durationInMs?: number;
+  /** Why the step failed (the activity's permanent failure, the sub-run's reason, the exception). */
+  failure?: string;
+  /** A failed attempt that a later attempt of the same step replaced (retry policy). */
+  retried?: boolean;
+  /** Sub-runs: the child instance; its own steps when it could be read. */
+  instanceId?: string;
+  children?: RunStep[];
+  /** A short description of what went in (activity input or event name), for the history table. */
+  detail?: string;
+}
+
+export interface RunJob {
+  jobName: string;
+  /** The Durable instance that waited for the job (e.g. `<runId>:job`). */
+  waitedBy?: string;
+  attempt?: number;
+  status?: string;
+  studioUrl?: string;
+  startTime?: string;
+  endTime?: string;
+  error?: string;
+  output?: RunOutputLocation;
+  /** Set when Azure ML could not be asked (the job status is then the last one the run saw). */
+  lookupError?: string;
+}
+
+export interface RunOutputLocation {
+  /** azureml://datastores/<datastore>/paths/<path>/ */
+  uri: string;
+  datastore?: string;
+  path?: string;
+  /** The same folder as a blob URL, when the datastore is on batchpilot's data account. */
+  blobUrl?: string;
+}
+
+export interface RunReport {
+  /** `validation`, `comparison`, ... */
+  name: string;
+  passed?: boolean;
+  summary?: string;
+  /** `<container>/<blob>` where the full report is kept. */
+  location?: string;
+  /** The full report, when it could be read. */
+  content?: unknown;
+  readError?: string;
+}
+
+export interface EmittedEvent {
+  id: string;
+  type: string;
+  subject?: string;
+  at?: string;
+}
+
+export interface RunDetail {
+  summary: RunSummary;
+  customStatus: unknown;
+  input: unknown;
+  output: unknown;
+  steps: RunStep[];
+  /** The step whose failure ended the run, if any (also marked in `steps`). */
+  failedStep?: { name: string; failure: string };
+  jobs: RunJob[];
+  outputLocation?: RunOutputLocation;
+  reports: RunReport[];
+  events: EmittedEvent[];
+  runRecord?: { location: string; content?: unknown };
+  approval?: { awaiting: boolean; detail?: unknown };
+  audit: AuditRecord[];
+  /** Later runs that repeat this one. */
+  reruns: string[];
+}
+
+export const OPERATOR_ACTIONS = ['terminate', 'rerun', 'approve', 'reject', 'start', 'purge', 'rollback'] as const;
+export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
+
+export interface Actor {
+  /** The signed-in principal's name, or `function key` when only a key was shown. */
+  name: string;
+  via: 'principal' | 'functionKey';
+  id?: string;
+  identityProvider?: string;
+  roles: string[];
+  /** A name the caller gave for itself (x-batchpilot-actor); recorded, never trusted for access. */
+  declaredAs?: string;
+}
+
+/** One operator action, as kept in the runs container under `_audit/`. */
+export interface AuditRecord {
+  schema: 'batchpilot.operatorAction/1';
+  id: string;
+  action: OperatorAction;
+  at: string;
+  by: Actor;
+  reason: string;
+  /** The run acted on (terminate, rerun, approve, reject) or started (start). */
+  runId?: string;
+  request: Record<string, unknown>;
+  outcome: 'pending' | 'succeeded' | 'failed';
+  result?: Record<string, unknown>;
+  error?: string;
+  completedAt?: string;
+}
+
+export interface CallerInfo {
+  actor: Actor;
+  readOnlyMode: boolean;
+  mayChange: boolean;
+  /** Why changes are refused, when they are. */
+  refusal?: string;
+}
+
+export interface ActionResult {
+  action: OperatorAction;
+  auditId: string;
+  runId?: string;
+  [k: string]: unknown;
+}
+
+/** Every error the operator API answers: a status code, a stable code and a sentence for people. */
+export interface OperatorErrorBody {
+  error: { code: string; message: string };
+}

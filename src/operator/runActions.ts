@@ -1,0 +1,171 @@
+// What operators may do to runs, each recorded in the audit log before it happens and again with its
+// outcome: terminate (the instance, its sub-runs, then the Azure ML job — in that order, so nothing is
+// left waiting that would resubmit a job it sees cancelled), rerun (a new run with the same input,
+// linked by `rerunOf`), approve or reject a model run at its gate, and purge old history.
+import type { DurableClient } from 'durable-functions';
+import type { ActionResult, Actor, OperatorAction, RunSummary } from './operatorApiTypes';
+import { FINISHED_STATUSES } from './operatorApiTypes';
+import { OperatorError } from './operatorHttp';
+import { auditLog, PendingAudit } from './auditLog';
+import { InstanceStatus, isTerminalRuntimeStatus, readInstance } from './runInstances';
+import { isAwaitingApproval, summariseRun } from './runSummaries';
+import { summariseHistory } from './historySteps';
+import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
+import { requestRollback, sendApprovalDecision } from './modelGate';
+import { workspaceClient } from '../activities/mlJobActivities';
+import { appSettings } from '../activities/runtimeConfig';
+import { isTerminalJobStatus } from '../azure/mlWorkspace';
+import { instanceExists } from '../events/runStarter';
+
+export interface ActionCaller {
+  client: DurableClient;
+  actor: Actor;
+  reason: string;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Runs `act` between the pending and the final audit record; a failure is recorded, then rethrown. */
+export async function audited(caller: ActionCaller, action: OperatorAction, runId: string | undefined, request: Record<string, unknown>, act: (audit: PendingAudit) => Promise<{ result: Record<string, unknown>; createdRuns?: string[] }>): Promise<ActionResult> {
+  const audit = await auditLog().begin({ action, by: caller.actor, reason: caller.reason, runId, request });
+  let outcome: { result: Record<string, unknown>; createdRuns?: string[] };
+  try {
+    outcome = await act(audit);
+  } catch (err) {
+    await audit.failed(err instanceof OperatorError ? `${err.code}: ${err.message}` : (err as Error).message).catch(() => undefined);
+    throw err;
+  }
+  await audit.succeeded(outcome.result, outcome.createdRuns ?? []);
+  caller.log(`Operator ${action}${runId ? ` of ${runId}` : ''} by ${caller.actor.name}: ${caller.reason}`, { runId, auditId: audit.id });
+  return { action, auditId: audit.id, ...(runId ? { runId } : {}), ...outcome.result };
+}
+
+async function requireRun(client: DurableClient, runId: string, history = false): Promise<{ run: InstanceStatus; status: RunSummary }> {
+  const run = await readInstance(client, runId, { history });
+  const summary = run ? summariseRun(run) : undefined;
+  if (!run) throw runNotFound(runId);
+  if (!summary) throw new OperatorError(404, 'NotARun', `'${runId}' is not a batchpilot run (it is an instance of ${run.name}); act on the run it belongs to.`);
+  return { run, status: summary };
+}
+
+function refuseFinished(runId: string, status: string, action: string): never {
+  throw new OperatorError(409, 'RunFinished', `Run '${runId}' has already finished (${status}); there is nothing to ${action}.${action === 'terminate' ? '' : ' Rerun it to try again.'}`);
+}
+
+export interface TerminateResult {
+  terminated: string[];
+  cancelledJobs: string[];
+  jobsAlreadyFinished: string[];
+  jobCancelFailures: Array<{ jobName: string; error: string }>;
+}
+
+/**
+ * Terminates a running run. Durable does not terminate sub-runs with their parent, and a job sub-run
+ * that saw its job Canceled without being asked would resubmit it (preemption), so the sub-runs are
+ * terminated before the jobs are cancelled.
+ */
+export async function terminateRun(caller: ActionCaller, runId: string): Promise<ActionResult> {
+  const { run, status } = await requireRun(caller.client, runId, true);
+  if (FINISHED_STATUSES.includes(status.status)) refuseFinished(runId, status.status, 'terminate');
+  return audited(caller, 'terminate', runId, {}, async () => {
+    const result: TerminateResult = { terminated: [], cancelledJobs: [], jobsAlreadyFinished: [], jobCancelFailures: [] };
+    // The SDK puts the reason into the URL as is.
+    await caller.client.terminate(runId, encodeURIComponent(caller.reason));
+    result.terminated.push(runId);
+    const workspaceId = String((run.input as { workspaceId?: unknown } | null)?.workspaceId ?? appSettings().workspaceId);
+    const jobs: ReturnType<typeof jobsOfSubRun> = [];
+    for (const childId of subRunIdsOf(run, summariseHistory(run.history ?? []))) {
+      const child = await readInstance(caller.client, childId);
+      if (!child) continue;
+      if (!isTerminalRuntimeStatus(child.runtimeStatus)) {
+        await caller.client.terminate(childId, encodeURIComponent(`Run ${runId} terminated by an operator: ${caller.reason}`));
+        result.terminated.push(childId);
+      }
+      jobs.push(...jobsOfSubRun(child, workspaceId));
+    }
+    for (const job of jobs) {
+      if (!job.workspaceId) continue;
+      try {
+        const ws = workspaceClient(job.workspaceId);
+        const live = await ws.getJob(job.jobName);
+        if (isTerminalJobStatus(live.status)) {
+          result.jobsAlreadyFinished.push(job.jobName);
+          continue;
+        }
+        await ws.cancelJob(job.jobName);
+        result.cancelledJobs.push(job.jobName);
+      } catch (err) {
+        result.jobCancelFailures.push({ jobName: job.jobName, error: (err as Error).message });
+      }
+    }
+    return { result: { ...result } };
+  });
+}
+
+/** `<runId>-r<n>`: reruns of one run are numbered; a rerun of a rerun counts on from the first run. */
+async function nextRerunId(client: DurableClient, runId: string): Promise<string> {
+  const base = runId.replace(/-r\d+$/, '');
+  for (let n = 1; n <= 200; n++) {
+    const id = `${base}-r${n}`;
+    if (!(await instanceExists(client, id))) return id;
+  }
+  throw new OperatorError(409, 'TooManyReruns', `Run '${base}' has been rerun 200 times; start a fresh run instead.`);
+}
+
+export async function rerunRun(caller: ActionCaller, runId: string): Promise<ActionResult> {
+  const { run, status } = await requireRun(caller.client, runId);
+  if (!FINISHED_STATUSES.includes(status.status)) {
+    throw new OperatorError(409, 'RunNotFinished', `Run '${runId}' is ${status.status}; terminate it first, or wait for it to finish, before rerunning it.`);
+  }
+  const original = run.input && typeof run.input === 'object' && !Array.isArray(run.input) ? (run.input as Record<string, unknown>) : undefined;
+  if (!original) throw new OperatorError(409, 'NoInput', `Run '${runId}' has no input to repeat (it may have been purged).`);
+  return audited(caller, 'rerun', runId, {}, async () => {
+    for (let tries = 0; ; tries++) {
+      const newRunId = await nextRerunId(caller.client, runId);
+      const input = { ...original, ...('runId' in original ? { runId: newRunId } : {}), rerunOf: runId };
+      try {
+        await caller.client.startNew(run.name, { instanceId: newRunId, input });
+      } catch (err) {
+        // Another operator took this number at the same moment: take the next one.
+        if (tries < 3 && /409|already exists/i.test((err as Error).message)) continue;
+        throw err;
+      }
+      return { result: { newRunId, rerunOf: runId, orchestration: run.name }, createdRuns: [newRunId] };
+    }
+  });
+}
+
+export async function decideApproval(caller: ActionCaller, runId: string, approved: boolean): Promise<ActionResult> {
+  const action = approved ? 'approve' : 'reject';
+  const { run, status } = await requireRun(caller.client, runId);
+  if (FINISHED_STATUSES.includes(status.status)) refuseFinished(runId, status.status, action);
+  if (!isAwaitingApproval(run.customStatus)) {
+    throw new OperatorError(409, 'NotAwaitingApproval', `Run '${runId}' is ${status.status}${status.phase ? ` (${status.phase})` : ''}, not waiting for an approval; only model runs at a manual gate can be ${approved ? 'approved' : 'rejected'}.`);
+  }
+  return audited(caller, action, runId, { approved }, async () => {
+    await sendApprovalDecision(caller.client, runId, { approved, by: caller.actor.name, reason: caller.reason });
+    return { result: { approved, decisionSentAs: 'Approval event' } };
+  });
+}
+
+export async function purgeHistory(caller: ActionCaller, before: Date): Promise<ActionResult> {
+  return audited(caller, 'purge', undefined, { before: before.toISOString() }, async () => {
+    const purged = await caller.client.purgeInstanceHistoryBy({
+      createdTimeFrom: new Date(0),
+      createdTimeTo: before,
+      runtimeStatus: ['Completed', 'Failed', 'Terminated', 'Canceled'] as Parameters<DurableClient['purgeInstanceHistoryBy']>[0]['runtimeStatus'],
+    });
+    return { result: { before: before.toISOString(), instancesDeleted: purged?.instancesDeleted ?? 0, kept: 'Run records and audit records are kept; only Durable history was deleted.' } };
+  });
+}
+
+/** Restores the default deployment an endpoint had before its latest promotion (the model flow's rollback run). */
+export async function rollbackEndpoint(caller: ActionCaller, endpoint: string, workspaceId?: string): Promise<ActionResult> {
+  if (!/^[A-Za-z][A-Za-z0-9-]{1,31}$/.test(endpoint)) throw new OperatorError(400, 'InvalidEndpoint', `'${endpoint}' is not a batch endpoint name (letters, digits and hyphens, 2-32 characters).`);
+  return audited(caller, 'rollback', undefined, { endpoint, ...(workspaceId ? { workspaceId } : {}) }, async () => {
+    const r = await requestRollback(caller.client, { endpoint, workspaceId, by: caller.actor.name, reason: caller.reason });
+    return {
+      result: { rollbackRunId: r.instanceId, started: r.started, restores: r.target, replaces: r.current, promotionRunId: r.promotionRunId },
+      createdRuns: [r.instanceId, r.promotionRunId],
+    };
+  });
+}

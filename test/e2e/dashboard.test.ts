@@ -1,0 +1,159 @@
+// The operator dashboard in a real browser (Debian's Chromium driven by playwright-core) against the
+// local stack with real runs: it opens with the key from ?code= (and drops it from the address bar),
+// lists runs with counts, filters, opens a failed run and shows the failing step and its reason, the
+// job's Studio link and the history, reruns it through the confirmation dialog, and saves screenshots
+// under test/artifacts/.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, BrowserContext, Page } from 'playwright-core';
+import { BlobRunStack } from '../support/blobRunStack';
+import { OperatorClient } from '../support/operatorStack';
+import { waitUntil } from '../support/waitUntil';
+import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { REPO_ROOT } from '../../src/local/stack/localStack';
+import type { RunListPage } from '../../src/operator/operatorApiTypes';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
+
+const ROUTES = `
+routes:
+  - name: web-files
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: web/ }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
+    validation: {}
+    events: { typePrefix: Web }
+  - name: web-other
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: other/ }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
+    events: { typePrefix: Web }
+`;
+
+let s: BlobRunStack;
+let ops: OperatorClient;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+let failedRun: string;
+const browserErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does.`);
+  s = await BlobRunStack.start(ROUTES);
+  ops = new OperatorClient(s);
+  await s.upload('web/monday.csv', generateChurnCsv({ rows: 6, seed: 41, firstCustomerNumber: 41000 }));
+  await s.waitForRunEvent('/web/monday.csv');
+  await s.upload('other/tuesday.csv', generateChurnCsv({ rows: 6, seed: 42, firstCustomerNumber: 42000 }));
+  await s.waitForRunEvent('/other/tuesday.csv');
+  s.stack.azureMl.setFaults({ seed: 4, jobs: { failFraction: 1 } });
+  try {
+    await s.upload('web/wednesday.csv', generateChurnCsv({ rows: 6, seed: 43, firstCustomerNumber: 43000 }));
+    failedRun = (await s.waitForRunEvent('/web/wednesday.csv')).data.runId;
+  } finally {
+    s.stack.azureMl.setFaults({});
+  }
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1360, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => browserErrors.push(err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') browserErrors.push(m.text());
+  });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+}, 240_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  await s?.stop();
+});
+
+/** Waits for the run list to show `n` rows (the page re-renders after each filter). */
+async function rowsAre(n: number): Promise<void> {
+  await waitUntil(async () => (await page.locator('#runs tbody tr').count()) === n, `${n} row(s) in the run list`);
+}
+
+describe('the operator dashboard in Chromium', () => {
+  it('opens with the key from ?code=, drops the key from the address bar, and lists the runs with counts by status', async () => {
+    await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/?code=${encodeURIComponent(ops.key)}`);
+    await page.locator('#runs tbody tr').nth(2).waitFor();
+    expect(page.url()).not.toContain('code=');
+    expect(await page.locator('#runs tbody tr').count()).toBe(3);
+    expect(await page.locator('#runs tbody tr').first().getAttribute('data-run-id')).toBe(failedRun);
+    await expect(page.locator('#counts').innerText()).resolves.toMatch(/All 3[\s\S]*Completed 2[\s\S]*Failed 1/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-runs.png'), fullPage: true });
+  });
+
+  it('filters the list by status and by text, keeping the filters in the URL', async () => {
+    await page.selectOption('#filter-status', 'Failed');
+    await page.click('#apply-filters');
+    await waitUntil(async () => page.url().includes('status=Failed') && (await page.locator('#runs tbody tr').count()) === 1, 'the status filter to apply');
+    expect(await page.locator('#runs tbody tr').getAttribute('data-status')).toBe('Failed');
+    expect(page.url()).toContain('status=Failed');
+
+    await page.click('a[href="#/"] >> text=Clear');
+    await rowsAre(3);
+    await page.fill('#filter-q', 'tuesday');
+    await page.click('#apply-filters');
+    await waitUntil(async () => page.url().includes('q=tuesday') && (await page.locator('#runs tbody tr').count()) === 1, 'the text filter to apply');
+    expect(await page.locator('#runs tbody tr').innerText()).toContain('input/other/tuesday.csv');
+    await page.click('a[href="#/"] >> text=Clear');
+    await rowsAre(3);
+  });
+
+  it('opens the failed run and shows the failing step with its reason, the history and the job with its Studio link', async () => {
+    await page.click(`#runs a[href="#/runs/${failedRun}"]`);
+    await page.locator('#failure').waitFor();
+    const title = await page.locator('#failure-title').innerText();
+    const reason = await page.locator('#failure-reason').innerText();
+    expect(title).toMatch(/^Failed at step: runBatchJob/);
+    expect(reason).toMatch(/Azure ML job \S+ failed/);
+    expect(await page.locator('#run-status').innerText()).toContain('Failed');
+    await expect(page.locator('#history tr[data-step="runBatchJob"]').getAttribute('data-status')).resolves.toBe('failed');
+    expect(await page.locator('#history tr[data-step="adoptOrSubmitJob"]').count()).toBe(1);
+    expect(await page.locator('#timeline li').count()).toBeGreaterThan(3);
+    const studio = page.locator('#jobs a').first();
+    expect(await studio.getAttribute('href')).toMatch(/^https:\/\/.*\/studio\/runs\//);
+    expect(await page.locator('#events').innerText()).toContain('Web.Run.Failed');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-failed-run.png'), fullPage: true });
+  });
+
+  it('reruns the failed run through the confirmation dialog and follows the new run to completion', async () => {
+    await page.click('button:has-text("Rerun…")');
+    const dialog = page.locator('dialog#confirm');
+    await dialog.waitFor();
+    await page.fill('#confirm-reason', 'faults cleared; trying again from the dashboard');
+    await page.fill('#confirm-actor', 'dashboard test');
+    await page.click('#confirm-ok');
+    await waitUntil(() => page.url().endsWith(`#/runs/${failedRun}-r1`), 'the page to follow the new run');
+    await waitUntil(async () => /Completed/.test(await page.locator('#run-status').innerText().catch(() => '')), 'the rerun to complete on the page (auto-refresh)', 60_000);
+    expect(await page.locator('dl.facts').innerText()).toContain(`Rerun of\n${failedRun}`);
+    const original = await ops.run(failedRun);
+    expect(original.audit[0]).toMatchObject({ action: 'rerun', reason: 'faults cleared; trying again from the dashboard', by: { declaredAs: 'dashboard test' } });
+  });
+
+  it('ran without script errors', () => {
+    expect(browserErrors).toEqual([]);
+  });
+
+  // Last, as agreed: approving a pending model run needs the model flow (issue 5), which is not in this
+  // tree yet. When it lands, start a manual-gate model run here and remove the skip.
+  it.skip('approves a pending model run from the approvals panel — SKIPPED: no model flow (issue 5) to create a pending model run yet', async () => {
+    const pending = (await ops.get<RunListPage>('/runs?status=AwaitingApproval')).body.runs;
+    expect(pending.length).toBeGreaterThan(0);
+    await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/#/`);
+    await page.locator(`#approvals li[data-run-id="${pending[0].runId}"] button:has-text("Approve")`).click();
+    await page.fill('#confirm-reason', 'comparison report reviewed');
+    await page.click('#confirm-ok');
+    await ops.waitForStatus(pending[0].runId, ['Promoted', 'Completed']);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-approved.png'), fullPage: true });
+  });
+});
