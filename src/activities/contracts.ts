@@ -29,6 +29,7 @@ export const ACTIVITY = {
   peekPartition: 'peekPartition',
   closePartitionBatch: 'closePartitionBatch',
   startScoringRun: 'startScoringRun',
+  writeInputTable: 'writeInputTable',
   // The model flow (promoteModel, rollbackModel).
   resolveModelCandidate: 'resolveModelCandidate',
   deployModelCandidate: 'deployModelCandidate',
@@ -148,6 +149,17 @@ export interface ClosedBatch {
   markerUrl?: string;
 }
 
+export interface WriteInputTableInput {
+  runId: string;
+  routeName: string;
+  files: Array<{ url: string }>;
+}
+export interface WrittenInputTable {
+  /** Folder URL holding the MLTable file: the job's MLTable input. */
+  folderUrl: string;
+  files: number;
+}
+
 export interface StartScoringRunInput {
   runId: string;
   orchestration: string;
@@ -233,6 +245,8 @@ export interface SwitchDefaultDeploymentInput {
   /** The default the run saw; the switch is refused when someone changed it since. */
   expectedCurrent: string;
   to: string;
+  /** The model (ARM ID) `to` must still serve: a fixed slot may have been redeployed by a newer run. */
+  expectedModel?: string;
 }
 export interface SwitchedDefaultDeployment {
   previous: string;

@@ -141,6 +141,12 @@ export async function switchDefaultDeployment(input: SwitchDefaultDeploymentInpu
     if (target.properties.provisioningState?.toLowerCase() !== 'succeeded') {
       throw new PermanentError(`Deployment '${input.to}' of batch endpoint '${input.endpoint}' is ${target.properties.provisioningState ?? 'in an unknown state'}, not Succeeded; it cannot become the default.`);
     }
+    if (input.expectedModel && !same(modelOf(target), input.expectedModel)) {
+      const by = target.tags?.[CANDIDATE_TAGS.runId];
+      throw new PermanentError(
+        `Deployment '${input.to}' of batch endpoint '${input.endpoint}' now serves ${modelOf(target) ?? 'no model'}${by ? ` (deployed by run ${by})` : ''}, not ${input.expectedModel} which this run scored and judged; it is not made the default.`,
+      );
+    }
     const updated = await ws.setDefaultDeployment(input.endpoint, input.to);
     context.log(JSON.stringify({ runId: input.runId, message: `Default deployment of ${input.endpoint}: '${input.expectedCurrent}' → '${updated.defaultDeployment}'.` }));
     return { previous: input.expectedCurrent, current: input.to, alreadySwitched: false };

@@ -3,7 +3,7 @@
 // Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
 // run record that says why.
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, ValidationVerdict, WrittenInputTable, WriteRunRecordOutput } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
@@ -53,13 +53,21 @@ function fillOutputPath(template: string, runId: string, route: string, partitio
     .replace(/^\/+|\/+$/g, '');
 }
 
-export function jobInputsFor(input: ScoreBlobRunInput): Record<string, JobInputSpec> {
+/** UriFile for one file, UriFolder for a partition folder, List (an MLTable naming the exact files) for windows. */
+export function inputModeOf(route: BlobRoute): 'UriFile' | 'UriFolder' | 'List' {
+  return route.target.inputMode ?? (route.batching.mode === 'perFile' ? 'UriFile' : route.batching.mode === 'window' ? 'List' : 'UriFolder');
+}
+
+export function jobInputsFor(input: ScoreBlobRunInput, inputTableUrl?: string): Record<string, JobInputSpec> {
   const t = input.route.target;
-  const mode = t.inputMode ?? (input.route.batching.mode === 'perFile' ? 'UriFile' : 'UriFolder');
+  const mode = inputModeOf(input.route);
   const inputs: Record<string, JobInputSpec> = {};
   if (mode === 'UriFile') {
-    if (input.files.length !== 1) throw new Error(`Input mode UriFile takes one file; this run has ${input.files.length}. Use UriFolder for batches.`);
+    if (input.files.length !== 1) throw new Error(`Input mode UriFile takes one file; this run has ${input.files.length}. Use UriFolder or List for batches.`);
     inputs[t.inputName] = { jobInputType: 'UriFile', uri: input.files[0].url };
+  } else if (mode === 'List') {
+    if (!inputTableUrl) throw new Error('Input mode List needs the MLTable that lists the files.');
+    inputs[t.inputName] = { jobInputType: 'MLTable', uri: inputTableUrl };
   } else {
     if (!input.folderUrl) throw new Error('Input mode UriFolder needs the partition folder URL.');
     inputs[t.inputName] = { jobInputType: 'UriFolder', uri: input.folderUrl };
@@ -82,13 +90,18 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   let outcome: RunOutcome = 'Failed';
   let reason: string | undefined;
   try {
+    let inputTableUrl: string | undefined;
+    if (inputModeOf(route) === 'List') {
+      context.df.setCustomStatus({ phase: 'listing inputs' });
+      inputTableUrl = (yield* callActivity<unknown, WrittenInputTable>(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
+    }
     context.df.setCustomStatus({ phase: 'running job', jobInstanceId: `${runId}:job` });
     const jobInput: RunBatchJobInput = {
       runId,
       workspaceId: input.workspaceId,
       endpoint: route.target.endpoint,
       deployment: route.target.deployment,
-      inputs: jobInputsFor(input),
+      inputs: jobInputsFor(input, inputTableUrl),
       output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, runId, route.name, input.trigger.partition ?? '', context.df.currentUtcDateTime) },
       overrides: route.target.overrides,
       wait: route.wait,

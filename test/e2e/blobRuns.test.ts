@@ -74,6 +74,17 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(s.eventsFor('/window/burst/')).toHaveLength(1);
   });
 
+  it('scores only its own files when a later window of the same folder closes (input list, not the folder)', async () => {
+    await s.upload('window/again/first.csv', csv(4, 30));
+    const first = await s.waitForRunEvent('/window/again/first.csv', 120_000);
+    await s.upload('window/again/second.csv', csv(6, 31));
+    const second = await s.waitForRunEvent('/window/again/second.csv', 120_000);
+    expect(first.data.runId).not.toBe(second.data.runId);
+    expect(second.data.inputs).toHaveLength(1);
+    expect(second.type).toBe('Test.Run.Completed');
+    expect(second.data.validation?.summary).toMatch(/6 rows for 6 input rows/);
+  });
+
   it('starts no job on a marker route until the marker lands, then exactly one', async () => {
     await s.upload('marked/day1/part-1.csv', csv(10, 2));
     await s.upload('marked/day1/part-2.csv', csv(10, 3));

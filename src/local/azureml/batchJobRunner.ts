@@ -15,6 +15,7 @@ import { BlobLocation, DataAssetLookup, WorkspaceStorage } from './workspaceStor
 import { runCompletedEvent, runStatusChangedEvent } from './mlSystemEvents';
 import type { EventGridEventLike, JsonObject } from './wireTypes';
 import { isJsonObject } from './wireTypes';
+import { parse as parseYaml } from 'yaml';
 
 export interface JobRunnerDependencies {
   store: WorkspaceStore;
@@ -222,6 +223,19 @@ export class BatchJobRunner {
       if (input.kind === 'literal' || MODEL_INPUT_KINDS.includes(input.kind)) continue;
       if (snapshot.dataInputName && name !== snapshot.dataInputName) continue;
       const location = storage.resolve(input.uri, lookup, `input '${name}'`);
+      if (input.kind === 'mltable') {
+        // An MLTable input names its files in the `paths:` of the folder's MLTable file (`file:` entries).
+        const folder = folderPrefix(location);
+        const table = parseYaml(await storage.readText(location.container, `${folder}MLTable`)) as { paths?: Array<{ file?: string }> } | null;
+        const listed = (table?.paths ?? []).map((p) => p.file).filter((f): f is string => typeof f === 'string');
+        if (listed.length === 0) throw new Error(`Input '${name}' (${input.uri}): its MLTable file lists no files under paths.`);
+        for (const uri of listed) {
+          const file = storage.resolve(uri, lookup, `a file of input '${name}'`);
+          if (!(await storage.fileExists(file))) throw new Error(`Input '${name}' lists ${uri}, which does not exist.`);
+          files.push({ container: file.container, blobName: file.path, relative: path.posix.basename(file.path) });
+        }
+        continue;
+      }
       if (await storage.fileExists(location)) {
         files.push({ container: location.container, blobName: location.path, relative: path.posix.basename(location.path) });
         continue;
