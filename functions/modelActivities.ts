@@ -1,3 +1,4 @@
+// The model flow's activities: deployments, validation data, the comparison and the promotion ledger.
 import * as df from 'durable-functions';
 import { ACTIVITY } from '../src/activities/contracts';
 import { deployModelCandidate, readModelRollbackTarget, recordModelLedgerEntry, resolveModelCandidate, switchDefaultDeployment } from '../src/activities/modelDeploymentActivities';

@@ -1,8 +1,8 @@
 // Which of an endpoint's deployments the cleanup may delete, decided from the promotion ledger and the
 // endpoint as it is now. Pure, so every rule is unit-tested: a deployment is deleted only when
 // batchpilot replaced or discarded it, its keep period has passed, it is neither the current default
-// nor the rollback target, nothing has changed it since (a newer run may be reusing a slot), and no
-// operation is running on it. Everything else is kept, with the reason.
+// nor the rollback target, nothing has changed it since and it still serves the model it was replaced
+// with (a newer run may be reusing a slot), and no operation is running on it. Everything else is kept, with the reason.
 import type { LedgerEntry } from './promotionLedger';
 import { rollbackTargetOf } from './promotionLedger';
 
@@ -11,6 +11,8 @@ export interface DeploymentState {
   provisioningState?: string;
   /** systemData.lastModifiedAt, when Azure ML reports it. */
   lastModifiedAt?: string;
+  /** The model (ARM ID) it serves now. */
+  model?: string;
 }
 
 export interface CleanupDecision {
@@ -52,6 +54,7 @@ export function planDeploymentCleanup(ledger: readonly LedgerEntry[], deployment
     if (role === 'becameDefault') return keep(`it became the default at ${entry.at} (run ${entry.runId})`, entry);
     if (role === 'deleted') return keep(`it was deleted at ${entry.at} and has been created again since`, entry);
     if (d.lastModifiedAt && new Date(d.lastModifiedAt).getTime() > new Date(entry.at).getTime()) return keep(`it changed at ${d.lastModifiedAt}, after it was ${role} at ${entry.at}: a newer run uses it`, entry);
+    if (entry.fromModel && d.model && !same(d.model, entry.fromModel)) return keep(`it serves ${d.model}, not ${entry.fromModel} which was ${role}: a newer run uses it`, entry);
     if (d.provisioningState && !SETTLED.has(d.provisioningState.toLowerCase())) return keep(`an operation is running on it (${d.provisioningState})`, entry);
     if (!entry.keepUntil) return keep(`the ${entry.kind} that ${role} it recorded no keep period`, entry);
     if (now.getTime() < new Date(entry.keepUntil).getTime()) return keep(`it is kept until ${entry.keepUntil}`, entry);

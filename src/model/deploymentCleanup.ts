@@ -37,7 +37,12 @@ export async function cleanUpReplacedDeployments(context: InvocationContext, now
       const [ledger, ep, deployments] = await Promise.all([readLedger(workspaceId, endpoint), ws.getBatchEndpoint(endpoint), ws.listBatchDeployments(endpoint)]);
       const plan = planDeploymentCleanup(
         ledger,
-        deployments.map((d) => ({ name: d.name ?? '', provisioningState: d.properties.provisioningState, lastModifiedAt: d.systemData?.lastModifiedAt ? new Date(d.systemData.lastModifiedAt).toISOString() : undefined })),
+        deployments.map((d) => ({
+          name: d.name ?? '',
+          provisioningState: d.properties.provisioningState,
+          lastModifiedAt: d.systemData?.lastModifiedAt ? new Date(d.systemData.lastModifiedAt).toISOString() : undefined,
+          model: (d.properties.model as { assetId?: string } | undefined)?.assetId,
+        })),
         ep.defaultDeployment,
         now,
       );

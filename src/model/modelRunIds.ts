@@ -21,8 +21,3 @@ export function modelRunId(workspaceId: string, modelName: string, modelVersion:
 export function rollbackRunId(workspaceId: string, endpoint: string, promotionRunId: string): string {
   return `bpr-${readable(endpoint.toLowerCase(), 40)}-${digest(workspaceId.toLowerCase(), endpoint.toLowerCase(), promotionRunId)}`;
 }
-
-/** The instance of the runBatchJob sub-orchestration scoring one side of a promotion run. */
-export function scoringRunId(runId: string, side: 'candidate' | 'baseline'): string {
-  return `${runId}:${side}`;
-}

@@ -127,6 +127,13 @@ function reportsOf(output: Json | undefined): Array<{ name: string; passed?: boo
   return found;
 }
 
+/** Reports in the output; while a run waits (e.g. at its approval gate) its custom status holds them. */
+function allReports(output: Json | undefined, customStatus: Json | undefined): ReturnType<typeof reportsOf> {
+  const found = reportsOf(output);
+  const names = new Set(found.map((r) => r.name));
+  return [...found, ...reportsOf(customStatus).filter((r) => !names.has(r.name))];
+}
+
 /** Events the run announced: its announceRun steps that completed (IDs as announceRun makes them). */
 function emittedEvents(history: readonly unknown[]): EmittedEvent[] {
   const events: EmittedEvent[] = [];
@@ -174,6 +181,8 @@ export async function getRunDetail(client: DurableClient, runId: string): Promis
       const step = steps.find((s) => s.instanceId === id) ?? steps.find((s) => s.kind === 'subRun' && !s.instanceId && s.name === child.name);
       if (step) {
         step.instanceId = id;
+        // Which part of the run this sub-run is (job, candidate:job, baseline:job...).
+        step.detail = id.startsWith(`${runId}:`) ? id.slice(runId.length + 1) : id;
         step.children = summariseHistory(child.history ?? []);
       }
       jobs.push(...jobsOfSubRun(child, workspaceId));
@@ -189,7 +198,7 @@ export async function getRunDetail(client: DurableClient, runId: string): Promis
   const [describedJobs, outputLocation, reports, runRecord, audit] = await Promise.all([
     Promise.all(jobs.map(describeJob)),
     outputUri ? locateOutput(outputUri, workspaceId) : Promise.resolve(undefined),
-    Promise.all(reportsOf(output).map(async (r): Promise<RunReport> => ({ ...r, ...(r.location ? await readJsonDocument(r.location) : {}) }))),
+    Promise.all(allReports(output, obj(run.customStatus)).map(async (r): Promise<RunReport> => ({ ...r, ...(r.location ? await readJsonDocument(r.location) : {}) }))),
     recordLocation ? readJsonDocument(recordLocation).then((d) => ({ location: recordLocation, content: d.content })) : Promise.resolve(undefined),
     auditLog().listForRun(runId).catch((): AuditRecord[] => []),
   ]);

@@ -22,7 +22,6 @@ import {
 } from '../activities/contracts';
 import type { ModelRoute } from '../config/routes';
 import type { LedgerEntry } from '../model/promotionLedger';
-import { scoringRunId } from '../model/modelRunIds';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 
 export const PROMOTE_MODEL = 'promoteModel';
@@ -75,6 +74,14 @@ export interface PromoteModelResult {
 
 type Side = 'candidate' | 'baseline';
 
+/**
+ * The run ID each side's scoring job carries (in its tags, so Azure ML's job events reach the
+ * runBatchJob instance `<this>:job`): `<runId>:candidate` and `<runId>:baseline`.
+ */
+export function scoringRunId(runId: string, side: Side): string {
+  return `${runId}:${side}`;
+}
+
 /** A step that ends the run as Failed with this reason. */
 class RunFailure extends Error {}
 
@@ -109,7 +116,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type, subject: `routes/${route.name}/runs/${runId}`, data });
 
   let resolved: ResolvedModelCandidate | undefined;
-  let deployed: DeployedModelCandidate | undefined;
+  let deployAttempted = false;
   const jobs: Partial<Record<Side, RunBatchJobResult>> = {};
   const validations: Partial<Record<Side, ValidationVerdict>> = {};
   let comparison: ComparisonVerdict | undefined;
@@ -132,7 +139,8 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     });
 
     status('deploying candidate', where());
-    deployed = yield* callActivity<unknown, DeployedModelCandidate>(context, ACTIVITY.deployModelCandidate, {
+    deployAttempted = true;
+    yield* callActivity<unknown, DeployedModelCandidate>(context, ACTIVITY.deployModelCandidate, {
       runId,
       workspaceId,
       endpoint,
@@ -230,6 +238,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
         endpoint,
         expectedCurrent: resolved.baselineDeployment,
         to: resolved.candidateDeployment,
+        expectedModel: resolved.modelId,
       });
       outcome = 'Promoted';
       const at = context.df.currentUtcDateTime;
@@ -264,8 +273,9 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     log(`Run failed: ${reason}`, { failureClass: err instanceof ActivityFailedError || err instanceof RunFailure ? 'permanent' : 'exhausted-retries' });
   }
 
-  // A candidate that will not serve is left for inspection, then deleted by the cleanup after the keep period.
-  if (outcome !== 'Promoted' && deployed && resolved) {
+  // A candidate that will not serve (or failed to provision) is left for inspection, then deleted by
+  // the cleanup after the keep period.
+  if (outcome !== 'Promoted' && deployAttempted && resolved) {
     const at = context.df.currentUtcDateTime;
     try {
       yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, {

@@ -57,7 +57,7 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
     target = yield* callActivity<unknown, ModelRollbackTarget>(context, ACTIVITY.readModelRollbackTarget, { workspaceId, endpoint, promotionRunId: input.promotionRunId });
 
     context.df.setCustomStatus({ phase: 'restoring default', endpoint, from: target.current, to: target.target });
-    switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target });
+    switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target, expectedModel: target.targetModel });
     outcome = 'RolledBack';
 
     const at = context.df.currentUtcDateTime;

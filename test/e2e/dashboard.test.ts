@@ -1,18 +1,19 @@
 // The operator dashboard in a real browser (Debian's Chromium driven by playwright-core) against the
 // local stack with real runs: it opens with the key from ?code= (and drops it from the address bar),
 // lists runs with counts, filters, opens a failed run and shows the failing step and its reason, the
-// job's Studio link and the history, reruns it through the confirmation dialog, and saves screenshots
-// under test/artifacts/.
+// job's Studio link and the history, reruns it through the confirmation dialog, approves a model run
+// waiting at its gate from the pending-approvals panel, and saves screenshots under test/artifacts/.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { BlobRunStack } from '../support/blobRunStack';
+import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient } from '../support/operatorStack';
 import { waitUntil } from '../support/waitUntil';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
-import type { RunListPage } from '../../src/operator/operatorApiTypes';
+import type { RunSummary } from '../../src/operator/operatorApiTypes';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
@@ -30,8 +31,18 @@ routes:
     target: { endpoint: churn-scoring }
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
     events: { typePrefix: Web }
+modelRoutes:
+  - name: web-models
+    trigger: { modelName: "web-*", tags: { stage: candidate } }
+    target: { endpoint: web-ep }
+    validationData: { type: uri_folder, uri: "azureml://datastores/workspaceblobstore/paths/samples/churn/inputs/" }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
+    comparison: { keyColumns: [0, 1], scoreColumn: 2, labelColumn: 3, minLabelAgreement: 0.98, maxMeanAbsScoreDifference: 0.01, maxMaxAbsScoreDifference: 0.05 }
+    gate: { policy: manual, approvalTimeoutInMinutes: 30 }
+    events: { typePrefix: Web }
 `;
 
+let m: ModelRunStack;
 let s: BlobRunStack;
 let ops: OperatorClient;
 let context: BrowserContext;
@@ -42,7 +53,8 @@ const browserErrors: string[] = [];
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does.`);
-  s = await BlobRunStack.start(ROUTES);
+  m = await ModelRunStack.start(ROUTES);
+  s = BlobRunStack.over(m.stack);
   ops = new OperatorClient(s);
   await s.upload('web/monday.csv', generateChurnCsv({ rows: 6, seed: 41, firstCustomerNumber: 41000 }));
   await s.waitForRunEvent('/web/monday.csv');
@@ -73,7 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close();
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
-  await s?.stop();
+  await m?.stop();
 });
 
 /** Waits for the run list to show `n` rows (the page re-renders after each filter). */
@@ -144,16 +156,27 @@ describe('the operator dashboard in Chromium', () => {
     expect(browserErrors).toEqual([]);
   });
 
-  // Last, as agreed: approving a pending model run needs the model flow (issue 5), which is not in this
-  // tree yet. When it lands, start a manual-gate model run here and remove the skip.
-  it.skip('approves a pending model run from the approvals panel — SKIPPED: no model flow (issue 5) to create a pending model run yet', async () => {
-    const pending = (await ops.get<RunListPage>('/runs?status=AwaitingApproval')).body.runs;
-    expect(pending.length).toBeGreaterThan(0);
+  it('approves a model run waiting at its gate from the pending-approvals panel, and the run is promoted', async () => {
+    await m.createEndpoint('web-ep');
+    await m.registerModel('web-churn', '1', { weights: CHURN_MODEL_VERSIONS['1'].weights, bias: CHURN_MODEL_VERSIONS['1'].bias });
+    const pending = await waitUntil(async () => (await ops.listAll('kind=model&status=AwaitingApproval'))[0] as RunSummary | undefined, 'the model run to wait at its gate', 180_000);
     await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/#/`);
-    await page.locator(`#approvals li[data-run-id="${pending[0].runId}"] button:has-text("Approve")`).click();
-    await page.fill('#confirm-reason', 'comparison report reviewed');
+    const item = page.locator(`#approvals li[data-run-id="${pending.runId}"]`);
+    await item.waitFor();
+    await page.click(`#approvals li[data-run-id="${pending.runId}"] a`);
+    await page.locator('#approval').waitFor();
+    expect(await page.locator('#approval').innerText()).toMatch(/Comparison passed/);
+    expect(await page.locator('[data-report="comparison"]').innerText()).toMatch(/comparison/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-awaiting-approval.png'), fullPage: true });
+    await page.click('button:has-text("Approve…")');
+    await page.fill('#confirm-reason', 'comparison reviewed in the dashboard');
     await page.click('#confirm-ok');
-    await ops.waitForStatus(pending[0].runId, ['Promoted', 'Completed']);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-approved.png'), fullPage: true });
+    await waitUntil(async () => /Promoted/.test(await page.locator('#run-status').innerText().catch(() => '')), 'the run to show Promoted (auto-refresh)', 90_000);
+    expect(await m.defaultOf('web-ep')).toBe('web-churn-v1');
+    const d = await ops.run(pending.runId);
+    expect(d.output).toMatchObject({ decision: { approved: true, via: 'approval', reason: 'comparison reviewed in the dashboard' } });
+    expect(d.audit[0]).toMatchObject({ action: 'approve', outcome: 'succeeded' });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-promoted.png'), fullPage: true });
+    expect(browserErrors).toEqual([]);
   });
 });

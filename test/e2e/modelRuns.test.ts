@@ -13,11 +13,11 @@ const SAMPLE_FOLDER = 'azureml://datastores/workspaceblobstore/paths/samples/chu
 const FAST_WAIT = '{ pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }';
 const COMPARE = '{ keyColumns: [0, 1], scoreColumn: 2, labelColumn: 3, minLabelAgreement: 0.98, maxMeanAbsScoreDifference: 0.01, maxMaxAbsScoreDifference: 0.05 }';
 
-function route(name: string, model: string, endpoint: string, options: { gate: string; data?: string; keepDays?: number }): string {
+function route(name: string, model: string, endpoint: string, options: { gate: string; data?: string; keepDays?: number; candidate?: string }): string {
   return `
   - name: ${name}
     trigger: { modelName: "${model}", tags: { stage: candidate } }
-    target: { endpoint: ${endpoint} }
+    target: { endpoint: ${endpoint}${options.candidate ? `, candidate: ${options.candidate}` : ''} }
     validationData: ${options.data ?? `{ type: uri_folder, uri: "${SAMPLE_FOLDER}" }`}
     wait: ${FAST_WAIT}
     comparison: ${COMPARE}
@@ -42,6 +42,8 @@ modelRoutes:${[
   route('duplicates', 'dup-*', 'dup-ep', { gate: AUTO }),
   route('failures', 'fail-*', 'fail-ep', { gate: AUTO }),
   route('cleanup', 'keep-*', 'keep-ep', { gate: AUTO, keepDays: 0 }),
+  route('blue-green', 'bluegreen-*', 'bluegreen-ep', { gate: AUTO, candidate: '{ naming: fixed, name: blue, alternateName: green }' }),
+  route('one-slot', 'slot-*', 'slot-ep', { gate: MANUAL, candidate: '{ naming: fixed, name: candidate }' }),
 ].join('')}
 `;
 
@@ -303,6 +305,37 @@ describe('failures end in one Model.Failed with the reason and never touch the d
     await s.registerModel('fail-outputs', '1', AGREES);
     const reason = await expectOneFailure('fail-outputs');
     expect(reason).toMatch(/outputs failed validation: .*predictions\.csv/);
+  });
+});
+
+describe('fixed slots', () => {
+  it('alternates blue/green slots: each candidate goes to the slot that is not the default', async () => {
+    await s.createEndpoint('bluegreen-ep');
+    await s.registerModel('bluegreen-churn', '1', AGREES);
+    expect((await s.waitForOutcome('bluegreen-churn', '1')).data).toMatchObject({ outcome: 'Promoted', candidateDeployment: 'blue', newDefault: 'blue' });
+    const v2 = await s.registerModel('bluegreen-churn', '2', AGREES);
+    expect((await s.waitForOutcome('bluegreen-churn', '2')).data).toMatchObject({ outcome: 'Promoted', baselineDeployment: 'blue', candidateDeployment: 'green', previousDefault: 'blue' });
+    expect(await s.defaultOf('bluegreen-ep')).toBe('green');
+    expect(s.modelOf(await s.deployment('bluegreen-ep', 'green'))).toBe(v2);
+  });
+
+  it('refuses to promote a slot a newer version has taken over meanwhile, and promotes the newer one', async () => {
+    const { baseline } = await s.createEndpoint('slot-ep');
+    await s.registerModel('slot-churn', '1', AGREES);
+    const first = await s.waitForRun('slot-churn', '1', AWAITING_APPROVAL);
+    const v2 = await s.registerModel('slot-churn', '2', AGREES);
+    const second = await s.waitForRun('slot-churn', '2', AWAITING_APPROVAL);
+    expect(s.modelOf(await s.deployment('slot-ep', 'candidate'))).toBe(v2);
+
+    await submitModelApproval(s.client, first.instanceId, { approved: true, by: 'gil' });
+    const refused = await s.waitForOutcome('slot-churn', '1');
+    expect(refused.type).toBe('Test.Model.Failed');
+    expect(refused.data.reason).toMatch(/Deployment 'candidate' of batch endpoint 'slot-ep' now serves .*slot-churn\/versions\/2 \(deployed by run bpm-slot-churn-v2-.*not .*slot-churn\/versions\/1/);
+    expect(await s.defaultOf('slot-ep')).toBe(baseline);
+
+    await submitModelApproval(s.client, second.instanceId, { approved: true, by: 'gil' });
+    expect((await s.waitForOutcome('slot-churn', '2')).type).toBe('Test.Model.Promoted');
+    expect(await s.defaultOf('slot-ep')).toBe('candidate');
   });
 });
 

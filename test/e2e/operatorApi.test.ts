@@ -1,11 +1,12 @@
-// The operator API end to end on the local stack: real runs made by blob arrivals are listed with every
-// filter and paged; one run reads in full; each action (terminate, rerun, approve/reject, start, purge)
-// does what it says and leaves an audit record; Readers, read-only mode and bad input are refused with
-// a clear 4xx.
+// The operator API end to end on the local stack: real runs made by blob arrivals and model
+// registrations are listed with every filter and paged; one run reads in full; each action (terminate,
+// rerun, approve/reject, start, rollback, purge) does what it says and leaves an audit record; Readers,
+// read-only mode and bad input are refused with a clear 4xx.
 import { BlobRunStack } from '../support/blobRunStack';
+import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient, restartHostWith, uploadQuietly } from '../support/operatorStack';
 import { waitUntil } from '../support/waitUntil';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import type { AuditRecord, CallerInfo, RunCounts, RunDetail, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
 
 const ROUTES = `
@@ -28,10 +29,23 @@ routes:
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
     validation: {}
     events: { typePrefix: Ops }
+modelRoutes:
+  - name: gated
+    trigger: { modelName: "gated-*", tags: { stage: candidate } }
+    target: { endpoint: gated-ep }
+    validationData: { type: uri_folder, uri: "azureml://datastores/workspaceblobstore/paths/samples/churn/inputs/" }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
+    comparison: { keyColumns: [0, 1], scoreColumn: 2, labelColumn: 3, minLabelAgreement: 0.98, maxMeanAbsScoreDifference: 0.01, maxMaxAbsScoreDifference: 0.05 }
+    gate: { policy: manual, approvalTimeoutInMinutes: 30 }
+    events: { typePrefix: Ops }
 `;
+
+/** A model version that scores exactly like the baseline (the sample's churn:1). */
+const AGREES = { weights: CHURN_MODEL_VERSIONS['1'].weights, bias: CHURN_MODEL_VERSIONS['1'].bias };
 
 const csv = (rows: number, seed: number): string => generateChurnCsv({ rows, seed, firstCustomerNumber: seed * 1000 });
 
+let m: ModelRunStack;
 let s: BlobRunStack;
 let ops: OperatorClient;
 const ids: Record<string, string> = {};
@@ -42,7 +56,8 @@ async function runOf(path: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  s = await BlobRunStack.start(ROUTES);
+  m = await ModelRunStack.start(ROUTES);
+  s = BlobRunStack.over(m.stack);
   ops = new OperatorClient(s);
   await s.upload('alpha/a1.csv', csv(5, 1));
   ids.a1 = await runOf('/alpha/a1.csv');
@@ -61,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   s?.stack.azureMl.releaseJobs();
-  await s?.stop();
+  await m?.stop();
 });
 
 describe('listing runs', () => {
@@ -307,9 +322,6 @@ describe('actions, each with its audit record', () => {
     expect(r.body.error.message).toMatch(/path does not start with 'alpha\/'/);
   });
 
-  // The model flow (issue 5) is not in this tree yet: there is no model run to hold at a manual gate.
-  it.todo('approves and rejects a model run waiting at its manual gate (needs the model flow, issue 5)');
-
   it('lists the audit trail newest first, each action once', async () => {
     const r = await ops.get<{ records: AuditRecord[] }>('/audit');
     expect(r.status).toBe(200);
@@ -349,6 +361,66 @@ describe('who may change what', () => {
   it('refuses every action without the function key', async () => {
     const res = await fetch(`${ops.baseUrl}/runs`);
     expect(res.status).toBe(401);
+  });
+});
+
+describe('model runs: the approval gate and rollback', () => {
+  const waitForGate = async (model: string, version: string): Promise<RunSummary> =>
+    waitUntil(async () => (await ops.listAll(`kind=model&status=AwaitingApproval&q=${model}:${version}`))[0], `${model}:${version} to wait at its gate`, 180_000);
+
+  it('lists a model run waiting at its gate, shows its comparison report, refuses a Reader, and promotes when an Operator approves', async () => {
+    await m.createEndpoint('gated-ep');
+    await m.registerModel('gated-churn', '1', AGREES);
+    const waiting = await waitForGate('gated-churn', '1');
+    expect(waiting).toMatchObject({ kind: 'model', orchestration: 'promoteModel', status: 'AwaitingApproval', route: 'gated', model: { name: 'gated-churn', version: '1' }, endpoint: 'gated-ep' });
+    const d = await ops.run(waiting.runId);
+    expect(d.approval).toMatchObject({ awaiting: true });
+    const comparison = d.reports.find((r) => r.name === 'comparison')!;
+    expect(comparison).toMatchObject({ passed: true });
+    expect(comparison.content).toMatchObject({ passed: true });
+    expect(d.jobs.map((j) => j.waitedBy).sort()).toEqual([`${waiting.runId}:baseline:job`, `${waiting.runId}:candidate:job`]);
+    expect(d.jobs.every((j) => j.status === 'Completed' && /\/studio\/runs\//.test(j.studioUrl ?? ''))).toBe(true);
+    expect((await ops.get<RunCounts>('/counts?kind=model')).body).toEqual({ total: 1, byStatus: { AwaitingApproval: 1 } });
+
+    const reader = ops.as({ name: 'rita@contoso.com', roles: ['Reader'] });
+    expect(await reader.post(`/runs/${waiting.runId}/approve`, { reason: 'x' })).toMatchObject({ status: 403 });
+    const operator = ops.as({ name: 'otto@contoso.com', roles: ['Operator'] });
+    const r = await operator.post(`/runs/${waiting.runId}/approve`, { reason: 'comparison reviewed: identical scores' });
+    expect(r).toMatchObject({ status: 202, body: { action: 'approve', runId: waiting.runId, approved: true } });
+    const promoted = await ops.waitForStatus(waiting.runId, ['Promoted', 'Rejected', 'Failed'], 120_000);
+    expect(promoted.summary.status).toBe('Promoted');
+    expect(promoted.output).toMatchObject({ decision: { approved: true, by: 'otto@contoso.com', via: 'approval', reason: 'comparison reviewed: identical scores' } });
+    expect(promoted.events.map((e) => e.type)).toEqual(['Ops.Model.Validated', 'Ops.Model.Promoted']);
+    expect(await m.defaultOf('gated-ep')).toBe('gated-churn-v1');
+    const [record] = promoted.audit;
+    expect(record).toMatchObject({ action: 'approve', outcome: 'succeeded', by: { name: 'otto@contoso.com', via: 'principal' } });
+    expect(await ops.post(`/runs/${waiting.runId}/reject`, { reason: 'too late' })).toMatchObject({ status: 409, body: { error: { code: 'RunFinished' } } });
+    ids.promoted = waiting.runId;
+  });
+
+  it('rolls the endpoint back past that promotion as an audited rollback run', async () => {
+    expect(await ops.post('/rollbacks', { endpoint: 'not an endpoint', reason: 'x' })).toMatchObject({ status: 400, body: { error: { code: 'InvalidEndpoint' } } });
+    const nothing = await ops.post('/rollbacks', { endpoint: 'never-promoted', reason: 'x' });
+    expect(nothing).toMatchObject({ status: 409, body: { error: { code: 'NothingToRollBack' } } });
+    const r = await ops.post<{ rollbackRunId: string; restores: string; started: boolean }>('/rollbacks', { endpoint: 'gated-ep', reason: 'candidate misbehaves in production' });
+    expect(r).toMatchObject({ status: 202, body: { action: 'rollback', started: true, restores: 'gated-ep-base', promotionRunId: ids.promoted } });
+    const rolled = await ops.waitForStatus(r.body.rollbackRunId, ['RolledBack', 'Failed'], 120_000);
+    expect(rolled.summary).toMatchObject({ kind: 'rollback', orchestration: 'rollbackModel', status: 'RolledBack', endpoint: 'gated-ep' });
+    expect(await m.defaultOf('gated-ep')).toBe('gated-ep-base');
+    expect((await ops.listAll('kind=rollback')).map((x) => x.runId)).toEqual([r.body.rollbackRunId]);
+    expect(rolled.audit).toEqual([expect.objectContaining({ action: 'rollback', outcome: 'succeeded', reason: 'candidate misbehaves in production' })]);
+    expect((await ops.run(ids.promoted)).audit.map((a) => a.action)).toEqual(['approve', 'rollback']);
+  });
+
+  it('does not promote when an Operator rejects', async () => {
+    await m.registerModel('gated-churn', '2', AGREES);
+    const waiting = await waitForGate('gated-churn', '2');
+    const r = await ops.post(`/runs/${waiting.runId}/reject`, { reason: 'not this quarter' });
+    expect(r).toMatchObject({ status: 202, body: { action: 'reject', approved: false } });
+    const rejected = await ops.waitForStatus(waiting.runId, ['Promoted', 'Rejected', 'Failed'], 120_000);
+    expect(rejected.summary.status).toBe('Rejected');
+    expect(await m.defaultOf('gated-ep')).toBe('gated-ep-base');
+    expect((await ops.listAll('kind=model')).map((x) => `${x.model?.version}:${x.status}`)).toEqual(['2:Rejected', '1:Promoted']);
   });
 });
 

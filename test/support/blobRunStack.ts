@@ -39,6 +39,17 @@ export class BlobRunStack {
     return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), arm);
   }
 
+  /** The same probes over a stack someone else started (e.g. a ModelRunStack's, for tests of both flows). */
+  static over(stack: RunningLocalStack): BlobRunStack {
+    const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
+    const arm = new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
+      endpoint: stack.azureMl.armBaseUrl,
+      credentialScopes: ['https://management.azure.com/.default'],
+      ...clientOptionsTrusting(stack.cert.ca),
+    });
+    return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), arm);
+  }
+
   async upload(blobPath: string, content: string): Promise<void> {
     await this.input.getBlockBlobClient(blobPath).upload(content, Buffer.byteLength(content));
   }

@@ -49,6 +49,13 @@ describe('deployment cleanup plan', () => {
     expect(decisions(LEDGER, deployments)).toMatchObject({ base: expect.stringMatching(/^keep: it changed at .*a newer run uses it/), v3: 'keep: an operation is running on it (Updating)' });
   });
 
+  it('keeps a slot that serves another model than the one discarded (a newer run redeployed it before the discard was recorded)', () => {
+    const ledger = [{ ...entry('discard', 20, 'v3'), fromModel: 'models/m/versions/3' }, ...LEDGER.slice(1)];
+    const deployments = DEPLOYMENTS.map((d) => (d.name === 'v3' ? { ...d, model: 'models/m/versions/4' } : d));
+    expect(decisions(ledger, deployments)).toMatchObject({ v3: 'keep: it serves models/m/versions/4, not models/m/versions/3 which was discarded: a newer run uses it' });
+    expect(decisions(ledger, DEPLOYMENTS.map((d) => (d.name === 'v3' ? { ...d, model: 'models/m/versions/3' } : d)))).toMatchObject({ v3: expect.stringMatching(/^delete/) });
+  });
+
   it('deletes a deployment whose provisioning failed once its keep period ends', () => {
     const deployments = DEPLOYMENTS.map((d) => (d.name === 'v3' ? { ...d, provisioningState: 'Failed' } : d));
     expect(decisions(LEDGER, deployments)).toMatchObject({ v3: expect.stringMatching(/^delete/) });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `batchpilot runs list|show|terminate|rerun|approve|reject|start|purge`: the operator API from a
+// `batchpilot runs list|show|terminate|rerun|approve|reject|start|rollback|purge`: the operator API from a
 // terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
 // Azure app with --url and a function key (--key / BATCHPILOT_FUNCTION_KEY) and/or an Entra token
 // (--token-scope). Tables for people, --json for scripts. Exit codes: 0 done, 1 refused or failed,
@@ -26,6 +26,8 @@ Commands:
   reject <runId> --reason TEXT                stop a model run at its approval gate
   start (--blob C/PATH | --folder C/FOLDER/) --reason TEXT [--wait]
                             score a blob or a folder now
+  rollback --endpoint NAME --reason TEXT [--wait]
+                            restore the default deployment an endpoint had before its latest promotion
   purge --before DATE --reason TEXT [--yes]   delete Durable history of finished runs created before DATE
 
 Where and who:
@@ -62,6 +64,7 @@ const OPTIONS = {
   blob: { type: 'string' },
   folder: { type: 'string' },
   before: { type: 'string' },
+  endpoint: { type: 'string' },
   wait: { type: 'boolean' },
   timeout: { type: 'string' },
   yes: { type: 'boolean' },
@@ -78,6 +81,7 @@ const ALLOWED: Record<string, string[]> = {
   approve: ['reason'],
   reject: ['reason'],
   start: ['blob', 'folder', 'reason', 'wait', 'timeout'],
+  rollback: ['endpoint', 'reason', 'wait', 'timeout'],
   purge: ['before', 'reason', 'yes'],
 };
 
@@ -223,6 +227,18 @@ export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv 
         for (const s of started) finished.push(await waitForRun(api, s.runId, values, io));
         print({ ...r, runs: finished.map((d) => d.summary) }, () => `${actionLine(r)}\n${table(['RUN', 'STATUS'], finished.map((d) => [d.summary.runId, d.summary.status]))}`);
         return finished.every((d) => d.summary.status === 'Completed') ? EXIT.ok : EXIT.failed;
+      }
+      case 'rollback': {
+        if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'; give the endpoint with --endpoint.`);
+        if (!values.endpoint) throw new UsageError("'runs rollback' needs --endpoint NAME: the batch endpoint whose latest promotion to undo.");
+        const r = await api.rollback(values.endpoint, needReason(values, command));
+        if (!values.wait) {
+          print(r, () => actionLine(r));
+          return EXIT.ok;
+        }
+        const d = await waitForRun(api, String(r.rollbackRunId), values, io);
+        print({ ...r, run: d.summary }, () => `${actionLine(r)}\n${d.summary.runId}: ${d.summary.status}${d.summary.reason ? ` — ${d.summary.reason}` : ''}`);
+        return d.summary.status === 'RolledBack' ? EXIT.ok : EXIT.failed;
       }
       case 'purge': {
         if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'.`);

@@ -25,7 +25,8 @@ export function duration(ms: number | undefined): string {
 }
 
 function inputsOf(r: RunSummary): string {
-  if (r.model) return `${r.model.name}:${r.model.version ?? ''}`;
+  if (r.model) return `${r.model.name}:${r.model.version ?? ''}${r.endpoint ? ` → ${r.endpoint}` : ''}`;
+  if (r.kind === 'rollback') return r.endpoint ?? '';
   if (r.folder) return `${r.folder} (${r.inputCount})`;
   return r.inputs.join(', ') + (r.inputCount > r.inputs.length ? ` +${r.inputCount - r.inputs.length}` : '');
 }
@@ -53,6 +54,7 @@ export function runReport(d: RunDetail): string {
   fact('Kind', `${s.kind} (${s.orchestration})`);
   fact('Route', s.route);
   fact('Model', s.model ? `${s.model.name}:${s.model.version ?? ''}` : undefined);
+  fact('Endpoint', s.endpoint);
   fact('Inputs', inputsOf(s));
   fact('Created', time(s.createdAt));
   fact('Updated', time(s.lastUpdatedAt));

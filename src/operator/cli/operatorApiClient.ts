@@ -149,6 +149,9 @@ export class OperatorApiClient {
   startRun(request: { blob?: string; folder?: string }, reason: string): Promise<ActionResult> {
     return this.call('POST', '/runs', { ...request, reason });
   }
+  rollback(endpoint: string, reason: string): Promise<ActionResult> {
+    return this.call('POST', '/rollbacks', { endpoint, reason });
+  }
   purge(before: string, reason: string): Promise<ActionResult> {
     return this.call('POST', '/purge', { before, reason });
   }

@@ -290,7 +290,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       h('td', null, r.kind),
       h('td', { class: 'nowrap' }, r.route ?? ''),
       h('td', null, badge(r.status), r.phase && !FINISHED.includes(r.status) ? h('div', { class: 'muted' }, r.phase) : null),
-      h('td', null, r.model ? `${r.model.name}:${r.model.version ?? ''}` : inputs, r.reason ? h('div', { class: 'error-text' }, r.reason) : null),
+      h('td', null, r.model ? `${r.model.name}:${r.model.version ?? ''}${r.endpoint ? ` → ${r.endpoint}` : ''}` : r.kind === 'rollback' ? `endpoint ${r.endpoint ?? ''}` : inputs, r.reason ? h('div', { class: 'error-text' }, r.reason) : null),
       h('td', { class: 'nowrap' }, when(r.createdAt)),
       h('td', { class: 'nowrap' }, FINISHED.includes(r.status) ? duration(Date.parse(r.lastUpdatedAt) - Date.parse(r.createdAt)) : ''),
     );
@@ -471,7 +471,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       const bar = h('span', { class: `bar ${step.status}${step.kind === 'timer' ? ' timer' : ''}`, title: `${step.name}: ${when(step.startedAt)} → ${when(step.endedAt)} (${duration(step.durationInMs)})` });
       bar.style.setProperty('left', `${(((s - start) / span) * 100).toFixed(2)}%`);
       bar.style.setProperty('width', `${Math.max(0.4, ((e - s) / span) * 100).toFixed(2)}%`);
-      return h('li', { class: depth ? 'child' : undefined }, h('span', { class: 'label' }, `${step.name}`, h('span', { class: 'visually-hidden' }, ` ${step.status} ${duration(step.durationInMs)}`)), h('span', { class: 'track', 'aria-hidden': 'true' }, bar));
+      return h('li', { class: depth ? 'child' : undefined }, h('span', { class: 'label' }, step.kind === 'subRun' && step.detail ? `${step.name} · ${step.detail}` : step.name, h('span', { class: 'visually-hidden' }, ` ${step.status} ${duration(step.durationInMs)}`)), h('span', { class: 'track', 'aria-hidden': 'true' }, bar));
     }));
   }
 
@@ -513,6 +513,15 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
     return h('details', { open }, h('summary', null, title), h('pre', null, json(value)));
   }
 
+  function approvalCallout(detail: unknown): El {
+    const cs = (detail ?? {}) as { comparison?: { passed?: boolean; summary?: string }; approvalDeadline?: string; candidateDeployment?: string };
+    return h('section', { class: 'callout pending', id: 'approval', 'aria-labelledby': 'approval-title' },
+      h('h2', { id: 'approval-title' }, 'Waiting for approval'),
+      h('p', null, `This run waits at its approval gate${cs.candidateDeployment ? ` with candidate deployment ${cs.candidateDeployment}` : ''}. Approve to promote it, reject to stop.`),
+      cs.comparison?.summary ? h('p', null, `Comparison ${cs.comparison.passed ? 'passed' : 'FAILED'}: ${cs.comparison.summary}`) : null,
+      cs.approvalDeadline ? h('p', { class: 'muted' }, `Decide before ${when(cs.approvalDeadline)}; after that the route's timeout policy applies.`) : null);
+  }
+
   async function renderRun(runId: string): Promise<void> {
     const mine = generation;
     const d = await api<RunDetail>(`/runs/${encodeURIComponent(runId)}`);
@@ -525,6 +534,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       !finished ? changeButton('Terminate…', 'danger', () => void act('Terminate run', `Terminate ${runId} and cancel its Azure ML job. This cannot be undone.`, 'Terminate', true, `${path}/terminate`, {}, (r) => { toast(`Terminated ${runId}${(r.cancelledJobs as string[] | undefined)?.length ? `; cancelled ${(r.cancelledJobs as string[]).join(', ')}` : ''}.`); void rerender(); })) : null,
       finished ? changeButton('Rerun…', 'primary', () => void act('Rerun', `Start a new run with the same input as ${runId}.`, 'Rerun', false, `${path}/rerun`, {}, (r) => { toast(`Started ${String(r.newRunId)}.`); win.location.hash = `#/runs/${encodeURIComponent(String(r.newRunId))}`; })) : null,
       d.approval?.awaiting ? changeButton('Approve…', 'approve', () => void act('Approve run', `Approve ${runId}: the model run continues past its gate.`, 'Approve', false, `${path}/approve`, {}, () => { toast(`Approved ${runId}.`); void rerender(); })) : null,
+      s.kind === 'model' && s.status === 'Promoted' && s.endpoint ? changeButton('Roll back endpoint…', 'danger', () => void act('Roll back', `Restore the default deployment ${s.endpoint} had before its latest promotion.`, 'Roll back', true, '/rollbacks', { endpoint: s.endpoint }, (r) => { toast(`Rollback ${String(r.rollbackRunId)} ${r.started ? 'started' : 'was already requested'}.`); win.location.hash = `#/runs/${encodeURIComponent(String(r.rollbackRunId))}`; })) : null,
       d.approval?.awaiting ? changeButton('Reject…', 'danger', () => void act('Reject run', `Reject ${runId}: the candidate is not promoted.`, 'Reject', true, `${path}/reject`, {}, () => { toast(`Rejected ${runId}.`); void rerender(); })) : null,
     );
     const succeeded = s.status === 'Completed' || s.status === 'Promoted';
@@ -550,7 +560,8 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
         ['Kind', `${s.kind} (${s.orchestration})`],
         ['Route', s.route],
         ['Model', s.model ? `${s.model.name}:${s.model.version ?? ''}` : undefined],
-        ['Inputs', s.folder ? `${s.folder} (${s.inputCount} files)` : s.inputs.join(', ')],
+        ['Endpoint', s.endpoint],
+        ['Inputs', s.folder ? `${s.folder} (${s.inputCount} files)` : s.inputs.join(', ') || undefined],
         ['Created', when(s.createdAt)],
         ['Last updated', when(s.lastUpdatedAt)],
         ['Rerun of', s.rerunOf ? runLink(s.rerunOf) : undefined],
@@ -558,7 +569,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
         ['Outputs', d.outputLocation ? link(d.outputLocation.blobUrl, d.outputLocation.uri) : undefined],
       ]),
       failure ?? '',
-      d.approval?.awaiting ? h('section', { class: 'callout pending', id: 'approval' }, h('h2', null, 'Waiting for approval'), h('p', null, 'This run waits at its approval gate. Approve to promote, reject to stop.')) : '',
+      d.approval?.awaiting ? approvalCallout(d.approval.detail) : '',
       actions,
       h('h2', null, 'Timeline'),
       timeline(d.steps, s.createdAt),
