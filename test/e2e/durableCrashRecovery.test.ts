@@ -67,7 +67,10 @@ it('resumes every instance after SIGKILL: timers re-armed, unrecorded activities
   fs.mkdirSync(artifacts, { recursive: true });
   const env = { ACTIVITY_LOG: activityLog };
   const first = await startDurableHost('durable-crash', { hub, env });
-  const ids = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => first.client.startNew('CrashWorkflow', { instanceId: `crash-${i}` })));
+  // Different step lengths keep the instances out of step: some wait on their timer while others run activities.
+  const ids = await Promise.all(
+    Array.from({ length: INSTANCES }, (_, i) => first.client.startNew('CrashWorkflow', { instanceId: `crash-${i}`, input: { stepInMs: 100 + 60 * i, timerInMs: 2000 } })),
+  );
 
   // Mid-way: activities running, and some instance waiting on its durable timer.
   const deadline = Date.now() + 60000;
@@ -78,11 +81,17 @@ it('resumes every instance after SIGKILL: timers re-armed, unrecorded activities
     }
     return false;
   };
-  while (Date.now() < deadline) {
+  const activityRunning = (lines: LogLine[]): boolean => {
+    const done = new Set(lines.filter((l) => l.what === 'done').map((l) => l.key));
+    return lines.some((l) => l.what === 'start' && !done.has(l.key));
+  };
+  let midway = false;
+  while (!midway && Date.now() < deadline) {
     const lines = readLog();
-    if (lines.filter((l) => l.what === 'done').length >= 14 && (await waitingOnTimer())) break;
-    await new Promise((r) => setTimeout(r, 10));
+    midway = lines.filter((l) => l.what === 'done').length >= 10 && activityRunning(lines) && (await waitingOnTimer()) && activityRunning(readLog());
+    if (!midway) await new Promise((r) => setTimeout(r, 5));
   }
+  expect(midway).toBe(true);
   const firstPid = first.host.process.pid!;
   await first.host.kill('SIGKILL');
 

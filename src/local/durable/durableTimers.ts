@@ -14,11 +14,12 @@ export class DurableTimers {
       const delay = Date.parse(fireAt) - Date.now();
       const handle = setTimeout(
         () => {
-          if (delay > MAX_TIMEOUT_IN_MS) return schedule();
+          // Node may wake a millisecond early by the wall clock; the orchestration must see time >= fireAt.
+          if (Date.now() < Date.parse(fireAt)) return schedule();
           this.#handles.delete(key);
           fire();
         },
-        Math.max(0, Math.min(delay, MAX_TIMEOUT_IN_MS)),
+        Math.max(0, Math.min(delay + 1, MAX_TIMEOUT_IN_MS)),
       );
       handle.unref();
       this.#handles.set(key, handle);
