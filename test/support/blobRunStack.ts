@@ -1,14 +1,10 @@
 // The local stack as the main job's end-to-end tests use it: free ports, the run's shared Azurite, a
 // task hub of its own, and probes for what a run produced (events on the topic, run records, jobs).
-import * as fs from 'node:fs';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
-import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
-import { testAzurite, uniqueName } from './azurite';
-import { clientOptionsTrusting } from './trustLocalCa';
+import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { waitUntil } from './waitUntil';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { armClientFor, startTestStack } from './testStack';
 
 export interface RunEvent {
   type: string;
@@ -20,34 +16,13 @@ export class BlobRunStack {
   private constructor(readonly stack: RunningLocalStack, readonly input: ContainerClient, readonly runs: ContainerClient, readonly arm: AzureMachineLearningWorkspaces) {}
 
   static async start(routesYaml: string, options: Partial<LocalStackOptions> = {}): Promise<BlobRunStack> {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-stack-'));
-    const stack = await startLocalStack({
-      ports: FREE_PORTS,
-      azurite: testAzurite(),
-      stateDir,
-      routesYaml,
-      taskHub: uniqueName('hub'),
-      persistAzurite: false,
-      ...options,
-    });
-    const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
-    const arm = new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
-      endpoint: stack.azureMl.armBaseUrl,
-      credentialScopes: ['https://management.azure.com/.default'],
-      ...clientOptionsTrusting(stack.cert.ca),
-    });
-    return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), arm);
+    return BlobRunStack.over(await startTestStack(routesYaml, options));
   }
 
   /** The same probes over a stack someone else started (e.g. a ModelRunStack's, for tests of both flows). */
   static over(stack: RunningLocalStack): BlobRunStack {
     const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
-    const arm = new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
-      endpoint: stack.azureMl.armBaseUrl,
-      credentialScopes: ['https://management.azure.com/.default'],
-      ...clientOptionsTrusting(stack.cert.ca),
-    });
-    return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), arm);
+    return new BlobRunStack(stack, data.getContainerClient(INPUT_CONTAINER), data.getContainerClient('runs'), armClientFor(stack));
   }
 
   async upload(blobPath: string, content: string): Promise<void> {

@@ -4,17 +4,14 @@
 // publishes ModelRegistered to the app), the unmodified DurableClient on the app's task hub, and probes
 // for what a run produced: events on the topic, run records, comparison reports, endpoint defaults.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces, BatchDeployment } from '@azure/arm-machinelearning';
-import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
+import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
-import { testAzurite, uniqueName } from './azurite';
-import { clientOptionsTrusting } from './trustLocalCa';
 import { waitUntil } from './waitUntil';
+import { armClientFor, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
@@ -58,22 +55,9 @@ export class ModelRunStack {
   }
 
   static async start(routesYaml: string, options: Partial<LocalStackOptions> = {}): Promise<ModelRunStack> {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-model-stack-'));
-    const stack = await startLocalStack({
-      ports: FREE_PORTS,
-      azurite: testAzurite(),
-      stateDir,
-      routesYaml,
-      taskHub: uniqueName('hub'),
-      persistAzurite: false,
-      ...options,
-    });
+    const stack = await startTestStack(routesYaml, options);
     const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
-    const arm = new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
-      endpoint: stack.azureMl.armBaseUrl,
-      credentialScopes: ['https://management.azure.com/.default'],
-      ...clientOptionsTrusting(stack.cert.ca),
-    });
+    const arm = armClientFor(stack);
     return new ModelRunStack(stack, data.getContainerClient('runs'), arm, data.getContainerClient(stack.azureMl.defaultDatastoreContainer));
   }
 
