@@ -3,19 +3,11 @@
 // and the thresholds the candidate must meet before it may be promoted. Parsed with zod when the routes
 // file loads, so a threshold without its column or a column name without a header is reported at start.
 import { z } from 'zod';
+import { strictSection } from '../config/strictSection';
 
 /** A column by 0-based position or by name (names need `header: true` or `columns`). */
 export type ColumnRef = number | string;
 
-function strictSection<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (known fields: ${known})`
-        : undefined,
-  });
-}
 
 const columnRef = z.union([z.number().int().min(0, 'column positions start at 0'), z.string().min(1, 'column names must not be empty')], {
   error: 'must be a column name or a 0-based column position',

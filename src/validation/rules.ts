@@ -3,6 +3,7 @@
 // and every mistake (a misspelt key, a tolerance of 120%, a row schema that does not compile) is reported
 // at startup with the field it concerns, not discovered when the first job finishes.
 import { z } from 'zod';
+import { strictSection } from '../config/strictSection';
 import { rowSchemaProblem } from './rowSchema';
 
 /** Where Azure ML batch jobs (and the local emulator) write their progress overview, relative to the outputs. */
@@ -10,16 +11,6 @@ export const DEFAULT_JOB_LOG_PATH = 'logs/job_progress_overview.txt';
 /** The default name of the append_row output file of an Azure ML batch deployment. */
 export const DEFAULT_PREDICTIONS_FILE = 'predictions.csv';
 
-/** A strict section: an unknown key is an error that names the key and the keys that are allowed. */
-function strictSection<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (known fields: ${known})`
-        : undefined,
-  });
-}
 
 const outputRelativePath = z
   .string()
