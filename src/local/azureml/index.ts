@@ -9,5 +9,5 @@ export { CHURN_CSV_HEADER, CHURN_MODEL_VERSIONS, generateChurnCsv, generateChurn
 export type { ChurnInputFile, ChurnModelWeights } from './sample/churnModel';
 export { ML_EVENT_TYPES } from './mlSystemEvents';
 export type { EventGridEventLike } from './wireTypes';
-export { agentTrusting, clientOptionsTrusting, localCaTrustPolicy } from './localCaTrust';
+export { agentTrusting, clientOptionsTrusting, localCaTrustPolicy } from '../tls/localCaTrust';
 export { DEPLOYMENT_HEADER } from './batchInvoke';
