@@ -141,12 +141,16 @@ export interface ClosePartitionBatchInput {
   runId: string;
   /** Close only arrivals seen up to this instant (the snapshot that decided). */
   upTo?: string;
+  /** The marker is a manifest naming the batch's files (marker routes with `manifest: true`). */
+  markerIsManifest?: boolean;
 }
 export interface ClosedBatch {
   batchNumber: number;
   runId: string;
   files: Array<{ url: string; blobPath: string; eTag: string; contentLength?: number }>;
   markerUrl?: string;
+  /** Why the batch cannot be scored (e.g. a manifest naming a missing file); its run fails with it. */
+  refusal?: string;
 }
 
 export interface WriteInputTableInput {

@@ -79,9 +79,9 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
   context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
   if (decision.close) {
     const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
-    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString() });
+    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest });
     log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
-    if (batch.files.length > 0) {
+    if (batch.files.length > 0 || batch.refusal) {
       const runInput: ScoreBlobRunInput = {
         runId,
         route,
@@ -90,6 +90,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
         trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl },
         files: batch.files,
         folderUrl: input.folderUrl,
+        refusal: batch.refusal,
       };
       yield* callActivity<unknown, unknown>(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
     }

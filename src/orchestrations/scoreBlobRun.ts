@@ -29,6 +29,8 @@ export interface ScoreBlobRunInput {
   folderUrl?: string;
   /** Set when the run repeats another (operator rerun). */
   rerunOf?: string;
+  /** Set when the batch cannot be scored (e.g. a bad manifest): the run fails with it, no job. */
+  refusal?: string;
 }
 
 export type RunOutcome = 'Completed' | 'Failed' | 'ValidationFailed';
@@ -53,9 +55,10 @@ function fillOutputPath(template: string, runId: string, route: string, partitio
     .replace(/^\/+|\/+$/g, '');
 }
 
-/** UriFile for one file, UriFolder for a partition folder, List (an MLTable naming the exact files) for windows. */
+/** UriFile for one file, UriFolder for a marked folder, List (an MLTable naming the exact files) for windows and manifests. */
 export function inputModeOf(route: BlobRoute): 'UriFile' | 'UriFolder' | 'List' {
-  return route.target.inputMode ?? (route.batching.mode === 'perFile' ? 'UriFile' : route.batching.mode === 'window' ? 'List' : 'UriFolder');
+  const b = route.batching;
+  return route.target.inputMode ?? (b.mode === 'perFile' ? 'UriFile' : b.mode === 'window' || (b.mode === 'marker' && b.manifest) ? 'List' : 'UriFolder');
 }
 
 export function jobInputsFor(input: ScoreBlobRunInput, inputTableUrl?: string): Record<string, JobInputSpec> {
@@ -90,6 +93,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   let outcome: RunOutcome = 'Failed';
   let reason: string | undefined;
   try {
+    if (input.refusal) throw new Error(input.refusal);
     let inputTableUrl: string | undefined;
     if (inputModeOf(route) === 'List') {
       context.df.setCustomStatus({ phase: 'listing inputs' });

@@ -26,6 +26,13 @@ routes:
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
     validation: {}
     events: { typePrefix: Test }
+  - name: manifested
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: manifested/ }
+    batching: { mode: marker, markerName: _manifest.json, manifest: true }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
+    validation: {}
+    events: { typePrefix: Test }
   - name: strict
     trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: strict/ }
     target: { endpoint: churn-scoring, overrides: { errorThreshold: -1 } }
@@ -96,6 +103,25 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(event.type).toBe('Test.Run.Completed');
     expect(event.data.inputs.map((u) => u.replace(/.*\/marked\//, ''))).toEqual(['day1/part-1.csv', 'day1/part-2.csv']);
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
+  });
+
+  it('scores exactly the files a manifest marker lists, not the rest of the folder', async () => {
+    await s.upload('manifested/day1/a.csv', csv(3, 40));
+    await s.upload('manifested/day1/b.csv', csv(4, 41));
+    await s.upload('manifested/day1/stray.csv', csv(5, 42));
+    await s.upload('manifested/day1/_manifest.json', JSON.stringify({ files: ['a.csv', 'b.csv'] }));
+    const event = await s.waitForRunEvent('/manifested/day1/');
+    expect(event.type).toBe('Test.Run.Completed');
+    expect(event.data.inputs.map((u) => u.replace(/.*\/day1\//, '')).sort()).toEqual(['a.csv', 'b.csv']);
+    expect(event.data.validation?.summary).toMatch(/7 rows for 7 input rows/);
+  });
+
+  it('fails the batch with the reason when its manifest names a file that does not exist', async () => {
+    await s.upload('manifested/day2/a.csv', csv(3, 43));
+    await s.upload('manifested/day2/_manifest.json', 'a.csv\nmissing.csv\n');
+    const event = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && JSON.stringify(e.data).includes('missing.csv')), 'the failed manifest run', 90_000);
+    expect(event.type).toBe('Test.Run.Failed');
+    expect(event.data.reason).toMatch(/names missing\.csv, which does not exist/);
   });
 
   it('makes one run and one job when the same BlobCreated arrives three times, shuffled and concurrent', async () => {
