@@ -4,7 +4,7 @@
 // duplicate delivery never adds one twice. Kept in the runtime storage account.
 import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
-import { runtimeTable } from './storageClients';
+import { readyRuntimeTable } from './storageClients';
 import { rethrowClassified } from './errorClassification';
 
 export const ARRIVALS_TABLE = 'BatchpilotArrivals';
@@ -41,16 +41,8 @@ export function ledgerPartitionKey(route: string, partition: string): string {
   return `${route}~${createHash('sha256').update(partition).digest('hex').slice(0, 32)}`;
 }
 
-let tableReady: Promise<void> | undefined;
-
-async function table(): Promise<TableClient> {
-  const client = runtimeTable(ARRIVALS_TABLE);
-  tableReady ??= client.createTable().catch((err: { statusCode?: number }) => {
-    tableReady = undefined;
-    if (err.statusCode !== 409) throw err;
-  });
-  await tableReady;
-  return client;
+function table(): Promise<TableClient> {
+  return readyRuntimeTable(ARRIVALS_TABLE);
 }
 
 function isStatus(err: unknown, status: number): boolean {

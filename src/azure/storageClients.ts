@@ -48,3 +48,21 @@ export function runtimeTable(tableName: string, env: NodeJS.ProcessEnv = process
   }
   return client;
 }
+
+const tablesReady = new Map<string, Promise<void>>();
+
+/** A runtime-storage table, created on first use (once per process). */
+export async function readyRuntimeTable(tableName: string): Promise<TableClient> {
+  const client = runtimeTable(tableName);
+  let ready = tablesReady.get(tableName);
+  if (!ready) {
+    ready = client.createTable().catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 409) return;
+      tablesReady.delete(tableName);
+      throw err;
+    });
+    tablesReady.set(tableName, ready);
+  }
+  await ready;
+  return client;
+}

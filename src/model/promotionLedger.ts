@@ -6,7 +6,7 @@
 // upserts keyed by time and run, so an activity that repeats after a crash writes the same row again.
 import { createHash } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { runtimeTable } from '../azure/storageClients';
+import { readyRuntimeTable } from '../azure/storageClients';
 import { rethrowClassified } from '../azure/errorClassification';
 
 export const PROMOTIONS_TABLE = 'BatchpilotPromotions';
@@ -57,16 +57,8 @@ function rowKeyOf(entry: LedgerEntry): string {
   return `${inverted}~${entry.runId}~${entry.kind}~${entry.fromDeployment ?? ''}`;
 }
 
-let tableReady: Promise<void> | undefined;
-
-async function table(): Promise<TableClient> {
-  const client = runtimeTable(PROMOTIONS_TABLE);
-  tableReady ??= client.createTable().catch((err: { statusCode?: number }) => {
-    tableReady = undefined;
-    if (err.statusCode !== 409) throw err;
-  });
-  await tableReady;
-  return client;
+function table(): Promise<TableClient> {
+  return readyRuntimeTable(PROMOTIONS_TABLE);
 }
 
 export async function recordLedgerEntry(entry: LedgerEntry): Promise<void> {

@@ -4,7 +4,7 @@ import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { waitUntil } from './waitUntil';
-import { armClientFor, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, startTestStack } from './testStack';
 
 export interface RunEvent {
   type: string;
@@ -58,13 +58,7 @@ export class BlobRunStack {
   }
 
   hostLogMessages(): string[] {
-    return (this.stack.host?.logs ?? []).map((l) => {
-      try {
-        return String((JSON.parse(l) as { message?: unknown }).message ?? l);
-      } catch {
-        return l;
-      }
-    });
+    return hostLogMessages(this.stack);
   }
 
   async stop(): Promise<void> {

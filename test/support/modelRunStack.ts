@@ -11,7 +11,7 @@ import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/lo
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from './waitUntil';
-import { armClientFor, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
@@ -197,13 +197,7 @@ export class ModelRunStack {
   }
 
   hostLogMessages(): string[] {
-    return (this.stack.host?.logs ?? []).map((l) => {
-      try {
-        return String((JSON.parse(l) as { message?: unknown }).message ?? l);
-      } catch {
-        return l;
-      }
-    });
+    return hostLogMessages(this.stack);
   }
 
   /**

@@ -27,3 +27,14 @@ export function armClientFor(stack: RunningLocalStack): AzureMachineLearningWork
     ...clientOptionsTrusting(stack.cert.ca),
   });
 }
+
+/** The messages of the stack's host log lines (JSON lines parsed; anything else as it is). */
+export function hostLogMessages(stack: RunningLocalStack): string[] {
+  return (stack.host?.logs ?? []).map((l) => {
+    try {
+      return String((JSON.parse(l) as { message?: unknown }).message ?? l);
+    } catch {
+      return l;
+    }
+  });
+}
