@@ -208,8 +208,11 @@ describe('crash recovery', () => {
     s.stack.azureMl.holdJobs();
     const names = ['crash-1', 'crash-2', 'crash-3'];
     try {
+      const preparing = (): number => s.stack.azureMl.publishedEvents().filter((e) => e.eventType === 'Microsoft.MachineLearningServices.RunStatusChanged' && (e.data as { runStatus?: string }).runStatus === 'Preparing').length;
+      const before = preparing();
       await Promise.all(names.map((n, i) => s.upload(`single/${n}.csv`, csv(5, 20 + i))));
-      await waitUntil(() => names.every((n) => s.hostLogMessages().some((m) => m.includes('Submitted job') || m.includes('Adopted job'))) && s.stack.azureMl.publishedEvents().filter((e) => e.eventType === 'Microsoft.MachineLearningServices.RunStatusChanged' && (e.data as { runStatus?: string }).runStatus === 'Preparing').length >= 3, 'three jobs to be submitted', 60_000);
+      // The jobs are held in Preparing: the host dies while every run waits on its job.
+      await waitUntil(() => preparing() >= before + names.length, 'three jobs to be submitted', 60_000);
       await s.stack.host!.kill('SIGKILL');
     } finally {
       s.stack.azureMl.releaseJobs();
