@@ -1,6 +1,6 @@
 // Settings and routes as the activities and triggers see them: loaded once per process on first use
 // (not at import, so cold start stays small), with the same clear errors as at startup.
-import * as path from 'node:path';
+import { findProjectRoot } from '../config/projectRoot';
 import { loadSettings, Settings } from '../config/settings';
 import { loadRoutes, RoutesFile } from '../config/routes';
 
@@ -9,7 +9,7 @@ let routes: RoutesFile | undefined;
 
 /** The app root: where host.json is (the routes path is relative to it). */
 export function appRoot(): string {
-  return process.env.BATCHPILOT_APP_ROOT ?? path.resolve(__dirname, '..', '..', '..');
+  return findProjectRoot(__dirname);
 }
 
 export function appSettings(): Settings {

@@ -8,12 +8,6 @@ import { ARM_SCOPE } from './credentials';
 import { classifyAzureError, PermanentError, rethrowClassified, TransientError } from './errorClassification';
 import { WorkspaceRef } from './workspaceIds';
 
-export const TERMINAL_JOB_STATUSES = ['Completed', 'Failed', 'Canceled', 'NotResponding'] as const;
-export type TerminalJobStatus = (typeof TERMINAL_JOB_STATUSES)[number];
-
-export function isTerminalJobStatus(status: string | undefined): status is TerminalJobStatus {
-  return (TERMINAL_JOB_STATUSES as readonly string[]).includes(status ?? '');
-}
 
 export interface ResolvedBatchEndpoint {
   id: string;

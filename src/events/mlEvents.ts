@@ -3,6 +3,7 @@
 // for it, so the event is routed to that run's job instance. ModelRegistered is normalised by
 // src/model/modelRegistrations.ts.
 import { z } from 'zod';
+import { canonicalJobStatus } from '../orchestrations/jobStatuses';
 import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from '../model/modelRegistrations';
 
 export const ML_EVENT_TYPES = {
@@ -21,14 +22,6 @@ const runData = z.object({
   runProperties: z.record(z.string(), z.unknown()).nullish(),
   runStatus: z.string().nullish(),
 });
-
-const CANONICAL_STATUSES = ['NotStarted', 'Starting', 'Provisioning', 'Preparing', 'Queued', 'Running', 'Finalizing', 'CancelRequested', 'Completed', 'Failed', 'Canceled', 'NotResponding', 'Paused', 'Unknown'];
-
-/** Azure ML writes run statuses in more than one casing (`Completed`, `failed`); the app uses one. */
-export function canonicalJobStatus(status: string): string {
-  const found = CANONICAL_STATUSES.find((s) => s.toLowerCase() === status.toLowerCase().replace(/[\s_]/g, ''));
-  return found ?? status;
-}
 
 export interface JobEvent {
   eventId: string;

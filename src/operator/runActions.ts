@@ -14,7 +14,7 @@ import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
 import { requestRollback, sendApprovalDecision } from './modelGate';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { appSettings } from '../activities/runtimeConfig';
-import { isTerminalJobStatus } from '../azure/mlWorkspace';
+import { isTerminalJobStatus } from '../orchestrations/jobStatuses';
 import { instanceExists } from '../events/runStarter';
 
 export interface ActionCaller {

@@ -8,12 +8,12 @@ import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { JobSummary } from '../azure/mlWorkspace';
+import { isTerminalJobStatus } from './jobStatuses';
 
 export const RUN_BATCH_JOB = 'runBatchJob';
 /** External event raised on the job's instance when Azure ML reports a status change. */
 export const JOB_STATUS_EVENT = 'JobStatusChanged';
 const WAKEUPS_PER_GENERATION = 20;
-const TERMINAL = ['Completed', 'Failed', 'Canceled', 'NotResponding'];
 
 export interface JobStatusEvent {
   jobName: string;
@@ -179,7 +179,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       p.nextPollAt = addSeconds(now, p.pollIntervalInSeconds);
       log(`${submitted.adopted ? 'Adopted' : 'Submitted'} job ${submitted.jobName}.`);
     }
-    if (current.status && TERMINAL.includes(current.status)) {
+    if (isTerminalJobStatus(current.status)) {
       if (current.status === 'Canceled' && p.attempts.length <= input.wait.maxResubmissions) continue;
       publishStatus(`job ${current.status}`);
       const outcome: JobOutcome = current.status === 'Completed' ? 'Completed' : current.status === 'Canceled' ? 'Canceled' : 'Failed';

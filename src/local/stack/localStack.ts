@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ChildProcess, spawn } from 'node:child_process';
+import { findProjectRoot } from '../../config/projectRoot';
 import { startAzurite, RunningAzurite, AzuriteEndpoints, azuriteConnectionString } from './azurite';
 import { ensureLocalCertificate, LocalCertificate } from '../tls/localCertificate';
 import { DevTokenIssuer } from '../identity/devTokens';
@@ -17,13 +18,6 @@ import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMl
 import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
 import type { FaultSettings } from '../azureml/faultInjection';
 
-/** The project root (where host.json is), whether running from src/ (tests) or dist/. */
-function findProjectRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'host.json')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`No project root (host.json) above ${from}.`);
-  }
-}
 export const REPO_ROOT = findProjectRoot(__dirname);
 export const EVENTS_TOPIC = 'batchpilot-events';
 export const INPUT_CONTAINER = 'input';
