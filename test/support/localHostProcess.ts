@@ -1,6 +1,7 @@
 // Runs the built local host CLI (dist/src/local/host/cli.js) on an app folder as a child process, the
 // way users and CI do, and tells the test its URL, its keys and what it logged.
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnLocalHost } from '../../src/local/host/hostProcess';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FunctionKeys } from '../../src/local/host/functionKeys';
@@ -40,45 +41,35 @@ export interface StartHostOptions {
 export async function startHostProcess(options: StartHostOptions): Promise<HostProcess> {
   if (!fs.existsSync(HOST_CLI)) throw new Error(`${HOST_CLI} is missing: run npm run build first (npm test does).`);
   const dataDir = options.dataDir ?? path.join(options.appDir, '.local', 'host');
-  const child = spawn(process.execPath, [HOST_CLI, '--app', options.appDir, '--port', String(options.port ?? 0), '--log-format', 'json', '--data-dir', dataDir], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const logs: HostLogLine[] = [];
   const waiters: Array<{ predicate: (l: HostLogLine) => boolean; resolve: (l: HostLogLine) => void }> = [];
-  let stderr = '';
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const raw = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      let line: HostLogLine;
-      try {
-        line = JSON.parse(raw) as HostLogLine;
-      } catch {
-        line = { time: new Date().toISOString(), level: 'information', category: 'stdout', message: raw };
-      }
-      logs.push(line);
-      for (const w of [...waiters]) {
-        if (w.predicate(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+  const onLog = (raw: string): void => {
+    let line: HostLogLine;
+    try {
+      line = JSON.parse(raw) as HostLogLine;
+    } catch {
+      line = { time: new Date().toISOString(), level: 'information', category: 'stdout', message: raw };
+    }
+    logs.push(line);
+    for (const w of [...waiters]) {
+      if (w.predicate(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
     }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  };
+  const host = await spawnLocalHost({ cli: HOST_CLI, appDir: options.appDir, port: options.port, dataDir, env: options.env, onLog, startTimeoutInMs: options.startTimeoutInMs });
+  const child = host.process;
 
   const waitForLog = (predicate: (line: HostLogLine) => boolean, timeoutInMs = 60000): Promise<HostLogLine> => {
     const found = logs.find(predicate);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`No matching host log line within ${timeoutInMs} ms. stderr:\n${stderr}\nlogs:\n${logs.map((l) => l.message).join('\n')}`)), timeoutInMs);
+      const describe = (): string => `stderr:\n${host.stderr()}\nlogs:\n${logs.map((l) => l.message).join('\n')}`;
+      const timer = setTimeout(() => reject(new Error(`No matching host log line within ${timeoutInMs} ms. ${describe()}`)), timeoutInMs);
       const exitListener = (code: number | null): void => {
         clearTimeout(timer);
-        reject(new Error(`The host exited (code ${code}) before the expected log line. stderr:\n${stderr}\nlogs:\n${logs.map((l) => l.message).join('\n')}`));
+        reject(new Error(`The host exited (code ${code}) before the expected log line. ${describe()}`));
       };
       child.once('exit', exitListener);
       waiters.push({
@@ -92,22 +83,15 @@ export async function startHostProcess(options: StartHostOptions): Promise<HostP
     });
   };
 
-  const ready = await waitForLog((l) => l.message.startsWith('Host listening on '), options.startTimeoutInMs ?? 60000);
-  const url = ready.message.slice('Host listening on '.length).trim();
-  const keys = JSON.parse(fs.readFileSync(path.join(dataDir, 'keys.json'), 'utf8')) as FunctionKeys;
+  const keys = JSON.parse(fs.readFileSync(host.keysFile, 'utf8')) as FunctionKeys;
   return {
-    url,
-    port: Number(new URL(url).port),
+    url: host.url,
+    port: Number(new URL(host.url).port),
     keys,
     logs,
-    stderr: () => stderr,
+    stderr: host.stderr,
     process: child,
     waitForLog,
-    kill: (signal: NodeJS.Signals = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
+    kill: host.kill,
   };
 }

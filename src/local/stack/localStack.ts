@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawnLocalHost, HostChild } from '../host/hostProcess';
 import { findProjectRoot } from '../../config/projectRoot';
 import { startAzurite, RunningAzurite, AzuriteEndpoints, azuriteConnectionString } from './azurite';
 import { ensureLocalCertificate, LocalCertificate } from '../tls/localCertificate';
@@ -84,13 +84,7 @@ export interface RunningLocalStack {
   stop(): Promise<void>;
 }
 
-export interface HostChild {
-  process: ChildProcess;
-  url: string;
-  keysFile: string;
-  logs: string[];
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
+export type { HostChild };
 
 export function demoRoutesYaml(): string {
   return `# Routes of the local stack's demo: CSV files dropped into input/demo/<folder>/ are gathered per
@@ -250,7 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const hostDataDir = path.join(stateDir, 'host');
     let hostChild: HostChild | undefined;
     const startHost = async (): Promise<HostChild> => {
-      const child = await spawnHost(appSettings, ports.host, hostDataDir, options.onHostLog);
+      const child = await spawnLocalHost({ appDir: REPO_ROOT, port: ports.host, dataDir: hostDataDir, env: appSettings, onLog: options.onHostLog });
       ports.host = Number(new URL(child.url).port);
       const keys = JSON.parse(fs.readFileSync(child.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
       eventGrid.setFunctionsHost({ baseUrl: child.url, eventGridSystemKey: keys.systemKeys.eventgrid_extension });
@@ -296,51 +290,4 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw err;
   }
-}
-
-async function spawnHost(settings: Record<string, string>, port: number, dataDir: string, onLog?: (line: string) => void): Promise<HostChild> {
-  const cli = path.join(REPO_ROOT, 'dist', 'src', 'local', 'host', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--app', REPO_ROOT, '--port', String(port), '--log-format', 'json', '--data-dir', dataDir], {
-    env: { ...process.env, ...settings },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let stderr = '';
-  let buffered = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`The Functions host did not start within 60 s.\n${stderr}\n${logs.join('\n')}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        logs.push(line);
-        if (logs.length > 20000) logs.splice(0, 10000);
-        onLog?.(line);
-        const m = /"message":"Host listening on (http:\/\/[^"]+)"/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`The Functions host exited (code ${code}) while starting:\n${stderr}\n${logs.slice(-30).join('\n')}`));
-    });
-  });
-  return {
-    process: child,
-    url,
-    keysFile: path.join(dataDir, 'keys.json'),
-    logs,
-    kill: (signal: NodeJS.Signals = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
 }
