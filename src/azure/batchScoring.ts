@@ -60,8 +60,3 @@ export async function invokeBatchEndpoint(scoringUri: string, request: BatchJobR
   if (!body.name) throw new PermanentError(`Batch endpoint ${scoringUri} accepted the job but returned no job name.`);
   return { name: body.name, id: body.id, status: body.properties?.status };
 }
-
-/** `PT<n>S` for a number of seconds (the data plane takes ISO 8601 durations). */
-export function isoDurationFromSeconds(seconds: number): string {
-  return `PT${Math.round(seconds)}S`;
-}

@@ -14,11 +14,5 @@ export function appCredential(): TokenCredential {
   return credential;
 }
 
-/** For tests and tools that bring their own credential. */
-export function setAppCredential(c: TokenCredential | undefined): void {
-  credential = c;
-}
-
 export const ARM_SCOPE = 'https://management.azure.com/.default';
 export const ML_DATA_PLANE_SCOPE = 'https://ml.azure.com/.default';
-export const EVENT_GRID_SCOPE = 'https://eventgrid.azure.net/.default';
