@@ -1,5 +1,5 @@
 // Every response of the Azure ML emulator that batchpilot can receive is held against the contracts
-// in shared/contracts: ARM bodies against the 2022-10-01 swagger (2024-04-01 for pipeline-component
+// in test/contracts: ARM bodies against the 2022-10-01 swagger (2024-04-01 for pipeline-component
 // deployments), batch data-plane bodies against the 2020-09-01-dataplanepreview swagger, long-running
 // operation status and errors against ARM's common types, and system events against the Event Grid
 // schema and the Machine Learning event examples.

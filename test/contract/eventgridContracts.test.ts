@@ -1,4 +1,4 @@
-// Holds the Event Grid emulator to ../shared/contracts/eventgrid: the contract examples validate against
+// Holds the Event Grid emulator to test/contracts/eventgrid: the contract examples validate against
 // their swagger definitions and pass the emulator's own publish checks, and the events the emulator
 // raises (BlobCreated, BlobDeleted, the validation event, stamped workspace events) validate too and
 // carry exactly the fields, of the same types, that the documented examples show.
@@ -12,8 +12,9 @@ import { toCloudEvent } from '../../src/local/eventgrid/eventShapes';
 import { subscriptionValidationEvent } from '../../src/local/eventgrid/validationHandshake';
 import { stampSystemEvent } from '../../src/local/eventgrid/systemEvents';
 import type { TopicDefinition } from '../../src/local/eventgrid/topics';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
-const CONTRACTS = path.resolve(__dirname, '../../../shared/contracts/eventgrid');
+const CONTRACTS = path.join(CONTRACTS_DIR, 'eventgrid');
 const PUBLISH_API = path.join(CONTRACTS, 'Microsoft.EventGrid/stable/2018-01-01');
 const STORAGE = path.join(CONTRACTS, 'Microsoft.Storage/stable/2018-01-01');
 const ML = path.join(CONTRACTS, 'Microsoft.MachineLearningServices/stable/2018-01-01');

@@ -10,9 +10,10 @@ import {
   DOCUMENTED_RETRY_SCHEDULE_IN_MS, deadLetterReasonFor, deliveryOutcomeName, retryDelayInMs, verdictFor,
 } from '../../src/local/eventgrid/deliveryPolicy';
 import { destinationFunctionName, loadEventGridLocalConfig, parseEventGridLocalConfig } from '../../src/local/eventgrid/subscriptionDefinitions';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const example = JSON.parse(fs.readFileSync(
-  path.resolve(__dirname, '../../../shared/contracts/eventgrid/Microsoft.Storage/stable/2018-01-01/examples/event-grid-schema/blob_created.json'), 'utf8',
+  path.join(CONTRACTS_DIR, 'eventgrid/Microsoft.Storage/stable/2018-01-01/examples/event-grid-schema/blob_created.json'), 'utf8',
 )) as EventGridEvent;
 const blobCreated: StoredEvent = { schema: 'EventGridSchema', event: example };
 const asCloudEvent: StoredEvent = { schema: 'CloudEventSchemaV1_0', event: toCloudEvent(example) };

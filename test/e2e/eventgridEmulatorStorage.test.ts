@@ -8,6 +8,7 @@ import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhookReceiver';
 import { uniqueName } from '../support/azurite';
 import { waitUntil } from '../support/waitUntil';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
 interface StorageEvent {
   id: string;
@@ -32,7 +33,7 @@ interface StorageEvent {
 }
 
 const DOCUMENTED_BLOB_CREATED = JSON.parse(fs.readFileSync(
-  path.resolve(__dirname, '../../../shared/contracts/eventgrid/Microsoft.Storage/stable/2018-01-01/examples/event-grid-schema/blob_created.json'), 'utf8',
+  path.join(CONTRACTS_DIR, 'eventgrid/Microsoft.Storage/stable/2018-01-01/examples/event-grid-schema/blob_created.json'), 'utf8',
 )) as Record<string, unknown> & { data: Record<string, unknown> };
 
 /** Key → JSON type: "the same event" means the same fields holding the same kinds of values. */

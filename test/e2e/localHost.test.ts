@@ -3,9 +3,10 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const APP = path.join(REPO_ROOT, 'test', 'fixtures', 'host-basics');
-const CONTRACTS = path.resolve(REPO_ROOT, '..', 'shared', 'contracts', 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
+const CONTRACTS = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
 
 let host: HostProcess;
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-// Validates JSON against definitions of the Swagger 2.0 (OpenAPI) files in shared/contracts, with ajv.
+// Validates JSON against definitions of the Swagger 2.0 (OpenAPI) files in test/contracts, with ajv.
 // Swagger is not JSON Schema, so definitions are translated first: `allOf` inheritance is flattened
 // (a subtype's `additionalProperties: false` covers its inherited properties too, as AutoRest reads
 // it), a polymorphic base is validated as the subtype its discriminator names, `x-nullable` admits
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
+import { CONTRACTS_DIR } from './contractsDir';
 
 type SwaggerSchema = {
   $ref?: string;
@@ -25,8 +26,7 @@ type SwaggerSchema = {
 type SwaggerFile = { definitions?: Record<string, SwaggerSchema> };
 type JsonSchema = Record<string, unknown>;
 
-/** shared/contracts, found from the repository root (the repo refers to it as ../shared). */
-export const CONTRACTS_DIR = path.resolve(__dirname, '../../../shared/contracts');
+export { CONTRACTS_DIR };
 
 const COPIED_KEYWORDS = ['type', 'enum', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minItems', 'maxItems', 'uniqueItems'];
 const SWAGGER_ONLY_FORMATS = ['arm-id', 'unixtime', 'date-time-rfc1123', 'decimal', 'base64url', 'file', 'url'];
@@ -42,7 +42,7 @@ export class SwaggerValidator {
     for (const format of SWAGGER_ONLY_FORMATS) this.#ajv.addFormat(format, true);
   }
 
-  /** Errors of `value` against `definition` in `swaggerFile` (a path under shared/contracts); [] when valid. */
+  /** Errors of `value` against `definition` in `swaggerFile` (a path under test/contracts); [] when valid. */
   validate(swaggerFile: string, definition: string, value: unknown): string[] {
     const id = this.#ensure(path.resolve(this.contractsDir, swaggerFile), definition, false);
     const check = this.#ajv.getSchema(id);
@@ -54,6 +54,9 @@ export class SwaggerValidator {
   #file(absolute: string): SwaggerFile {
     let file = this.#files.get(absolute);
     if (!file) {
+      if (!fs.existsSync(absolute)) {
+        throw new Error(`${path.relative(this.contractsDir, absolute)} is not in ${this.contractsDir}: copy it from upstream unchanged and add it to SOURCES.md there.`);
+      }
       file = JSON.parse(fs.readFileSync(absolute, 'utf8')) as SwaggerFile;
       this.#files.set(absolute, file);
     }
@@ -68,10 +71,16 @@ export class SwaggerValidator {
 
   #resolveRef(fromFile: string, ref: string): { file: string; name: string } {
     const [filePart, pointer] = ref.split('#');
-    let file = filePart ? path.resolve(path.dirname(fromFile), filePart) : fromFile;
-    // Upstream, common-types sits several folders above each swagger; here it is under contracts/.
+    // Upstream, common-types sits several folders above each swagger; here it is at the top of the
+    // contracts folder. Resolving the upstream relative path would leave the repository, so never try it.
     const commonTypes = filePart?.indexOf('common-types/') ?? -1;
-    if (filePart && commonTypes >= 0 && !fs.existsSync(file)) file = path.join(this.contractsDir, filePart.slice(commonTypes));
+    const file = !filePart ? fromFile
+      : commonTypes >= 0 ? path.join(this.contractsDir, filePart.slice(commonTypes))
+        : path.resolve(path.dirname(fromFile), filePart);
+    const inside = path.relative(this.contractsDir, file);
+    if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+      throw new Error(`$ref '${ref}' in ${fromFile} points outside ${this.contractsDir}; copy the file it names into the contracts folder.`);
+    }
     const m = /^\/definitions\/(.+)$/.exec(pointer ?? '');
     if (!m) throw new Error(`Unsupported $ref '${ref}' in ${fromFile}.`);
     return { file, name: m[1] };

@@ -7,8 +7,9 @@ import { matchRoute } from '../../src/events/routeMatching';
 import { parseRoutes } from '../../src/config/routes';
 import { blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
 import { matchesGlob } from '../../src/events/pathGlobs';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
-const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'shared', 'contracts', 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
+const EXAMPLES = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
 const example = (schema: string, name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(EXAMPLES, schema, name), 'utf8')) as Record<string, unknown>;
 
 const ROUTES = parseRoutes(
@@ -115,7 +116,7 @@ describe('globs', () => {
 
 describe('Azure ML job events', () => {
   const { parseMlEvent, waitingInstanceFor } = require('../../src/events/mlEvents') as typeof import('../../src/events/mlEvents');
-  const ML = path.resolve(__dirname, '..', '..', '..', 'shared', 'contracts', 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
+  const ML = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
   const load = (schema: string, name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(ML, schema, name), 'utf8')) as Record<string, unknown>;
 
   it('parses the documented RunStatusChanged and RunCompleted examples in both schemas, with canonical statuses', () => {

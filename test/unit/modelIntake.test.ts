@@ -9,8 +9,9 @@ import { matchModelRoute } from '../../src/model/modelRouteMatching';
 import { modelRunId, rollbackRunId } from '../../src/model/modelRunIds';
 import { candidateDeploymentName, toDeploymentName } from '../../src/model/candidateNaming';
 import { parseRoutes, RoutesFileError } from '../../src/config/routes';
+import { CONTRACTS_DIR } from '../support/contractsDir';
 
-const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'shared', 'contracts', 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
+const EXAMPLES = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
 const example = (schema: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(EXAMPLES, schema, 'model_registered.json'), 'utf8')) as Record<string, unknown>;
 
 const WS = '/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w';

@@ -1,6 +1,6 @@
 // Azure ML system events as the workspace's Event Grid system topic carries them: ModelRegistered when
 // a model version is created, RunStatusChanged on every job status change and RunCompleted when a job
-// completes. Data fields follow shared/contracts/eventgrid/Microsoft.MachineLearningServices examples.
+// completes. Data fields follow test/contracts/eventgrid/Microsoft.MachineLearningServices examples.
 import { createHash, randomUUID } from 'node:crypto';
 import type { BatchJobRecord } from './workspaceStore';
 import type { EventGridEventLike, JsonObject } from './wireTypes';

@@ -1,6 +1,7 @@
 // The two event envelopes Event Grid speaks (its own schema and CloudEvents 1.0), how the emulator
 // converts between them on delivery, and the timestamp format Azure writes. Shapes follow
-// ../shared/contracts/eventgrid/Microsoft.EventGrid/stable/2018-01-01/EventGrid.json.
+// the Event Grid data-plane contract, Microsoft.EventGrid/stable/2018-01-01/EventGrid.json (a copy is in
+// test/contracts/eventgrid).
 
 /** An event in the Event Grid schema, as Event Grid stores and delivers it (topic and metadataVersion stamped). */
 export interface EventGridEvent {

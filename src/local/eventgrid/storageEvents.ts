@@ -1,6 +1,6 @@
 // Builds the Microsoft.Storage system events (BlobCreated, BlobDeleted) with the data fields Azure
 // Storage sends, in the Event Grid schema (delivery converts to CloudEvents where asked). Shapes follow
-// ../shared/contracts/eventgrid/Microsoft.Storage/stable/2018-01-01 (Storage.json and its examples):
+// test/contracts/eventgrid/Microsoft.Storage/stable/2018-01-01 (Storage.json and its examples):
 // subject `/blobServices/default/containers/{container}/blobs/{name}`, topic = the storage account's
 // resource ID, dataVersion "" and metadataVersion "1", eTag without quotes, a 48-hex-digit sequencer.
 
