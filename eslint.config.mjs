@@ -1,4 +1,4 @@
-// Lint: typescript-eslint's recommended rules everywhere, plus the determinism rules of STYLE.md on
+// Lint: typescript-eslint's recommended rules everywhere, plus the determinism rules of docs/style.md on
 // orchestrations, which are replayed and so must never touch I/O, clocks, randomness or timers.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -21,8 +21,8 @@ export default tseslint.config(
       // SDKs are required lazily, inside the function that first needs them, to keep cold start small.
       '@typescript-eslint/no-require-imports': 'off',
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['registry'] }],
-      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'No default exports (STYLE.md).' },
-        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces (STYLE.md).' }],
+      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'No default exports (docs/style.md).' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces (docs/style.md).' }],
     },
   },
   {
@@ -50,7 +50,7 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': ['error',
         { selector: 'NewExpression[callee.name="Date"][arguments.length=0]', message: 'new Date() reads the clock: use context.df.currentUtcDateTime.' },
-        { selector: 'ExportDefaultDeclaration', message: 'No default exports (STYLE.md).' },
+        { selector: 'ExportDefaultDeclaration', message: 'No default exports (docs/style.md).' },
       ],
     },
   },
