@@ -17,6 +17,11 @@ routes:
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 2, timeoutInMinutes: 30 }
     validation: {}
     events: { typePrefix: Test, retry: { minIntervalInSeconds: 1, maxIntervalInSeconds: 2, timeoutInMinutes: 30 } }
+  - name: brief
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: brief/ }
+    target: { endpoint: churn-scoring }
+    wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 2, timeoutInMinutes: 30 }
+    events: { typePrefix: Test, retry: { minIntervalInSeconds: 1, maxIntervalInSeconds: 2, timeoutInMinutes: 0.1 } }
 `;
 
 /** Attempts the activity retry policy made before the fix (6 attempts, 2 s doubling): an outage past them lost the event. */
@@ -82,6 +87,48 @@ describe('an events topic outage longer than the activity retries', () => {
     expect(Date.parse(String((record.announcement as Json).sentAt))).not.toBeNaN();
     expect((record.announcement as Json).attempts).toBeGreaterThan(OLD_ATTEMPT_BUDGET);
     expect(done.output).toMatchObject({ outcome: 'Completed', announcement: { state: 'sent', eventId: events[0].id } });
+  });
+});
+
+describe('an announcement that cannot be made', () => {
+  afterEach(() => s.stack.eventGrid.setTopicOutage(EVENTS_TOPIC, undefined));
+
+  async function finishedRun(path: string): Promise<{ runId: string; done: Awaited<ReturnType<BlobRunStack['instance']>> }> {
+    const run = await waitUntil(() => s.findRun(path), 'the run to start', 60_000);
+    const done = await waitUntil(async () => {
+      const st = await s.instance(run.instanceId);
+      return st && FINISHED.has(String(st.runtimeStatus)) ? st : undefined;
+    }, `run ${run.instanceId} to end`, 240_000);
+    return { runId: run.instanceId, done };
+  }
+
+  it('gives up at the deadline: the record says the announcement failed and why, and the instance fails saying so', async () => {
+    const path = '/brief/topic-down-for-good.csv';
+    s.stack.eventGrid.setTopicOutage(EVENTS_TOPIC, {});
+    await s.upload(path.slice(1), csv(5, 3));
+    const { runId, done } = await finishedRun(path);
+    expect(done?.runtimeStatus).toBe('Failed');
+    expect(JSON.stringify(done?.output)).toMatch(/not announced.*deadline/);
+    const record = (await s.runRecord('brief', runId)) as Json;
+    expect(record).toMatchObject({ outcome: 'Completed', announcement: { state: 'failed', eventId: `${runId}:Test.Run.Completed` } });
+    expect(String((record.announcement as Json).reason)).toMatch(/before the deadline/);
+    expect((record.announcement as Json).attempts).toBeGreaterThan(1);
+    expect(s.eventsFor(path)).toHaveLength(0);
+  });
+
+  it('does not retry a refusal retrying cannot fix: one attempt, and the record says so', async () => {
+    const path = '/outage/refused.csv';
+    s.stack.eventGrid.setTopicOutage(EVENTS_TOPIC, { status: 403 });
+    const refusedBefore = s.stack.eventGrid.refusedPublishes(EVENTS_TOPIC);
+    await s.upload(path.slice(1), csv(5, 4));
+    const { runId, done } = await finishedRun(path);
+    expect(done?.runtimeStatus).toBe('Failed');
+    expect(JSON.stringify(done?.output)).toMatch(/refused/);
+    const record = (await s.runRecord('outage', runId)) as Json;
+    expect(record).toMatchObject({ outcome: 'Completed', announcement: { state: 'failed', attempts: 1 } });
+    expect(String((record.announcement as Json).reason)).toMatch(/403|not allowed/);
+    expect(s.stack.eventGrid.refusedPublishes(EVENTS_TOPIC) - refusedBefore).toBe(1);
+    expect(s.eventsFor(path)).toHaveLength(0);
   });
 });
 

@@ -7,7 +7,7 @@ import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { waitUntil } from './waitUntil';
-import { armClientFor, hostLogMessages, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
@@ -57,9 +57,7 @@ export class BlobRunStack {
   }
 
   async runRecord(route: string, runId: string): Promise<Record<string, unknown> | undefined> {
-    const blob = this.runs.getBlobClient(`${route}/${runId}.json`);
-    if (!(await blob.exists())) return undefined;
-    return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    return readJsonBlob(this.runs.getBlobClient(`${route}/${runId}.json`));
   }
 
   /** The unmodified DurableClient on the app's task hub (made for the host running now). */

@@ -120,9 +120,9 @@ export interface PublishedEvent {
 
 /** A custom topic that is down: every publish is answered `status` until the outage is lifted. */
 export interface TopicOutage {
-  /** 503 (default) or another 5xx. */
+  /** 503 (default) or another 5xx; or 403, a refusal retrying cannot fix. */
   status?: number;
-  /** Retry-After on the answer; default 1 (seconds); 0 omits it. */
+  /** Retry-After on a 5xx answer; default 1 (seconds); 0 omits it. */
   retryAfterInSeconds?: number;
 }
 
@@ -157,7 +157,8 @@ export interface RunningEventGridEmulator {
   published(topicName: string): PublishedEvent[];
   /**
    * Takes a custom topic down (publishes answered 503 ServiceUnavailable, with Retry-After as Azure's
-   * front doors send it) or, with undefined, brings it back. Tests of what publishers do in an outage.
+   * front doors send it; or 403 Forbidden, as when the publisher lost its role) or, with undefined,
+   * brings it back. Tests of what publishers do in an outage.
    */
   setTopicOutage(topicName: string, outage: TopicOutage | undefined): void;
   /** Publish requests a topic refused while it was down. */
@@ -447,6 +448,9 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
       const outage = outages.get(topic.name);
       if (outage) {
         refusedByTopic.set(topic.name, (refusedByTopic.get(topic.name) ?? 0) + 1);
+        if (outage.status === 403) {
+          return sendRejection(res, { status: 403, code: 'Forbidden', message: `The principal is not allowed to publish to topic '${topic.name}' (injected refusal): it needs the EventGrid Data Sender role.` });
+        }
         const retryAfter = outage.retryAfterInSeconds ?? 1;
         return sendRejection(res, {
           status: outage.status ?? 503,
@@ -579,7 +583,7 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
     setTopicOutage: (name, outage) => {
       const topic = requireTopic(name);
       if (topic.kind !== 'custom') throw new Error(`'${name}' is a system topic; only custom topics take publishes that could be refused.`);
-      if (outage?.status !== undefined && !(outage.status >= 500 && outage.status <= 599)) throw new RangeError(`An outage answers a 5xx status; got ${outage.status}.`);
+      if (outage?.status !== undefined && outage.status !== 403 && !(outage.status >= 500 && outage.status <= 599)) throw new RangeError(`An outage answers 403 or a 5xx status; got ${outage.status}.`);
       if (outage) outages.set(name, { ...outage });
       else outages.delete(name);
     },
