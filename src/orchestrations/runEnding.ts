@@ -55,6 +55,8 @@ export interface RunEndingProgress {
   recordProblem?: string;
   sentAt?: string;
   announceProblem?: string;
+  /** When the next attempt is due: a new generation waits for it before trying again. */
+  nextAttemptAt?: string;
   generation: number;
 }
 
@@ -122,6 +124,14 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
 
   let failedThisGeneration = 0;
   for (;;) {
+    if (p.nextAttemptAt) {
+      const due = new Date(p.nextAttemptAt);
+      p.nextAttemptAt = undefined;
+      if (due.getTime() > context.df.currentUtcDateTime.getTime()) {
+        show({ nextAttemptAt: due.toISOString() });
+        yield context.df.createTimer(due);
+      }
+    }
     show();
     let attempt: ActivityAttempt<unknown>;
     if (p.step === 'record') {
@@ -176,15 +186,14 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
       }
       continue;
     }
+    // The last attempt is made at the deadline, not skipped because the backoff would overshoot it.
+    p.nextAttemptAt = (retryAt.getTime() < deadline.getTime() ? retryAt : deadline).toISOString();
     failedThisGeneration += 1;
     if (failedThisGeneration >= FAILED_ATTEMPTS_PER_GENERATION) {
       p.generation += 1;
       hooks.continueAsNew({ ...ending, progress: p });
       return undefined;
     }
-    show({ nextAttemptAt: retryAt.toISOString() });
-    // The last attempt is made at the deadline, not skipped because the backoff would overshoot it.
-    yield context.df.createTimer(retryAt.getTime() < deadline.getTime() ? retryAt : deadline);
   }
 }
 
