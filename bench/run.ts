@@ -4,11 +4,13 @@ import { benchDurableEngine } from './durableEngine';
 import { benchMainJob } from './mainJob';
 import { benchValidation } from './validation';
 import { benchColdStart } from './coldStart';
+import { benchJobLogParse } from './jobLogParse';
 
 const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection> }> = [
   { name: 'durable engine', run: benchDurableEngine },
   { name: 'main job', run: benchMainJob },
   { name: 'validation', run: benchValidation },
+  { name: 'job log parsing', run: benchJobLogParse },
   { name: 'cold start', run: benchColdStart },
 ];
 

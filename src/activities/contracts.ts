@@ -109,6 +109,37 @@ export interface AnnounceRunInput {
   type: string;
   subject: string;
   data: Record<string, unknown>;
+  /** The CloudEvent ID; default outcomeEventId(runId, type). */
+  eventId?: string;
+  /** The run record to note the sent event in, once it is out (see RunAnnouncement). */
+  noteIn?: WriteRunRecordOutput & { attempts: number };
+}
+export interface AnnounceRunOutput {
+  id: string;
+  sentAt: string;
+  /** False when noting the event in the run record failed (the event is out; the orchestration rewrites the record). */
+  recordNoted: boolean;
+  recordProblem?: string;
+}
+
+/**
+ * What the run record says about its outcome event: `pending` while it is being sent (the record goes
+ * first, so a subscriber can always read what the event announces), `sent` once the topic took it, or
+ * `failed` when it could not be sent before the run's deadline or the topic refused it for good.
+ */
+export interface RunAnnouncement {
+  state: 'pending' | 'sent' | 'failed';
+  eventId: string;
+  type: string;
+  sentAt?: string;
+  /** Publish attempts made. */
+  attempts?: number;
+  reason?: string;
+}
+
+/** One event per run and outcome: the ID is derived, never random, so a repeated send can be dropped by subscribers. */
+export function outcomeEventId(runId: string, type: string): string {
+  return `${runId}:${type}`;
 }
 
 export interface WriteRunRecordInput {
@@ -286,6 +317,41 @@ export class ActivityFailedError extends Error {
     super(`${activity}: ${failure.message}`);
     this.name = 'ActivityFailedError';
   }
+}
+
+/** One attempt at an activity: its value, or how it failed (permanent: do not try again). */
+export type ActivityAttempt<T> = { ok: true; value: T } | { ok: false; failureClass: 'transient' | 'permanent'; message: string; code?: string };
+
+/**
+ * Schedules an activity once, without the retry policy, for callers that retry on their own durable
+ * timers (through an outage longer than the policy's minute). Activities throw only failures
+ * classified transient (src/azure/errorClassification.ts) and report permanent ones as results.
+ */
+export function* attemptActivity<TIn, TOut>(context: OrchestrationContext, name: ActivityName, input: TIn): Generator<Task, ActivityAttempt<TOut>, unknown> {
+  let result: ActivityResult<TOut>;
+  try {
+    result = (yield context.df.callActivity(name, input)) as ActivityResult<TOut>;
+  } catch (err) {
+    return { ok: false, failureClass: 'transient', message: firstLine((err as Error).message ?? String(err)) };
+  }
+  if (!result || typeof result !== 'object' || !('ok' in result)) return { ok: false, failureClass: 'permanent', message: `${name} returned an unexpected result.` };
+  return result.ok ? result : { ok: false, failureClass: 'permanent', message: result.message, code: result.code };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/^(TransientError|Error): /, '').trim();
+}
+
+/** Waits between attempts through an outage: doubling from the first interval up to the maximum. */
+export interface TimerBackoff {
+  firstIntervalInSeconds: number;
+  maxIntervalInSeconds: number;
+}
+
+/** The wait before the next attempt after `failures` failed ones (1 after the first). */
+export function backoffDelayInSeconds(backoff: TimerBackoff, failures: number): number {
+  const exponent = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(backoff.firstIntervalInSeconds * 2 ** exponent, backoff.maxIntervalInSeconds);
 }
 
 /**

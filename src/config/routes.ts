@@ -94,10 +94,25 @@ const waitSchema = z
   .strict()
   .refine((w) => w.pollMaxIntervalInSeconds >= w.pollMinIntervalInSeconds, { message: 'pollMaxIntervalInSeconds must be at least pollMinIntervalInSeconds', path: ['pollMaxIntervalInSeconds'] });
 
+/** How a run's ending (its run record and outcome event) is retried while storage or the topic is down. */
+export const DEFAULT_EVENTS_RETRY = { minIntervalInSeconds: 5, maxIntervalInSeconds: 300, timeoutInMinutes: 24 * 60 };
+
+const eventsRetrySchema = z
+  .object({
+    /** First wait after a failed attempt; each further wait doubles, up to the maximum. */
+    minIntervalInSeconds: seconds.default(DEFAULT_EVENTS_RETRY.minIntervalInSeconds),
+    maxIntervalInSeconds: seconds.default(DEFAULT_EVENTS_RETRY.maxIntervalInSeconds),
+    /** Counted from when the run's outcome is known; after it the run records that the announcement failed. */
+    timeoutInMinutes: seconds.default(DEFAULT_EVENTS_RETRY.timeoutInMinutes),
+  })
+  .strict()
+  .refine((r) => r.maxIntervalInSeconds >= r.minIntervalInSeconds, { message: 'maxIntervalInSeconds must be at least minIntervalInSeconds', path: ['maxIntervalInSeconds'] });
+
 const eventsSchema = z
   .object({
     topicEndpoint: z.string().url().optional(),
     typePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/, 'must be dotted letters and digits, e.g. Contoso.Batchpilot').default('Batchpilot'),
+    retry: eventsRetrySchema.default(DEFAULT_EVENTS_RETRY),
   })
   .strict();
 
@@ -110,7 +125,7 @@ export const blobRouteSchema = z
     target: targetSchema,
     wait: waitSchema.default({ pollMinIntervalInSeconds: 15, pollMaxIntervalInSeconds: 600, timeoutInMinutes: 24 * 60, maxResubmissions: 2 }),
     validation: validationRulesSchema.optional(),
-    events: eventsSchema.default({ typePrefix: 'Batchpilot' }),
+    events: eventsSchema.default({ typePrefix: 'Batchpilot', retry: DEFAULT_EVENTS_RETRY }),
   })
   .strict();
 
@@ -214,7 +229,7 @@ export const modelRouteSchema = z
     gate: gateSchema.default({ policy: 'manual', approvalTimeoutInMinutes: 72 * 60, onTimeout: 'reject', whenComparisonFails: 'reject' }),
     /** Replaced (and rejected) deployments are deleted by the cleanup timer after this many days. */
     keepReplacedDeploymentsForDays: z.number().min(0, 'must not be negative').default(30),
-    events: eventsSchema.default({ typePrefix: 'Batchpilot' }),
+    events: eventsSchema.default({ typePrefix: 'Batchpilot', retry: DEFAULT_EVENTS_RETRY }),
   })
   .strict();
 

@@ -62,6 +62,7 @@ export async function startModelRollback(client: DurableClient, request: ModelRo
     topicEndpoint: route?.events.topicEndpoint ?? settings.eventsTopicEndpoint,
     typePrefix: route?.events.typePrefix ?? 'Batchpilot',
     keepReplacedDeploymentsForDays: route?.keepReplacedDeploymentsForDays ?? 30,
+    eventsRetry: route?.events.retry,
     requestedBy: request.requestedBy.trim(),
     reason: request.reason.trim(),
     requestedAt: new Date().toISOString(),

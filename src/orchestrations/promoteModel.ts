@@ -7,6 +7,7 @@
 // previous one for rollback → run record → Model.Promoted / Model.Rejected / Model.Failed (and
 // Model.Validated once the comparison passes). The default deployment is only ever touched by the
 // switch, after every check has passed; every failure ends in one Model.Failed and a record saying why.
+// The record and the final event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import {
   ACTIVITY,
@@ -16,6 +17,7 @@ import {
   DeployedModelCandidate,
   ResolvedModelCandidate,
   ResolvedValidationData,
+  RunAnnouncement,
   SwitchedDefaultDeployment,
   ValidationVerdict,
   WriteRunRecordOutput,
@@ -23,6 +25,7 @@ import {
 import type { ModelRoute } from '../config/routes';
 import type { LedgerEntry } from '../model/promotionLedger';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { endRun, RunEnding } from './runEnding';
 
 export const PROMOTE_MODEL = 'promoteModel';
 /** External event an approver's decision is raised as (see src/model/approvals.ts). */
@@ -38,6 +41,8 @@ export interface PromoteModelInput {
   topicEndpoint: string;
   model: { name: string; version: string; tags?: Record<string, string> };
   trigger: { kind: 'modelRegistered'; eventIds: string[]; eventTime?: string };
+  /** Set when the run continued as new while ending (a long storage or topic outage): it resumes there. */
+  ending?: RunEnding<PromoteModelResult>;
 }
 
 /** What an approver sends; `approved` must be a boolean, anything else is a rejection. */
@@ -70,6 +75,7 @@ export interface PromoteModelResult {
   decision?: GateDecision;
   eventType: string;
   record?: WriteRunRecordOutput;
+  announcement?: RunAnnouncement;
 }
 
 type Side = 'candidate' | 'baseline';
@@ -100,7 +106,7 @@ function fillOutputPath(template: string, input: PromoteModelInput, date: Date):
     .replace(/^\/+|\/+$/g, '');
 }
 
-export function* promoteModel(context: OrchestrationContext): Generator<Task, PromoteModelResult, unknown> {
+export function* promoteModel(context: OrchestrationContext): Generator<Task, PromoteModelResult | undefined, unknown> {
   const input = context.df.getInput() as PromoteModelInput;
   const { route, runId, workspaceId, model } = input;
   const endpoint = route.target.endpoint;
@@ -114,6 +120,19 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
   };
   const announce = (type: string, data: Record<string, unknown>) =>
     callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type, subject: `routes/${route.name}/runs/${runId}`, data });
+  function* finish(ending: RunEnding<PromoteModelResult>): Generator<Task, PromoteModelResult | undefined, unknown> {
+    const r = ending.result;
+    const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
+    const comparisonStatus = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
+    const ended = yield* endRun(context, ending, {
+      status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison: comparisonStatus, decision: r.decision } : {}), ...extra }),
+      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+      log,
+    });
+    if (ended) log(`Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`);
+    return ended;
+  }
+  if (input.ending) return yield* finish(input.ending);
 
   let resolved: ResolvedModelCandidate | undefined;
   let deployAttempted = false;
@@ -334,13 +353,16 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     durationInSeconds: Math.round((new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000),
   };
   // The record is written before the event goes out, so a subscriber can always read what it announces.
-  status('recording', { outcome, ...where() });
-  const record = yield* callActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, { runId, routeName: route.name, record: { ...summary, eventType } });
-  status('announcing', { outcome, ...where() });
-  yield* announce(eventType, { ...summary, record: `${record.container}/${record.blobName}` });
-  status('done', { outcome, reason, ...where(), comparison: comparison ? { passed: comparison.passed, summary: comparison.summary, report: comparison.reportBlob } : undefined, decision });
-  log(`Run ${outcome}${reason ? `: ${reason}` : ''}`);
-  return { runId, outcome, reason, candidateDeployment: resolved?.candidateDeployment, baselineDeployment: resolved?.baselineDeployment, comparison, decision, eventType, record };
+  return yield* finish({
+    runId,
+    routeName: route.name,
+    topicEndpoint: input.topicEndpoint,
+    eventType,
+    subject: `routes/${route.name}/runs/${runId}`,
+    summary,
+    retry: route.events.retry,
+    result: { runId, outcome, reason, candidateDeployment: resolved?.candidateDeployment, baselineDeployment: resolved?.baselineDeployment, comparison, decision, eventType },
+  });
 }
 
 /**

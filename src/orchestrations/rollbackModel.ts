@@ -3,10 +3,12 @@
 // served, and the endpoint's default is still the one the promotion set) → make the previous default
 // the default again → record the rollback → run record (who asked, why, what changed) → announce
 // Model.RolledBack, or Model.RollbackFailed with the reason when a check refuses; a refused rollback
-// leaves the endpoint as it was. Started through startModelRollback (src/model/rollbackStarter.ts).
+// leaves the endpoint as it was. Started through startModelRollback (src/model/rollbackStarter.ts). The
+// record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
 import type { LedgerEntry } from '../model/promotionLedger';
+import { endRun, RunEnding, RunEndingRetry } from './runEnding';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
 
@@ -24,6 +26,10 @@ export interface RollbackModelInput {
   requestedBy: string;
   reason: string;
   requestedAt: string;
+  /** The model route's events.retry (defaults when absent). */
+  eventsRetry?: RunEndingRetry;
+  /** Set when the run continued as new while ending (a long storage or topic outage): it resumes there. */
+  ending?: RunEnding<RollbackModelResult>;
 }
 
 /** A refused or failed rollback is `Failed` (announced as Model.RollbackFailed). */
@@ -37,15 +43,27 @@ export interface RollbackModelResult {
   replaced?: string;
   eventType: string;
   record?: WriteRunRecordOutput;
+  announcement?: RunAnnouncement;
 }
 
-export function* rollbackModel(context: OrchestrationContext): Generator<Task, RollbackModelResult, unknown> {
+export function* rollbackModel(context: OrchestrationContext): Generator<Task, RollbackModelResult | undefined, unknown> {
   const input = context.df.getInput() as RollbackModelInput;
   const { runId, workspaceId, endpoint } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const log = (message: string, extra: Record<string, unknown> = {}): void => {
     if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: input.routeName, endpoint, ...extra, message }));
   };
+  function* finish(ending: RunEnding<RollbackModelResult>): Generator<Task, RollbackModelResult | undefined, unknown> {
+    const r = ending.result;
+    const ended = yield* endRun(context, ending, {
+      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
+      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+      log,
+    });
+    if (ended) log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
+    return ended;
+  }
+  if (input.ending) return yield* finish(input.ending);
 
   let target: ModelRollbackTarget | undefined;
   let switched: SwitchedDefaultDeployment | undefined;
@@ -112,17 +130,14 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
     startedAt,
     finishedAt,
   };
-  context.df.setCustomStatus({ phase: 'recording', outcome, endpoint });
-  const record = yield* callActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, { runId, routeName: input.routeName, record: { ...summary, eventType } });
-  context.df.setCustomStatus({ phase: 'announcing', outcome, endpoint });
-  yield* callActivity<unknown, unknown>(context, ACTIVITY.announceRun, {
+  return yield* finish({
     runId,
+    routeName: input.routeName,
     topicEndpoint: input.topicEndpoint,
-    type: eventType,
+    eventType,
     subject: `routes/${input.routeName}/runs/${runId}`,
-    data: { ...summary, record: `${record.container}/${record.blobName}` },
+    summary,
+    retry: input.eventsRetry,
+    result: { runId, outcome, reason: failure, restored: switched?.current, replaced: switched ? target?.current : undefined, eventType },
   });
-  context.df.setCustomStatus({ phase: 'done', outcome, reason: failure, endpoint, restored: switched?.current });
-  log(outcome === 'RolledBack' ? `Restored '${switched?.current}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${failure}`);
-  return { runId, outcome, reason: failure, restored: switched?.current, replaced: switched ? target?.current : undefined, eventType, record };
 }

@@ -1,11 +1,14 @@
 // runBatchJob: one Azure ML batch job for one run, from submission to a final status.
 // resolve endpoint → adopt or submit (the run's ID is in the job's tags, so a retry finds the job it
 // already submitted) → wait: the job's RunStatusChanged/RunCompleted events raced against a backed-off
-// status poll, with an overall deadline after which the job is cancelled → final status. History
-// stays bounded however long the job runs: the wait continues as new every few wake-ups. A job that
-// ends Canceled without being asked (low-priority preemption) is resubmitted to a fresh output path.
+// status poll, with an overall deadline after which the job is cancelled → final status. A poll that
+// fails transiently (Azure ML's API down, for however long) is tried again at the next, backed-off poll
+// while events are still raced: only the deadline ends the wait, and then the job is cancelled, so no
+// run ends leaving its job running for a rerun to duplicate. History stays bounded however long the
+// job runs: the wait continues as new every few wake-ups. A job that ends Canceled without being asked
+// (low-priority preemption) is resubmitted to a fresh output path.
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
-import { ACTIVITY, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { JobSummary } from '../azure/mlWorkspace';
 import { isTerminalJobStatus } from './jobStatuses';
@@ -54,6 +57,9 @@ export interface JobWaitProgress {
   endpoint?: ResolvedEndpointOutput;
   attempts: JobAttempt[];
   polls: number;
+  /** Status polls that failed in a row (transiently), and the last one's error. */
+  pollFailures?: number;
+  lastPollError?: string;
   eventsSeen: number;
   eventsFlowing: boolean;
   pollIntervalInSeconds: number;
@@ -147,6 +153,8 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       jobStatus: current?.status,
       attempt: current?.attempt,
       polls: p.polls,
+      pollFailures: p.pollFailures || undefined,
+      lastPollError: p.pollFailures ? p.lastPollError : undefined,
       eventsSeen: p.eventsSeen,
       elapsedInSeconds: Math.round((context.df.currentUtcDateTime.getTime() - new Date(p.startedAt).getTime()) / 1000),
     });
@@ -184,16 +192,19 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       publishStatus(`job ${current.status}`);
       const outcome: JobOutcome = current.status === 'Completed' ? 'Completed' : current.status === 'Canceled' ? 'Canceled' : 'Failed';
       if (outcome === 'Completed') return finish(outcome);
-      const detail: JobSummary | undefined = outcome === 'Failed' ? yield* callActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
-      return finish(outcome, outcome === 'Failed' ? `Azure ML job ${current.jobName} failed${detail?.error ? `: ${detail.error}` : ''}.` : `Azure ML job ${current.jobName} was cancelled${p.attempts.length > 1 ? ` after ${p.attempts.length} attempts` : ''}.`);
+      // The reason is a detail: the job has ended either way, so a failed read does not fail the run.
+      const detail = outcome === 'Failed' ? yield* attemptActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
+      const error = detail?.ok ? detail.value.error : undefined;
+      return finish(outcome, outcome === 'Failed' ? `Azure ML job ${current.jobName} failed${error ? `: ${error}` : ''}.` : `Azure ML job ${current.jobName} was cancelled${p.attempts.length > 1 ? ` after ${p.attempts.length} attempts` : ''}.`);
     }
 
     const now = context.df.currentUtcDateTime;
     if (now.getTime() >= new Date(p.deadline).getTime()) {
       log(`Timed out after ${input.wait.timeoutInMinutes} minutes; cancelling job ${current.jobName}.`);
       publishStatus('timed out: cancelling job');
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
-      return finish('TimedOut', `The run exceeded its timeout of ${input.wait.timeoutInMinutes} minutes; Azure ML job ${current.jobName} was cancelled.`);
+      const why = `The run exceeded its timeout of ${input.wait.timeoutInMinutes} minutes${p.pollFailures ? ` (its last ${p.pollFailures} status poll(s) failed: ${p.lastPollError})` : ''}`;
+      const cancelProblem = yield* cancelJob(current.jobName);
+      return finish('TimedOut', cancelProblem ? `${why}; cancelling Azure ML job ${current.jobName} failed: ${cancelProblem}. Cancel it in Azure ML before rerunning.` : `${why}; Azure ML job ${current.jobName} was cancelled.`);
     }
 
     if (wakeups >= WAKEUPS_PER_GENERATION) {
@@ -221,10 +232,37 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       continue;
     }
     if (context.df.currentUtcDateTime.getTime() >= new Date(p.deadline).getTime()) continue;
-    const status = yield* callActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
+    // One attempt per poll: a failing poll waits for the next one on a durable timer, still racing events.
+    const polled = yield* attemptActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
     p.polls += 1;
-    current.status = status.status;
     p.pollIntervalInSeconds = Math.min(p.pollIntervalInSeconds * 2, input.wait.pollMaxIntervalInSeconds);
     p.nextPollAt = addSeconds(context.df.currentUtcDateTime, p.pollIntervalInSeconds);
+    if (polled.ok) {
+      current.status = polled.value.status;
+      p.pollFailures = 0;
+      p.lastPollError = undefined;
+      continue;
+    }
+    if (polled.failureClass === 'transient') {
+      p.pollFailures = (p.pollFailures ?? 0) + 1;
+      p.lastPollError = polled.message;
+      log(`Status poll ${p.pollFailures} in a row failed (${polled.message}); polling again at ${p.nextPollAt}.`);
+      continue;
+    }
+    // The job cannot be watched (e.g. access to it was revoked): stop it rather than leave it running unwatched.
+    log(`Reading job ${current.jobName} failed for good: ${polled.message}; cancelling it.`);
+    publishStatus('cannot read job: cancelling it');
+    const cancelProblem = yield* cancelJob(current.jobName);
+    return finish('Failed', `Reading Azure ML job ${current.jobName} failed: ${polled.message}. ${cancelProblem ? `Cancelling it failed too (${cancelProblem}); cancel it in Azure ML before rerunning.` : 'The job was cancelled.'}`);
+  }
+
+  /** Asks Azure ML to cancel the job; the problem when it could not, so the run can say so instead of failing without an outcome. */
+  function* cancelJob(jobName: string): Generator<Task, string | undefined, unknown> {
+    try {
+      yield* callActivity<unknown, unknown>(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName, runId: input.runId });
+      return undefined;
+    } catch (err) {
+      return err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;
+    }
   }
 }

@@ -1,12 +1,13 @@
 // scoreBlobRun: the main job for blob arrivals. Reads top to bottom like the runbook it replaces:
 // run the batch job (runBatchJob) → validate what it wrote → write the run record → announce
 // Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
-// run record that says why.
+// run record that says why; the record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, ValidationVerdict, WrittenInputTable, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WrittenInputTable, WriteRunRecordOutput } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { endRun, RunEnding } from './runEnding';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 
@@ -31,6 +32,8 @@ export interface ScoreBlobRunInput {
   rerunOf?: string;
   /** Set when the batch cannot be scored (e.g. a bad manifest): the run fails with it, no job. */
   refusal?: string;
+  /** Set when the run continued as new while ending (a long storage or topic outage): it resumes there. */
+  ending?: RunEnding<ScoreBlobRunResult>;
 }
 
 export type RunOutcome = 'Completed' | 'Failed' | 'ValidationFailed';
@@ -44,6 +47,7 @@ export interface ScoreBlobRunResult {
   validation?: ValidationVerdict;
   eventType: string;
   record?: WriteRunRecordOutput;
+  announcement?: RunAnnouncement;
 }
 
 function fillOutputPath(template: string, runId: string, route: string, partition: string, date: Date): string {
@@ -79,7 +83,7 @@ export function jobInputsFor(input: ScoreBlobRunInput, inputTableUrl?: string): 
   return inputs;
 }
 
-export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, ScoreBlobRunResult, unknown> {
+export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
   const input = context.df.getInput() as ScoreBlobRunInput;
   const { route, runId } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
@@ -87,6 +91,17 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   const log = (message: string, extra: Record<string, unknown> = {}): void => {
     if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, ...extra, message }));
   };
+  function* finish(ending: RunEnding<ScoreBlobRunResult>): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
+    const { outcome, reason, jobName } = ending.result;
+    const ended = yield* endRun(context, ending, {
+      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
+      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+      log,
+    });
+    if (ended) log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
+    return ended;
+  }
+  if (input.ending) return yield* finish(input.ending);
 
   let job: RunBatchJobResult | undefined;
   let validation: ValidationVerdict | undefined;
@@ -163,11 +178,14 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     rerunOf: input.rerunOf,
   };
   // The record is written before the event goes out, so a subscriber can always read what it announces.
-  context.df.setCustomStatus({ phase: 'recording', outcome, jobName: job?.jobName });
-  const record = yield* callActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, { runId, routeName: route.name, record: { ...summary, eventType } });
-  context.df.setCustomStatus({ phase: 'announcing', outcome, jobName: job?.jobName });
-  yield* callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type: eventType, subject: `routes/${route.name}/runs/${runId}`, data: { ...summary, record: `${record.container}/${record.blobName}` } });
-  context.df.setCustomStatus({ phase: 'done', outcome, jobName: job?.jobName });
-  log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName: job?.jobName });
-  return { runId, outcome, reason, jobName: job?.jobName, output: job?.output?.uri, validation, eventType, record };
+  return yield* finish({
+    runId,
+    routeName: route.name,
+    topicEndpoint: input.topicEndpoint,
+    eventType,
+    subject: `routes/${route.name}/runs/${runId}`,
+    summary,
+    retry: route.events.retry,
+    result: { runId, outcome, reason, jobName: job?.jobName, output: job?.output?.uri, validation, eventType },
+  });
 }

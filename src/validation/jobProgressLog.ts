@@ -8,8 +8,22 @@
 // - the local Azure ML emulator's, which ends with
 //   "Summary: files 40, mini-batches 4 (succeeded 3, failed 1), failed files 2 (a.csv, b.csv), rows 380.";
 // plus plain "failed files: 2" / "total files = 40" lines, so hand-written logs in tests read naturally.
-// The file is read line by line as it streams; a long job's log is never held whole.
+// The file is read line by line as it streams; a long job's log is never held whole, and neither is
+// one line of it: each chunk is scanned once for line ends, a line is buffered up to a cap (the rest of
+// an overlong line is dropped and counted), and only the latest stop reasons are kept.
 import { StringDecoder } from 'node:string_decoder';
+
+/** Progress lines are short; the head of a longer one (e.g. a summary listing every failed file) holds its figures. */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024;
+/** A log that repeats its stop reason stays a bounded summary; the latest ones say how the job ended. */
+export const DEFAULT_MAX_STOP_REASONS = 50;
+
+export interface JobProgressLogParserOptions {
+  /** Characters of a line that are read; the rest of a longer line is dropped and counted in `truncatedLines`. */
+  maxLineLength?: number;
+  /** Stop reasons kept (the latest); older ones are counted in `stopReasonsOmitted`. */
+  maxStopReasons?: number;
+}
 
 export interface JobProgressSummary {
   /** Which dialect the figures came from ('unknown' when no line was recognised). */
@@ -28,17 +42,21 @@ export interface JobProgressSummary {
   errorThreshold?: number;
   /** Set once the log says every mini batch was processed. */
   allProcessed: boolean;
-  /** "Progress update stopped for reasons: [...]" (Azure ML) and "Job status: ..." (emulator). */
+  /** "Progress update stopped for reasons: [...]" (Azure ML) and "Job status: ..." (emulator); the latest ones. */
   stopReasons: string[];
+  /** Older stop reasons not kept in `stopReasons`. */
+  stopReasonsOmitted: number;
   /** Lines read. */
   lines: number;
+  /** Lines longer than the parser's cap: only their head was read. */
+  truncatedLines: number;
 }
 
 // An optional leading timestamp ("2021-04-15T22:03:32.226929 ", "2020-08-07 07:39:58,396|INFO|") and level.
 const TIMESTAMP = /^\s*\[?\d{4}-\d{2}-\d{2}[T ][\d:.,]+(?:Z|[+-]\d{2}:?\d{2})?\]?\s*(?:\|\s*[A-Z]+\s*\|)?\s*(?:-\s*)?/;
 const num = '(\\d+(?:,\\d{3})*)';
 
-const AZUREML_RULES: Array<{ pattern: RegExp; apply(m: RegExpExecArray, s: JobProgressSummary): void }> = [
+const AZUREML_RULES: Array<{ pattern: RegExp; apply(m: RegExpExecArray, s: JobProgressSummary, addStopReason: (reason: string) => void): void }> = [
   {
     pattern: new RegExp(`There are ${num} mini batches with ${num} items\\. Processed ${num} mini batches containing ${num} items, ${num} succeeded, ${num} failed\\.(?: The error threshold is (-?\\d+)\\.)?`, 'i'),
     apply(m, s) {
@@ -83,10 +101,10 @@ const AZUREML_RULES: Array<{ pattern: RegExp; apply(m: RegExpExecArray, s: JobPr
   },
   {
     pattern: /Progress update stopped for reasons:\s*(.*?)\.?\s*$/i,
-    apply(m, s) {
+    apply(m, _s, addStopReason) {
       for (const reason of m[1].replace(/^\[|\]$/g, '').split(/['"],\s*['"]/)) {
         const cleaned = reason.replace(/^['"]|['"]$/g, '').trim();
-        if (cleaned) s.stopReasons.push(cleaned);
+        if (cleaned) addStopReason(cleaned);
       }
     },
   },
@@ -131,29 +149,92 @@ function toInt(text: string): number {
 
 /** Accumulates lines of one or more overview files (rotations in order); later lines win. */
 export class JobProgressLogParser {
-  readonly #summary: JobProgressSummary = { dialect: 'unknown', allProcessed: false, stopReasons: [], lines: 0 };
+  readonly #summary: JobProgressSummary = { dialect: 'unknown', allProcessed: false, stopReasons: [], stopReasonsOmitted: 0, lines: 0, truncatedLines: 0 };
+  readonly #maxLineLength: number;
+  readonly #maxStopReasons: number;
   #decoder = new StringDecoder('utf8');
-  #partial = '';
+  /** The current line so far, in pieces (joined once, at its end) and never longer than the cap in total. */
+  #pieces: string[] = [];
+  #buffered = 0;
+  /** The current line went past the cap: the rest of it, up to its end, is skipped. */
+  #overlong = false;
+
+  constructor(options: JobProgressLogParserOptions = {}) {
+    this.#maxLineLength = positiveWhole(options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, 'maxLineLength');
+    this.#maxStopReasons = positiveWhole(options.maxStopReasons ?? DEFAULT_MAX_STOP_REASONS, 'maxStopReasons');
+  }
+
+  /** Characters of the current, unfinished line held in memory (at most the line cap). */
+  get bufferedLineLength(): number {
+    return this.#buffered;
+  }
 
   /** Feeds raw bytes of a log file; call endFile() after each file. */
   write(chunk: Buffer): void {
-    const text = this.#partial + this.#decoder.write(chunk);
-    const lines = text.split('\n');
-    this.#partial = lines.pop() ?? '';
-    for (const line of lines) this.addLine(line);
+    const text = this.#decoder.write(chunk);
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      this.#hold(text, start, end);
+      this.#endLine();
+      start = end + 1;
+    }
+    this.#hold(text, start, text.length);
   }
 
   /** Flushes the last line of the current file. */
   endFile(): void {
-    const rest = this.#partial + this.#decoder.end();
-    this.#partial = '';
+    const rest = this.#decoder.end();
+    this.#hold(rest, 0, rest.length);
     this.#decoder = new StringDecoder('utf8');
-    if (rest !== '') this.addLine(rest);
+    if (this.#buffered > 0 || this.#overlong) this.#endLine();
   }
 
+  /** Reads one line (without its line end); a line longer than the cap is read up to the cap. */
   addLine(rawLine: string): void {
+    if (rawLine.length > this.#maxLineLength) this.#readLine(rawLine.slice(0, this.#maxLineLength), true);
+    else this.#readLine(rawLine, false);
+  }
+
+  result(): JobProgressSummary {
+    if (this.#buffered > 0 || this.#overlong) this.endFile();
+    return { ...this.#summary, stopReasons: [...this.#summary.stopReasons] };
+  }
+
+  #hold(text: string, from: number, to: number): void {
+    if (this.#overlong || to <= from) return;
+    const room = this.#maxLineLength - this.#buffered;
+    if (to - from > room) {
+      this.#overlong = true;
+      to = from + room;
+    }
+    if (to > from) {
+      this.#pieces.push(text.slice(from, to));
+      this.#buffered += to - from;
+    }
+  }
+
+  #endLine(): void {
+    const line = this.#pieces.length === 1 ? this.#pieces[0] : this.#pieces.join('');
+    const truncated = this.#overlong;
+    this.#pieces = [];
+    this.#buffered = 0;
+    this.#overlong = false;
+    this.#readLine(line, truncated);
+  }
+
+  #addStopReason(reason: string): void {
+    const reasons = this.#summary.stopReasons;
+    reasons.push(reason);
+    if (reasons.length > this.#maxStopReasons) {
+      reasons.shift();
+      this.#summary.stopReasonsOmitted++;
+    }
+  }
+
+  #readLine(rawLine: string, truncated: boolean): void {
     const s = this.#summary;
     s.lines++;
+    if (truncated) s.truncatedLines++;
     const line = rawLine.replace(/\r$/, '').replace(TIMESTAMP, '').trim();
     if (line === '') return;
 
@@ -173,7 +254,7 @@ export class JobProgressLogParser {
     const status = EMULATOR_STATUS.exec(line);
     if (status) {
       if (s.dialect === 'unknown') s.dialect = 'emulator';
-      s.stopReasons.push(`Job status: ${status[1]}`);
+      this.#addStopReason(`Job status: ${status[1]}`);
       return;
     }
     // One Azure ML line may carry several facts (older releases append "There are N tasks with M items").
@@ -182,7 +263,7 @@ export class JobProgressLogParser {
       const m = rule.pattern.exec(line);
       if (m) {
         s.dialect = 'azureml';
-        rule.apply(m, s);
+        rule.apply(m, s, (reason) => this.#addStopReason(reason));
         recognised = true;
       }
     }
@@ -196,11 +277,11 @@ export class JobProgressLogParser {
       }
     }
   }
+}
 
-  result(): JobProgressSummary {
-    if (this.#partial !== '') this.endFile();
-    return { ...this.#summary, stopReasons: [...this.#summary.stopReasons] };
-  }
+function positiveWhole(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`JobProgressLogParser: ${name} must be a whole number of at least 1; got ${value}.`);
+  return value;
 }
 
 /** Parses a whole log held in memory (tests, small logs). */

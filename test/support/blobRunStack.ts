@@ -1,10 +1,15 @@
 // The local stack as the main job's end-to-end tests use it: free ports, the run's shared Azurite, a
 // task hub of its own, and probes for what a run produced (events on the topic, run records, jobs).
+import * as fs from 'node:fs';
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
+import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { waitUntil } from './waitUntil';
-import { armClientFor, hostLogMessages, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
+
+const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
 export interface RunEvent {
   type: string;
@@ -52,9 +57,30 @@ export class BlobRunStack {
   }
 
   async runRecord(route: string, runId: string): Promise<Record<string, unknown> | undefined> {
-    const blob = this.runs.getBlobClient(`${route}/${runId}.json`);
-    if (!(await blob.exists())) return undefined;
-    return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    return readJsonBlob(this.runs.getBlobClient(`${route}/${runId}.json`));
+  }
+
+  /** The unmodified DurableClient on the app's task hub (made for the host running now). */
+  durableClient(): DurableClient {
+    const keys = JSON.parse(fs.readFileSync(this.stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
+    const urls = new ManagementUrlBuilder(this.stack.hostUrl, this.stack.appSettings.BATCHPILOT_TASK_HUB, keys.systemKeys.durabletask_extension);
+    return new DurableClientClass(urls.clientBinding());
+  }
+
+  /** An instance's status (custom status, input, output), or undefined before it exists. */
+  async instance(instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
+    try {
+      return await this.durableClient().getStatus(instanceId, { showInput: true });
+    } catch (err) {
+      if (/404/.test((err as Error).message)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The run (scoreBlobRun instance) whose inputs include a blob under `pathPart`. */
+  async findRun(pathPart: string): Promise<DurableOrchestrationStatus | undefined> {
+    const all = await this.durableClient().getStatusBy({});
+    return all.find((r) => r.name === 'scoreBlobRun' && ((r.input as { files?: Array<{ url: string }> } | undefined)?.files ?? []).some((f) => f.url.includes(pathPart)));
   }
 
   hostLogMessages(): string[] {

@@ -11,7 +11,7 @@ import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/lo
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from './waitUntil';
-import { armClientFor, hostLogMessages, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
@@ -172,9 +172,7 @@ export class ModelRunStack {
 
   async readRunsBlob(blobPath: string): Promise<Record<string, unknown> | undefined> {
     const name = blobPath.replace(/^runs\//, '');
-    const blob = this.runs.getBlobClient(name);
-    if (!(await blob.exists())) return undefined;
-    return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    return readJsonBlob(this.runs.getBlobClient(name));
   }
 
   /** Delivers one event to the app's intakeMlEvents webhook as Event Grid would (either schema). */

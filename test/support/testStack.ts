@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
+import type { BlobClient } from '@azure/storage-blob';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } from '../../src/local/stack/localStack';
 import { testAzurite, uniqueName } from './azurite';
 import { clientOptionsTrusting } from './trustLocalCa';
@@ -37,4 +38,21 @@ export function hostLogMessages(stack: RunningLocalStack): string[] {
       return l;
     }
   });
+}
+
+/**
+ * A JSON blob read in one GET, or undefined when it does not exist. Run records are rewritten once
+ * their event is out; a read in two steps (size, then ranges) can mix the two versions.
+ */
+export async function readJsonBlob(blob: BlobClient): Promise<Record<string, unknown> | undefined> {
+  let response;
+  try {
+    response = await blob.download();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
 }

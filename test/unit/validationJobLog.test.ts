@@ -92,6 +92,46 @@ describe('job progress overview', () => {
     expect(parser.result()).toMatchObject({ failedItems: 0, rowsWritten: 100 });
   });
 
+  it('never buffers more than the line cap of a huge log without newlines, and still reads the lines after it', () => {
+    const maxLineLength = 4096;
+    const parser = new JobProgressLogParser({ maxLineLength });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let mostBuffered = 0;
+    // 32 MB in one line, as a job that writes progress without line ends would leave it.
+    for (let i = 0; i < 512; i++) {
+      parser.write(chunk);
+      mostBuffered = Math.max(mostBuffered, parser.bufferedLineLength);
+    }
+    parser.write(Buffer.from('\nSummary: files 10, mini-batches 2 (succeeded 2, failed 0), failed files 0, rows 100.\n'));
+    parser.endFile();
+    expect(mostBuffered).toBeLessThanOrEqual(maxLineLength);
+    expect(parser.bufferedLineLength).toBe(0);
+    expect(parser.result()).toMatchObject({ lines: 2, truncatedLines: 1, totalItems: 10, failedItems: 0, rowsWritten: 100 });
+  });
+
+  it('reads the head of an overlong line (a summary listing thousands of failed files) and counts it as truncated', () => {
+    const failed = Array.from({ length: 5000 }, (_, i) => `input-${String(i).padStart(5, '0')}.csv`).join(', ');
+    const summary = parseJobProgressLog(`Summary: files 9000, mini-batches 90 (succeeded 40, failed 50), failed files 5000 (${failed}), rows 4000.\nJob status: Completed.`);
+    expect(summary).toMatchObject({ dialect: 'emulator', totalItems: 9000, failedItems: 5000, truncatedLines: 1, stopReasons: ['Job status: Completed'] });
+  });
+
+  it('keeps only the latest stop reasons, counting the ones it let go', () => {
+    const parser = new JobProgressLogParser({ maxStopReasons: 5 });
+    const lines = Array.from({ length: 10_000 }, (_, i) => `Progress update stopped for reasons: ['reason ${i}'].`);
+    parser.write(Buffer.from(`${lines.join('\n')}\nJob status: Failed.\n`));
+    parser.endFile();
+    const summary = parser.result();
+    expect(summary.stopReasons).toEqual(['reason 9996', 'reason 9997', 'reason 9998', 'reason 9999', 'Job status: Failed']);
+    expect(summary.stopReasonsOmitted).toBe(9996);
+  });
+
+  it('caps stop reasons with the default limit too', () => {
+    const summary = parseJobProgressLog(Array.from({ length: 5000 }, (_, i) => `Job status: attempt ${i}.`).join('\n'));
+    expect(summary.stopReasons.length).toBeLessThan(5000);
+    expect(summary.stopReasons.length + summary.stopReasonsOmitted).toBe(5000);
+    expect(summary.stopReasons.at(-1)).toBe('Job status: attempt 4999');
+  });
+
   it('recognises nothing in an unrelated text', () => {
     expect(parseJobProgressLog('hello\nworld')).toMatchObject({ dialect: 'unknown', lines: 2, stopReasons: [] });
   });

@@ -118,6 +118,14 @@ export interface PublishedEvent {
   event: StoredEvent['event'];
 }
 
+/** A custom topic that is down: every publish is answered `status` until the outage is lifted. */
+export interface TopicOutage {
+  /** 503 (default) or another 5xx; or 403, a refusal retrying cannot fix. */
+  status?: number;
+  /** Retry-After on a 5xx answer; default 1 (seconds); 0 omits it. */
+  retryAfterInSeconds?: number;
+}
+
 export type SubscriptionState = 'Succeeded' | 'AwaitingManualAction';
 
 export interface SubscriptionInfo {
@@ -147,6 +155,14 @@ export interface RunningEventGridEmulator {
   publishSystemEvents(topic: string, events: SystemEventInput[]): EventGridEvent[];
   /** What was published to a topic, oldest first. */
   published(topicName: string): PublishedEvent[];
+  /**
+   * Takes a custom topic down (publishes answered 503 ServiceUnavailable, with Retry-After as Azure's
+   * front doors send it; or 403 Forbidden, as when the publisher lost its role) or, with undefined,
+   * brings it back. Tests of what publishers do in an outage.
+   */
+  setTopicOutage(topicName: string, outage: TopicOutage | undefined): void;
+  /** Publish requests a topic refused while it was down. */
+  refusedPublishes(topicName: string): number;
   /** Creates or replaces a subscription; webhooks are validated first, as Azure does. */
   addSubscription(definition: SubscriptionDefinition): Promise<SubscriptionInfo>;
   loadSubscriptionsFile(file: string): Promise<SubscriptionInfo[]>;
@@ -213,6 +229,8 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
   const topics = new Map<string, TopicDefinition>();
   const topicKeys = new Map<string, string>();
   const publishedByTopic = new Map<string, PublishedEvent[]>();
+  const outages = new Map<string, TopicOutage>();
+  const refusedByTopic = new Map<string, number>();
   const subscriptionsByName = new Map<string, SubscriptionEntry>();
   const deliveryLogs = new Map<string, DeliveryLogEntry[]>();
   const manualValidations = new Map<string, { subscription: string; resolve(): void }>();
@@ -427,6 +445,20 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
       if (tooLarge) {
         return sendRejection(res, { status: 413, code: 'RequestEntityTooLarge', message: `The maximum size (${MAX_REQUEST_SIZE_IN_BYTES}) has been exceeded: the request body is ${size} bytes.` });
       }
+      const outage = outages.get(topic.name);
+      if (outage) {
+        refusedByTopic.set(topic.name, (refusedByTopic.get(topic.name) ?? 0) + 1);
+        if (outage.status === 403) {
+          return sendRejection(res, { status: 403, code: 'Forbidden', message: `The principal is not allowed to publish to topic '${topic.name}' (injected refusal): it needs the EventGrid Data Sender role.` });
+        }
+        const retryAfter = outage.retryAfterInSeconds ?? 1;
+        return sendRejection(res, {
+          status: outage.status ?? 503,
+          code: 'ServiceUnavailable',
+          message: `The topic '${topic.name}' is unavailable (injected outage); retry later.`,
+          headers: retryAfter > 0 ? { 'retry-after': String(retryAfter) } : undefined,
+        });
+      }
       const check = checkPublishBody(topic, url.searchParams, req.headers, body);
       if (!check.ok) return sendRejection(res, check.rejection);
       record(topic, check.events);
@@ -548,6 +580,14 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
     workspaceResourceId: workspaceTopic.resourceId,
     publishSystemEvents,
     published: (name) => [...(publishedByTopic.get(name) ?? [])],
+    setTopicOutage: (name, outage) => {
+      const topic = requireTopic(name);
+      if (topic.kind !== 'custom') throw new Error(`'${name}' is a system topic; only custom topics take publishes that could be refused.`);
+      if (outage?.status !== undefined && outage.status !== 403 && !(outage.status >= 500 && outage.status <= 599)) throw new RangeError(`An outage answers 403 or a 5xx status; got ${outage.status}.`);
+      if (outage) outages.set(name, { ...outage });
+      else outages.delete(name);
+    },
+    refusedPublishes: (name) => refusedByTopic.get(name) ?? 0,
     addSubscription,
     loadSubscriptionsFile: (file) => applyConfig(loadEventGridLocalConfig(file)),
     deleteSubscription: (name) => {
