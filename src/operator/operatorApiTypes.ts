@@ -153,13 +153,14 @@ export const OPERATOR_ACTIONS = ['terminate', 'rerun', 'approve', 'reject', 'sta
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 export interface Actor {
-  /** The signed-in principal's name, or `function key` when only a key was shown. */
+  /** The signed-in principal's name (from App Service authentication), or `function-key` when only a key was shown. */
   name: string;
   via: 'principal' | 'functionKey';
   id?: string;
   identityProvider?: string;
+  /** The principal's app roles (roles claims), or the key role (BATCHPILOT_OPERATOR_KEY_ROLE). */
   roles: string[];
-  /** A name the caller gave for itself (x-batchpilot-actor); recorded, never trusted for access. */
+  /** A name the caller gave for itself (x-batchpilot-actor); recorded beside the identity, never trusted. */
   declaredAs?: string;
 }
 
@@ -183,6 +184,8 @@ export interface AuditRecord {
 export interface CallerInfo {
   actor: Actor;
   readOnlyMode: boolean;
+  /** App Service authentication is on (WEBSITE_AUTH_ENABLED): principal headers are the platform's. */
+  platformAuthentication: boolean;
   mayChange: boolean;
   /** Why changes are refused, when they are. */
   refusal?: string;
