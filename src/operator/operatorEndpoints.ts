@@ -9,6 +9,7 @@
 //   POST ops/purge                     purge finished history created before { before, reason }
 //   POST ops/rollbacks                 roll an endpoint back past its latest promotion { endpoint, reason }
 //   GET  ops/audit                     operator actions (runId, top)
+//   GET  ops/audit/verify              check the audit hash chain (fromSeq, maxEntries)
 //   GET  ops/me                        the caller, its roles, and whether it may change things
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
@@ -136,6 +137,20 @@ export async function auditEndpoint(request: HttpRequest): Promise<HttpResponseI
   const runId = query.get('runId')?.trim();
   const records = runId ? (await auditLog().listForRun(runId)).reverse().slice(0, top) : await auditLog().listRecent(top);
   return jsonResponse(200, { records });
+}
+
+export async function auditVerifyEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
+  requireReader(request);
+  const query = queryOf(request);
+  checkQueryNames(query, ['fromSeq', 'maxEntries']);
+  const whole = (name: string, max: number): number | undefined => {
+    const text = query.get(name);
+    if (text === null || text === '') return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new OperatorError(400, 'InvalidFilter', `${name} '${text}' must be a whole number from 1 to ${max}.`);
+    return n;
+  };
+  return jsonResponse(200, await auditLog().verify({ fromSeq: whole('fromSeq', Number.MAX_SAFE_INTEGER), maxEntries: whole('maxEntries', 5000) }));
 }
 
 export async function whoAmIEndpoint(request: HttpRequest): Promise<HttpResponseInit> {

@@ -10,7 +10,7 @@ import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient, restartHostWith, uploadQuietly } from '../support/operatorStack';
 import { waitUntil } from '../support/waitUntil';
 import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
-import type { AuditRecord, CallerInfo, RunCounts, RunDetail, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
+import type { AuditRecord, AuditVerification, CallerInfo, RunCounts, RunDetail, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
 
 const ROUTES = `
 routes:
@@ -335,7 +335,14 @@ describe('actions, each with its audit record', () => {
     expect(actions.slice(0, 5)).toEqual(['start', 'start', 'terminate', 'rerun', 'rerun']);
     expect(new Set(r.body.records.map((x) => x.id)).size).toBe(r.body.records.length);
     expect(r.body.records.every((x) => x.outcome === 'succeeded' && x.reason && x.by.name)).toBe(true);
+    // Each action was recorded twice, pending then its outcome, at successive places in the chain.
+    expect(r.body.records.every((x) => x.entries.length === 2 && x.entries[0].state === 'pending' && x.entries[1].state === 'succeeded')).toBe(true);
     expect((await ops.get('/audit?top=9999')).status).toBe(400);
+    const verified = await ops.get<AuditVerification>('/audit/verify');
+    expect(verified).toMatchObject({ status: 200, body: { ok: true, fromSeq: 1, problems: [] } });
+    expect(verified.body.checked).toBe(verified.body.headSeq);
+    expect(verified.body.headSeq).toBeGreaterThanOrEqual(2 * r.body.records.length);
+    expect((await ops.get('/audit/verify?fromSeq=0')).status).toBe(400);
   });
 });
 
