@@ -58,11 +58,28 @@ export interface RunListPage {
   runs: RunSummary[];
   /** Pass back as `continuationToken` for the next (older) page; absent on the last page. */
   continuationToken?: string;
+  /**
+   * The request read as many instances as one request may before its page was full: `runs` holds what
+   * it found (newest first, every run created after `searchedBackTo` that matches), and
+   * `continuationToken` searches on from there.
+   */
+  partial?: true;
+  searchedBackTo?: string;
+  /** Durable instances read to answer (runs, their sub-runs and other instances alike). */
+  scannedInstances: number;
+  /** When the answer was computed (answers are shared across requests for a few seconds). */
+  asOf: string;
 }
 
 export interface RunCounts {
+  /** With `partial`, lower bounds: every matching run created since `completeSince`, and some older. */
   total: number;
   byStatus: Partial<Record<RunStatus, number>>;
+  /** Counting stopped at the read budget of one request; narrow the time range (from, to) for exact counts. */
+  partial?: true;
+  completeSince?: string;
+  scannedInstances: number;
+  asOf: string;
 }
 
 export type StepKind = 'activity' | 'timer' | 'event' | 'subRun' | 'run';

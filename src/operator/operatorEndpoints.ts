@@ -15,7 +15,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
 import { checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
-import { COUNT_PARAMETERS, countRuns, listRuns, parsePageSize, parseRunFilter } from './runQueries';
+import { cachedCountRuns, cachedListRuns, COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
 import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
@@ -47,13 +47,13 @@ export async function listRunsEndpoint(request: HttpRequest, client: DurableClie
   requireReader(request);
   const query = queryOf(request);
   const filter = parseRunFilter(query);
-  const page = await listRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
+  const page = await cachedListRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
   return jsonResponse(200, page);
 }
 
 export async function countRunsEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
   requireReader(request);
-  return jsonResponse(200, await countRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
+  return jsonResponse(200, await cachedCountRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
 }
 
 export async function runDetailEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
