@@ -143,10 +143,21 @@ describe('listing runs', () => {
     expect((await ops.get('/runs?continuationToken=not-a-token')).status).toBe(400);
   });
 
-  it('counts runs by status for the same filters', async () => {
+  it('counts runs by status for the same filters, completely (every instance fits the read budget)', async () => {
     const r = await ops.get<RunCounts>('/counts');
-    expect(r.body).toEqual({ total: 4, byStatus: { Completed: 3, Failed: 1 } });
-    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body).toEqual({ total: 3, byStatus: { Completed: 2, Failed: 1 } });
+    expect(r.body).toEqual({ total: 4, byStatus: { Completed: 3, Failed: 1 }, scannedInstances: expect.any(Number), asOf: expect.any(String) });
+    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body).toMatchObject({ total: 3, byStatus: { Completed: 2, Failed: 1 } });
+    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body.partial).toBeUndefined();
+  });
+
+  it('forgets shared list pages when an operator acts, so the change shows at once', async () => {
+    const page = await ops.get<RunListPage>('/runs?kind=blob');
+    expect(page.body.runs[0].runId).toBe(ids.a2);
+    const rerun = await ops.post<{ newRunId: string }>(`/runs/${ids.b1}/rerun`, { reason: 'does an action refresh the shared answers?' });
+    expect(rerun.status).toBe(202);
+    const after = await ops.get<RunListPage>('/runs?kind=blob');
+    expect(after.body.runs[0].runId).toBe(rerun.body.newRunId);
+    await ops.waitForStatus(rerun.body.newRunId, ['Completed', 'Failed', 'ValidationFailed']);
   });
 
   it.each([
@@ -416,7 +427,7 @@ describe('model runs: the approval gate and rollback', () => {
     expect(comparison.content).toMatchObject({ passed: true });
     expect(d.jobs.map((j) => j.waitedBy).sort()).toEqual([`${waiting.runId}:baseline:job`, `${waiting.runId}:candidate:job`]);
     expect(d.jobs.every((j) => j.status === 'Completed' && /\/studio\/runs\//.test(j.studioUrl ?? ''))).toBe(true);
-    expect((await ops.get<RunCounts>('/counts?kind=model')).body).toEqual({ total: 1, byStatus: { AwaitingApproval: 1 } });
+    expect((await ops.get<RunCounts>('/counts?kind=model')).body).toMatchObject({ total: 1, byStatus: { AwaitingApproval: 1 } });
 
     const reader = ops.as({ name: 'rita@contoso.com', roles: ['Reader'] });
     expect(await reader.post(`/runs/${waiting.runId}/approve`, { reason: 'x' })).toMatchObject({ status: 403 });
