@@ -172,7 +172,7 @@ describe('the operator dashboard in Chromium', () => {
       expect(seen.filter((u) => new URL(u).pathname.startsWith('/api/ops/') && !new URL(u).pathname.startsWith('/api/ops/dashboard'))).toEqual([]);
       // A key given afterwards in the fragment of the open tab is taken.
       await other.evaluate((key) => {
-        window.location.hash = `#code=${encodeURIComponent(key)}&/audit`;
+        (globalThis as unknown as { location: { hash: string } }).location.hash = `#code=${encodeURIComponent(key)}&/audit`;
       }, ops.key);
       await other.locator('#audit').waitFor();
       expect(other.url()).toMatch(/#\/audit$/);
