@@ -222,6 +222,10 @@ resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
       requireHttps: true
     }
   }
+  // Two site configuration updates at once can conflict; one after the other.
+  dependsOn: [
+    appSettingsConfig
+  ]
 }
 
 output id string = functionApp.id
