@@ -1,8 +1,8 @@
-// Operator API beyond single runs (src/operator/operatorEndpoints.ts): purge, rollbacks, the audit trail, the caller.
+// Operator API beyond single runs (src/operator/operatorEndpoints.ts): purge, rollbacks, the audit trail and its check, the caller.
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { operatorEndpoint } from '../src/operator/operatorHttp';
-import { auditEndpoint, purgeEndpoint, rollbackEndpointRequest, whoAmIEndpoint } from '../src/operator/operatorEndpoints';
+import { auditEndpoint, auditVerifyEndpoint, purgeEndpoint, rollbackEndpointRequest, whoAmIEndpoint } from '../src/operator/operatorEndpoints';
 
 app.http('opsPurge', {
   authLevel: 'function',
@@ -19,4 +19,5 @@ app.http('opsRollback', {
   handler: operatorEndpoint((req, ctx: InvocationContext) => rollbackEndpointRequest(req, df.getClient(ctx), ctx)),
 });
 app.http('opsAudit', { authLevel: 'function', methods: ['GET'], route: 'ops/audit', handler: operatorEndpoint((req) => auditEndpoint(req)) });
+app.http('opsAuditVerify', { authLevel: 'function', methods: ['GET'], route: 'ops/audit/verify', handler: operatorEndpoint((req) => auditVerifyEndpoint(req)) });
 app.http('opsMe', { authLevel: 'function', methods: ['GET'], route: 'ops/me', handler: operatorEndpoint((req) => whoAmIEndpoint(req)) });

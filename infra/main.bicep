@@ -48,6 +48,14 @@ param inputContainerName string = 'input'
 param outputContainerName string = 'output'
 param runsContainerName string = 'runs'
 
+@description('Container for the operator audit trail (BATCHPILOT_AUDIT_CONTAINER): write-once records under a time-based immutability policy.')
+param auditContainerName string = 'audit'
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each audit record is kept immutable (no overwrite, no delete).')
+param auditRetentionInDays int = 365
+
 @description('Overrides the storage subscription\'s subject prefix from eventSubscriptions.json, e.g. /blobServices/default/containers/input/blobs/landing/.')
 param storageEventsSubjectBeginsWith string = ''
 
@@ -68,6 +76,9 @@ param taskHubName string = 'batchpilot'
 
 @description('Make the operator API refuse every change (BATCHPILOT_OPERATOR_READ_ONLY).')
 param operatorReadOnly bool = false
+
+@description('Client ID of the Entra ID app registration with the Reader and Operator app roles, which App Service authentication signs operators in with (infra/DEPLOY.md). Empty: the operator API answers 401 to everyone.')
+param operatorAppClientId string = ''
 
 @minValue(1)
 @maxValue(1000)
@@ -208,6 +219,20 @@ module dataContainers 'app/containers.bicep' = {
   ]
 }
 
+// Its own container, so that a retention policy can make its records immutable without touching runs.
+module auditContainer 'app/auditContainer.bicep' = {
+  name: 'audit-container-${resourceToken}'
+  scope: resourceGroup(dataAccountParts[2], dataAccountParts[4])
+  params: {
+    accountName: dataAccountName
+    containerName: auditContainerName
+    retentionInDays: auditRetentionInDays
+  }
+  dependsOn: [
+    dataStorage
+  ]
+}
+
 module eventGrid 'app/eventGrid.bicep' = {
   name: 'event-grid'
   scope: rg
@@ -266,7 +291,9 @@ module functionApp 'app/functionApp.bicep' = {
     routesPath: routesPath
     taskHubName: taskHubName
     runsContainerName: runsContainerName
+    auditContainerName: auditContainerName
     operatorReadOnly: operatorReadOnly
+    operatorAppClientId: operatorAppClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     virtualNetworkSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
@@ -275,6 +302,7 @@ module functionApp 'app/functionApp.bicep' = {
   dependsOn: [
     runtimeContainers
     dataContainers
+    auditContainer
     rbac
     rbacData
     rbacWorkspace
@@ -352,6 +380,14 @@ var dataContainerRoles = filter([
   }
   {
     account: dataAccountName
+    container: auditContainerName
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    role: 'storageBlobDataContributor'
+    reason: 'batchpilot appends operator audit records; the immutability policy refuses overwrites and deletes'
+  }
+  {
+    account: dataAccountName
     container: deadLetterContainerName
     principalId: storageTopicPrincipalId
     principalType: 'ServicePrincipal'
@@ -405,6 +441,14 @@ var dataContainerRoles = filter([
     principalType: principalType
     role: 'storageBlobDataReader'
     reason: 'the person running azd reads run records'
+  }
+  {
+    account: dataAccountName
+    container: auditContainerName
+    principalId: principalId
+    principalType: principalType
+    role: 'storageBlobDataReader'
+    reason: 'the person running azd reads the operator audit trail'
   }
   {
     account: dataAccountName
@@ -468,6 +512,7 @@ module rbacData 'app/rbac.bicep' = {
   }
   dependsOn: [
     dataContainers
+    auditContainer
   ]
 }
 
@@ -528,6 +573,7 @@ output BATCHPILOT_DATA_STORAGE_ACCOUNT_NAME string = dataAccountName
 output BATCHPILOT_INPUT_CONTAINER_NAME string = inputContainerName
 output BATCHPILOT_OUTPUT_CONTAINER_NAME string = outputContainerName
 output BATCHPILOT_RUNS_CONTAINER_NAME string = runsContainerName
+output BATCHPILOT_AUDIT_CONTAINER_NAME string = auditContainer.outputs.name
 output BATCHPILOT_DEAD_LETTER_CONTAINER_NAME string = deadLetterContainerName
 output BATCHPILOT_EVENTS_TOPIC_NAME string = eventGrid.outputs.eventsTopicName
 output BATCHPILOT_EVENTS_TOPIC_ID string = eventGrid.outputs.eventsTopicId

@@ -4,7 +4,9 @@
 // (test/contract/infra.test.ts holds them together): storage connections in their identity-based
 // form (NAME__blobServiceUri, __credential, __clientId), and nothing the Flex plan takes elsewhere
 // (the runtime and its version are functionAppConfig.runtime, not FUNCTIONS_WORKER_RUNTIME or
-// FUNCTIONS_EXTENSION_VERSION; the package location is functionAppConfig.deployment).
+// FUNCTIONS_EXTENSION_VERSION; the package location is functionAppConfig.deployment). App Service
+// authentication (Easy Auth) stands in front of every HTTP call: the operator API sees only signed-in
+// Entra ID principals, whose app roles (Reader, Operator) it reads from the headers the platform sets.
 
 param name string
 param planName string
@@ -35,7 +37,11 @@ param routesPath string
 
 param taskHubName string
 param runsContainerName string
+param auditContainerName string
 param operatorReadOnly bool
+
+@description('Client ID of the Entra ID app registration that defines the Reader and Operator app roles (infra/DEPLOY.md). Empty: no identity provider, so authentication cannot succeed and the operator API answers 401 to everyone.')
+param operatorAppClientId string
 
 @minValue(1)
 @maxValue(1000)
@@ -152,7 +158,10 @@ var appSettings = {
   BATCHPILOT_DATA_STORAGE__credential: 'managedidentity'
   BATCHPILOT_DATA_STORAGE__clientId: identityClientId
   BATCHPILOT_RUNS_CONTAINER: runsContainerName
+  BATCHPILOT_AUDIT_CONTAINER: auditContainerName
   BATCHPILOT_OPERATOR_READ_ONLY: operatorReadOnly ? 'true' : 'false'
+  // A function key alone proves nothing about who calls: only a signed-in Operator may change runs.
+  BATCHPILOT_OPERATOR_KEY_ROLE: 'Reader'
 }
 
 // The whole set: settings added by hand in the portal are removed on the next provision.
@@ -160,6 +169,63 @@ resource appSettingsConfig 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: appSettings
+}
+
+// Built-in authentication. With it on, the platform removes x-ms-client-principal* headers a client
+// sends, sets its own for the signed-in caller, and injects WEBSITE_AUTH_ENABLED=True, the one signal
+// the app trusts principal headers on (never set here: the contract test keeps it out of infra/).
+// Excluded: Event Grid's deliveries to the Event Grid webhook (they carry the extension's system key
+// and no Entra token) and the dashboard's page and assets (no data; the page offers the sign-in).
+var entraIdProvider = {
+  azureActiveDirectory: {
+    enabled: true
+    registration: {
+      openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+      clientId: operatorAppClientId
+    }
+    validation: {
+      // ID tokens (browser sign-in) carry the client ID, access tokens for api://<client ID>/.default the URI.
+      allowedAudiences: [
+        operatorAppClientId
+        'api://${operatorAppClientId}'
+      ]
+    }
+  }
+}
+
+resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+        '/api/ops/dashboard'
+        '/api/ops/dashboard/'
+        '/api/ops/dashboard/index.html'
+        '/api/ops/dashboard/dashboard.js'
+        '/api/ops/dashboard/dashboard.css'
+      ]
+    }
+    identityProviders: empty(operatorAppClientId) ? {} : entraIdProvider
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+  }
+  // Two site configuration updates at once can conflict; one after the other.
+  dependsOn: [
+    appSettingsConfig
+  ]
 }
 
 output id string = functionApp.id

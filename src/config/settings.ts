@@ -12,6 +12,8 @@ export interface SettingDefinition {
   readBy: 'app' | 'platform';
   /** A connection prefix: Azure sets `NAME__...` variants instead of NAME itself. */
   connection?: boolean;
+  /** App Service injects it itself: never an app setting (infra and the local sample leave it out). */
+  injectedByPlatform?: boolean;
 }
 
 export const SETTINGS: readonly SettingDefinition[] = [
@@ -26,7 +28,16 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { name: 'BATCHPILOT_EVENTS_TOPIC_ENDPOINT', readBy: 'app', required: true, description: "Custom topic endpoint (CloudEvents schema) for batchpilot's completion and failure events." },
   { name: 'BATCHPILOT_DATA_STORAGE', readBy: 'app', required: true, connection: true, description: 'Data storage account (inputs, outputs, run records).' },
   { name: 'BATCHPILOT_RUNS_CONTAINER', readBy: 'app', required: false, description: "Container for run records and reports (default 'runs')." },
+  { name: 'BATCHPILOT_AUDIT_CONTAINER', readBy: 'app', required: false, description: "Container for the operator audit trail, write-once records in a hash chain (default 'audit'); infra gives it a time-based immutability policy." },
   { name: 'BATCHPILOT_OPERATOR_READ_ONLY', readBy: 'app', required: false, description: "'true' makes the operator API refuse every change." },
+  { name: 'BATCHPILOT_OPERATOR_KEY_ROLE', readBy: 'app', required: false, description: "App role of a caller that shows only a function key: 'Reader' (default) or 'Operator'." },
+  {
+    name: 'WEBSITE_AUTH_ENABLED',
+    readBy: 'app',
+    required: false,
+    injectedByPlatform: true,
+    description: "Set by App Service when its built-in authentication is on ('True'); only then are x-ms-client-principal headers trusted, because only then does the platform strip client-sent ones.",
+  },
 ];
 
 export class SettingsError extends Error {
@@ -53,7 +64,12 @@ export interface Settings {
   eventsTopicEndpoint: string;
   dataStorage: StorageConnection;
   runsContainer: string;
+  auditContainer: string;
   operatorReadOnly: boolean;
+  /** The app role of a key-only caller. */
+  operatorKeyRole: 'Reader' | 'Operator';
+  /** App Service authentication is on, so principal headers come from the platform. */
+  platformAuthentication: boolean;
   managedIdentityClientId?: string;
 }
 
@@ -100,10 +116,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const topic = need('BATCHPILOT_EVENTS_TOPIC_ENDPOINT');
   check('BATCHPILOT_EVENTS_TOPIC_ENDPOINT', httpsUrl, topic);
   const dataStorage = readConnection(env, 'BATCHPILOT_DATA_STORAGE', problems);
+  const containerName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lower-case letters, digits, single hyphens)');
   const runsContainer = (env.BATCHPILOT_RUNS_CONTAINER ?? 'runs').trim() || 'runs';
-  check('BATCHPILOT_RUNS_CONTAINER', z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lower-case letters, digits, single hyphens)'), runsContainer);
+  check('BATCHPILOT_RUNS_CONTAINER', containerName, runsContainer);
+  const auditContainer = (env.BATCHPILOT_AUDIT_CONTAINER ?? 'audit').trim() || 'audit';
+  check('BATCHPILOT_AUDIT_CONTAINER', containerName, auditContainer);
+  if (auditContainer === runsContainer) problems.push(`BATCHPILOT_AUDIT_CONTAINER must differ from BATCHPILOT_RUNS_CONTAINER ('${runsContainer}'): the audit trail needs a container of its own, where nothing is overwritten or deleted.`);
   const ro = (env.BATCHPILOT_OPERATOR_READ_ONLY ?? 'false').trim().toLowerCase();
   if (!['true', 'false', '1', '0', ''].includes(ro)) problems.push(`BATCHPILOT_OPERATOR_READ_ONLY must be true or false (got '${env.BATCHPILOT_OPERATOR_READ_ONLY}').`);
+  const keyRoleText = (env.BATCHPILOT_OPERATOR_KEY_ROLE ?? '').trim();
+  const keyRole = (['Reader', 'Operator'] as const).find((r) => r.toLowerCase() === (keyRoleText || 'Reader').toLowerCase());
+  if (!keyRole) problems.push(`BATCHPILOT_OPERATOR_KEY_ROLE must be Reader or Operator (got '${keyRoleText}').`);
   if (problems.length) throw new SettingsError(problems);
   return {
     routesPath,
@@ -112,7 +135,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     eventsTopicEndpoint: topic,
     dataStorage: dataStorage!,
     runsContainer,
+    auditContainer,
     operatorReadOnly: ro === 'true' || ro === '1',
+    operatorKeyRole: keyRole!,
+    // App Service writes 'True'; anything else (unset locally) means no platform authentication.
+    platformAuthentication: /^(true|1)$/i.test((env.WEBSITE_AUTH_ENABLED ?? '').trim()),
     managedIdentityClientId: env.AZURE_CLIENT_ID || undefined,
   };
 }

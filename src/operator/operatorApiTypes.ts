@@ -58,11 +58,28 @@ export interface RunListPage {
   runs: RunSummary[];
   /** Pass back as `continuationToken` for the next (older) page; absent on the last page. */
   continuationToken?: string;
+  /**
+   * The request read as many instances as one request may before its page was full: `runs` holds what
+   * it found (newest first, every run created after `searchedBackTo` that matches), and
+   * `continuationToken` searches on from there.
+   */
+  partial?: true;
+  searchedBackTo?: string;
+  /** Durable instances read to answer (runs, their sub-runs and other instances alike). */
+  scannedInstances: number;
+  /** When the answer was computed (answers are shared across requests for a few seconds). */
+  asOf: string;
 }
 
 export interface RunCounts {
+  /** With `partial`, lower bounds: every matching run created since `completeSince`, and some older. */
   total: number;
   byStatus: Partial<Record<RunStatus, number>>;
+  /** Counting stopped at the read budget of one request; narrow the time range (from, to) for exact counts. */
+  partial?: true;
+  completeSince?: string;
+  scannedInstances: number;
+  asOf: string;
 }
 
 export type StepKind = 'activity' | 'timer' | 'event' | 'subRun' | 'run';
@@ -153,36 +170,90 @@ export const OPERATOR_ACTIONS = ['terminate', 'rerun', 'approve', 'reject', 'sta
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 export interface Actor {
-  /** The signed-in principal's name, or `function key` when only a key was shown. */
+  /** The signed-in principal's name (from App Service authentication), or `function-key` when only a key was shown. */
   name: string;
   via: 'principal' | 'functionKey';
   id?: string;
   identityProvider?: string;
+  /** The principal's app roles (roles claims), or the key role (BATCHPILOT_OPERATOR_KEY_ROLE). */
   roles: string[];
-  /** A name the caller gave for itself (x-batchpilot-actor); recorded, never trusted for access. */
+  /** A name the caller gave for itself (x-batchpilot-actor); recorded beside the identity, never trusted. */
   declaredAs?: string;
 }
 
-/** One operator action, as kept in the runs container under `_audit/`. */
+/** The state of an action an audit record was written for: before it, then its outcome. */
+export type AuditState = 'pending' | 'succeeded' | 'failed';
+
+/**
+ * One record of the audit chain, as stored in the audit container: written once (never overwritten) for
+ * each state of an action, and linked to the record before it by that record's hash.
+ */
+export interface AuditEntry {
+  schema: 'batchpilot.operatorAuditEntry/1';
+  /** Position in the chain, from 1, without gaps. */
+  seq: number;
+  /** `hash` of the record at seq - 1 (64 zeros for the first). */
+  prevHash: string;
+  /** SHA-256 (hex) of the record's canonical JSON without this field. */
+  hash: string;
+  recordedAt: string;
+  /** The action's ID, shared by its records. */
+  id: string;
+  action: OperatorAction;
+  /** When the action began. */
+  at: string;
+  by: Actor;
+  reason: string;
+  runId?: string;
+  request: Record<string, unknown>;
+  state: AuditState;
+  result?: Record<string, unknown>;
+  error?: string;
+  /** Runs the action created; the record is also indexed under each. */
+  createdRuns?: string[];
+}
+
+/** One operator action as the API shows it: its latest record, with where its records sit in the chain. */
 export interface AuditRecord {
-  schema: 'batchpilot.operatorAction/1';
   id: string;
   action: OperatorAction;
   at: string;
   by: Actor;
   reason: string;
-  /** The run acted on (terminate, rerun, approve, reject) or started (start). */
+  /** The run acted on (terminate, rerun, approve, reject). */
   runId?: string;
   request: Record<string, unknown>;
-  outcome: 'pending' | 'succeeded' | 'failed';
+  outcome: AuditState;
   result?: Record<string, unknown>;
   error?: string;
   completedAt?: string;
+  createdRuns?: string[];
+  /** The action's records in the chain, oldest first. */
+  entries: Array<{ seq: number; state: AuditState; hash: string; recordedAt: string }>;
+  /** Set when a record read for this action does not match its own hash (changed after writing). */
+  integrityProblem?: string;
+}
+
+/** What checking (part of) the audit chain found. */
+export interface AuditVerification {
+  ok: boolean;
+  fromSeq: number;
+  /** The last position checked. */
+  toSeq: number;
+  /** The newest record when the check began. */
+  headSeq: number;
+  headHash: string;
+  checked: number;
+  problems: Array<{ seq: number; blob: string; problem: string }>;
+  /** More of the chain is left to check: ask again from here. */
+  nextFromSeq?: number;
 }
 
 export interface CallerInfo {
   actor: Actor;
   readOnlyMode: boolean;
+  /** App Service authentication is on (WEBSITE_AUTH_ENABLED): principal headers are the platform's. */
+  platformAuthentication: boolean;
   mayChange: boolean;
   /** Why changes are refused, when they are. */
   refusal?: string;

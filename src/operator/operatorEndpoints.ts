@@ -9,12 +9,13 @@
 //   POST ops/purge                     purge finished history created before { before, reason }
 //   POST ops/rollbacks                 roll an endpoint back past its latest promotion { endpoint, reason }
 //   GET  ops/audit                     operator actions (runId, top)
+//   GET  ops/audit/verify              check the audit hash chain (fromSeq, maxEntries)
 //   GET  ops/me                        the caller, its roles, and whether it may change things
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
 import { checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
-import { COUNT_PARAMETERS, countRuns, listRuns, parsePageSize, parseRunFilter } from './runQueries';
+import { cachedCountRuns, cachedListRuns, COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
 import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
@@ -46,13 +47,13 @@ export async function listRunsEndpoint(request: HttpRequest, client: DurableClie
   requireReader(request);
   const query = queryOf(request);
   const filter = parseRunFilter(query);
-  const page = await listRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
+  const page = await cachedListRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
   return jsonResponse(200, page);
 }
 
 export async function countRunsEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
   requireReader(request);
-  return jsonResponse(200, await countRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
+  return jsonResponse(200, await cachedCountRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
 }
 
 export async function runDetailEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
@@ -136,6 +137,20 @@ export async function auditEndpoint(request: HttpRequest): Promise<HttpResponseI
   const runId = query.get('runId')?.trim();
   const records = runId ? (await auditLog().listForRun(runId)).reverse().slice(0, top) : await auditLog().listRecent(top);
   return jsonResponse(200, { records });
+}
+
+export async function auditVerifyEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
+  requireReader(request);
+  const query = queryOf(request);
+  checkQueryNames(query, ['fromSeq', 'maxEntries']);
+  const whole = (name: string, max: number): number | undefined => {
+    const text = query.get(name);
+    if (text === null || text === '') return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new OperatorError(400, 'InvalidFilter', `${name} '${text}' must be a whole number from 1 to ${max}.`);
+    return n;
+  };
+  return jsonResponse(200, await auditLog().verify({ fromSeq: whole('fromSeq', Number.MAX_SAFE_INTEGER), maxEntries: whole('maxEntries', 5000) }));
 }
 
 export async function whoAmIEndpoint(request: HttpRequest): Promise<HttpResponseInit> {

@@ -11,6 +11,7 @@ import { InstanceStatus, isTerminalRuntimeStatus, readInstance } from './runInst
 import { isAwaitingApproval, summariseRun } from './runSummaries';
 import { summariseHistory } from './historySteps';
 import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
+import { runQueryCache } from './runQueries';
 import { requestRollback, sendApprovalDecision } from './modelGate';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { appSettings } from '../activities/runtimeConfig';
@@ -33,6 +34,9 @@ export async function audited(caller: ActionCaller, action: OperatorAction, runI
   } catch (err) {
     await audit.failed(err instanceof OperatorError ? `${err.code}: ${err.message}` : (err as Error).message).catch(() => undefined);
     throw err;
+  } finally {
+    // Lists and counts shared across requests would show the runs as they were before.
+    runQueryCache.clear();
   }
   await audit.succeeded(outcome.result, outcome.createdRuns ?? []);
   caller.log(`Operator ${action}${runId ? ` of ${runId}` : ''} by ${caller.actor.name}: ${caller.reason}`, { runId, auditId: audit.id });

@@ -1,12 +1,13 @@
-// The operator API's view of Durable instances: one shape for what `getStatus` and `getStatusBy` answer
-// (class instances with Dates, or the raw JSON with strings), reads that say "not found" instead of
-// throwing, and which instances are runs (blob, model, rollback) rather than their sub-runs and
-// partition gatherers.
+// The operator API's view of Durable instances: one shape for what `getStatus` and the instance query
+// answer (class instances with Dates, or the raw JSON with strings), reads that say "not found" instead
+// of throwing, instance queries one page at a time, and which instances are runs (blob, model,
+// rollback) rather than their sub-runs and partition gatherers.
 import type { DurableClient } from 'durable-functions';
 import type { RunKind } from './operatorApiTypes';
 import { SCORE_BLOB_RUN } from '../orchestrations/scoreBlobRun';
 import { PROMOTE_MODEL } from '../orchestrations/promoteModel';
 import { ROLLBACK_MODEL } from '../orchestrations/rollbackModel';
+import { PermanentError, TransientError } from '../azure/errorClassification';
 
 export interface InstanceStatus {
   name: string;
@@ -65,15 +66,59 @@ export interface InstanceQuery {
   runtimeStatus?: string[];
 }
 
-/** Every instance matching the query (the client follows continuation tokens itself). */
-export async function queryInstances(client: DurableClient, query: InstanceQuery): Promise<InstanceStatus[]> {
-  const filter = {
-    ...(query.createdTimeFrom ? { createdTimeFrom: query.createdTimeFrom } : {}),
-    ...(query.createdTimeTo ? { createdTimeTo: query.createdTimeTo } : {}),
-    ...(query.runtimeStatus?.length ? { runtimeStatus: query.runtimeStatus as Parameters<DurableClient['getStatusBy']>[0]['runtimeStatus'] } : {}),
-  };
-  const found = await client.getStatusBy(filter);
-  return (found ?? []).map(instanceStatusOf);
+export interface InstancePage {
+  items: InstanceStatus[];
+  /** Pass back for the next page; absent on the last. */
+  continuationToken?: string;
+}
+
+interface ClientBindingData {
+  rpcBaseUrl?: string;
+  managementUrls?: { id?: string; statusQueryGetUri?: string };
+}
+
+/** Where the client's own status queries go: its rpcBaseUrl, else the management URL template. */
+function instanceQueryUrl(client: DurableClient): URL {
+  // The library's client keeps its binding data; its getStatusBy reads every page with no way to stop.
+  const data = (client as unknown as { clientData?: ClientBindingData }).clientData;
+  if (data?.rpcBaseUrl) return new URL('instances/', data.rpcBaseUrl);
+  const template = data?.managementUrls?.statusQueryGetUri;
+  const id = data?.managementUrls?.id;
+  if (template && id) return new URL(template.replace(id, ''));
+  throw new PermanentError('The durable client has neither an rpcBaseUrl nor management URLs to query instances with; is this function bound to a durableClient input?');
+}
+
+/**
+ * One page of instances matching the query, through the Durable HTTP API's `top` and continuation
+ * token, as the library's client builds its own requests; so a caller can stop after any page.
+ */
+export async function queryInstancePage(client: DurableClient, query: InstanceQuery, pageSize: number, continuationToken?: string): Promise<InstancePage> {
+  const url = instanceQueryUrl(client);
+  if (query.createdTimeFrom) url.searchParams.set('createdTimeFrom', query.createdTimeFrom.toISOString());
+  if (query.createdTimeTo) url.searchParams.set('createdTimeTo', query.createdTimeTo.toISOString());
+  if (query.runtimeStatus?.length) url.searchParams.set('runtimeStatus', query.runtimeStatus.join(','));
+  url.searchParams.set('showInput', 'true');
+  url.searchParams.set('top', String(pageSize));
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json', ...(continuationToken ? { 'x-ms-continuation-token': continuationToken } : {}) } });
+  } catch (err) {
+    throw new TransientError(`Listing Durable instances at ${url.origin}${url.pathname} failed: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    const message = `Listing Durable instances at ${url.origin}${url.pathname} answered HTTP ${res.status}: ${text.slice(0, 300)}`;
+    throw res.status === 429 || res.status >= 500 ? new TransientError(message, { statusCode: res.status }) : new PermanentError(message, { statusCode: res.status });
+  }
+  let items: unknown;
+  try {
+    items = text ? JSON.parse(text) : [];
+  } catch {
+    throw new TransientError(`Listing Durable instances at ${url.origin}${url.pathname} answered something that is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!Array.isArray(items)) throw new PermanentError(`Listing Durable instances at ${url.origin}${url.pathname} answered a ${typeof items}, not a list of instances.`);
+  const next = res.headers.get('x-ms-continuation-token');
+  return { items: items.map(instanceStatusOf), ...(next ? { continuationToken: next } : {}) };
 }
 
 const KIND_BY_ORCHESTRATION: Record<string, RunKind> = { [SCORE_BLOB_RUN]: 'blob', [PROMOTE_MODEL]: 'model', [ROLLBACK_MODEL]: 'rollback' };

@@ -1,14 +1,19 @@
 // Listing runs: filters (kind, route, status, time range, text), newest first, in pages joined by
-// continuation tokens, and counts by status. Durable keeps no index by creation time, so the list walks
-// back in time in growing windows (an hour, six, a day, a week, a month, then the rest) until a page is
-// full; the newest runs, which operators look at most, cost the least. A continuation token is the
-// position of the last run returned (creation time and ID), so new runs arriving between pages neither
-// repeat nor shift what follows. It is bound to its filter: reusing it with other filters is refused.
+// continuation tokens, and counts by status. Durable keeps no index by creation time, so both walk back
+// in time in growing windows (an hour, then 4 or 16 times longer each, then the rest); the newest runs,
+// which operators look at most, cost the least. Every request reads at most a budget of instance pages (the Durable
+// query's `top` and continuation token) and says when it stopped early: a list page then comes back
+// `partial`, with what it found and a token that searches on from where it stopped (with a smaller
+// window, if the window it gave up on was too full); counts come back `partial` with the time since
+// which they are complete. A continuation token is the position of the last run returned (creation time
+// and ID), so new runs arriving between pages neither repeat nor shift what follows; it is bound to its
+// filter. Answers are shared across requests for 5 s (every open dashboard asks every 10 s)
+// and forgotten when an operator action changes something. A run index in Table storage is the real fix.
 import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import { RUN_KINDS, RUN_STATUSES, RunCounts, RunKind, RunListPage, RunStatus, RunSummary } from './operatorApiTypes';
 import { checkQueryNames, OperatorError } from './operatorHttp';
-import { queryInstances } from './runInstances';
+import { InstanceQuery, InstanceStatus, queryInstancePage } from './runInstances';
 import { searchableText, summariseRun } from './runSummaries';
 
 export interface RunFilter {
@@ -105,11 +110,13 @@ function matches(filter: RunFilter, summary: RunSummary, text: () => string, ign
 }
 
 interface Cursor {
-  /** Creation time (ms) and ID of the last run handed out. */
+  /** Creation time (ms) and ID of the last run handed out: the next page holds only older runs. */
   t: number;
   id: string;
   /** Fingerprint of the filter the token belongs to. */
   f: string;
+  /** Size of the first window to search (ms): what the runs around `t` were dense enough for. */
+  w?: number;
 }
 
 function fingerprint(filter: RunFilter): string {
@@ -135,13 +142,13 @@ function decodeCursor(token: string, filter: RunFilter): Cursor {
   } catch {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
-  if (c?.v !== 1 || typeof c.t !== 'number' || typeof c.id !== 'string' || typeof c.f !== 'string') {
+  if (c?.v !== 1 || typeof c.t !== 'number' || !Number.isFinite(c.t) || typeof c.id !== 'string' || typeof c.f !== 'string' || (c.w !== undefined && (typeof c.w !== 'number' || !(c.w >= MIN_WINDOW_IN_MS)))) {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
   if (c.f !== fingerprint(filter)) {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token belongs to a list with other filters; pass the same filters as the first page, or start again.');
   }
-  return { t: c.t, id: c.id, f: c.f };
+  return { t: c.t, id: c.id, f: c.f, ...(c.w !== undefined ? { w: c.w } : {}) };
 }
 
 /** Newest first; ties on creation time by instance ID, descending. */
@@ -150,66 +157,242 @@ function newerFirst(a: RunSummary, b: RunSummary): number {
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0;
 }
 
-function olderThan(summary: RunSummary, cursor: Cursor): boolean {
+function olderThan(summary: RunSummary, cursor: { t: number; id: string }): boolean {
   const t = Date.parse(summary.createdAt);
   return t < cursor.t || (t === cursor.t && summary.runId < cursor.id);
 }
-
-const WINDOWS_IN_HOURS = [1, 6, 24, 24 * 7, 24 * 30];
 
 function runtimeStatusesFor(filter: RunFilter): string[] | undefined {
   return filter.statuses ? [...new Set(filter.statuses.flatMap((s) => RUNTIME_STATUSES_OF[s]))] : undefined;
 }
 
-export async function listRuns(client: DurableClient, filter: RunFilter, pageSize: number, continuationToken?: string): Promise<RunListPage> {
+// ---- reading instances within a budget ----------------------------------------------------------
+
+/** How much one request may read: pages of the Durable instance query, of `pageSize` instances each. */
+export interface ScanBudget {
+  pageSize: number;
+  maxPages: number;
+}
+
+/** At most 2,000 instances per request. */
+export const DEFAULT_SCAN_BUDGET: ScanBudget = { pageSize: 250, maxPages: 8 };
+
+export interface QueryOptions {
+  budget?: ScanBudget;
+  /** The clock (ms); tests pass their own. */
+  now?: () => number;
+}
+
+const HOUR_IN_MS = 3600_000;
+const FIRST_WINDOW_IN_MS = HOUR_IN_MS;
+/** A list stops once its page is full, so small steps pay; counts read every window, so few steps do. */
+const LIST_WINDOW_GROWTH = 4;
+const COUNT_WINDOW_GROWTH = 16;
+/** A window that would be longer reaches down to the lower bound (or the first instance) instead. */
+const LONGEST_WINDOW_IN_MS = 90 * 24 * HOUR_IN_MS;
+/** A window given up on is searched again this many times smaller. */
+const WINDOW_SHRINK = 8;
+/**
+ * Windows this short are read to the end even past the budget: only when more instances than the
+ * budget were created within one second does a request read more than its budget.
+ */
+const MIN_WINDOW_IN_MS = 1000;
+
+class Reads {
+  pages = 0;
+  instances = 0;
+  constructor(readonly budget: ScanBudget) {}
+
+  get spent(): boolean {
+    return this.pages >= this.budget.maxPages;
+  }
+}
+
+interface TimeWindow {
+  /** Inclusive bounds (ms); no top: up to now and beyond, no bottom: from the first instance. */
+  top?: number;
+  bottom?: number;
+  /** Nominal length; the last window, reaching the lower bound, counts as longer than the longest. */
+  sizeInMs: number;
+}
+
+/**
+ * Windows back in time from `top`, each `growth` times the one before (growth² after a window with no
+ * instances at all: older times are likely as quiet), the last one down to `lowest`.
+ */
+function* windowsFrom(top: number | undefined, now: number, lowest: number | undefined, firstSizeInMs: number, growth: number): Generator<TimeWindow, void, boolean | undefined> {
+  if (top !== undefined && lowest !== undefined && top < lowest) return;
+  let windowTop = top;
+  let size = firstSizeInMs;
+  for (;;) {
+    const last = size > LONGEST_WINDOW_IN_MS;
+    let bottom = last ? lowest : (windowTop ?? now) - size;
+    const reachesLowest = lowest !== undefined && bottom !== undefined && bottom <= lowest;
+    if (reachesLowest) bottom = lowest;
+    const wasEmpty = yield { top: windowTop, bottom, sizeInMs: last ? LONGEST_WINDOW_IN_MS * growth : size };
+    if (last || reachesLowest) return;
+    windowTop = bottom;
+    size *= wasEmpty ? growth * growth : growth;
+  }
+}
+
+/** Reads one window, page by page; stops (incomplete) when the budget is spent, unless the window is `soft`. */
+async function readWindow(client: DurableClient, w: TimeWindow, runtimeStatus: string[] | undefined, reads: Reads, soft: boolean): Promise<{ statuses: InstanceStatus[]; complete: boolean }> {
+  const query: InstanceQuery = {
+    createdTimeFrom: w.bottom !== undefined ? new Date(w.bottom) : undefined,
+    createdTimeTo: w.top !== undefined ? new Date(w.top) : undefined,
+    runtimeStatus,
+  };
+  const statuses: InstanceStatus[] = [];
+  let token: string | undefined;
+  do {
+    if (reads.spent && !soft) return { statuses, complete: false };
+    const page = await queryInstancePage(client, query, reads.budget.pageSize, token);
+    reads.pages++;
+    reads.instances += page.items.length;
+    statuses.push(...page.items);
+    token = page.continuationToken;
+  } while (token);
+  return { statuses, complete: true };
+}
+
+// ---- list and counts ----------------------------------------------------------------------------
+
+export async function listRuns(client: DurableClient, filter: RunFilter, pageSize: number, continuationToken?: string, options: QueryOptions = {}): Promise<RunListPage> {
+  const now = (options.now ?? Date.now)();
+  const reads = new Reads(options.budget ?? DEFAULT_SCAN_BUDGET);
   const cursor = continuationToken ? decodeCursor(continuationToken, filter) : undefined;
   const upper = Math.min(filter.to?.getTime() ?? Infinity, cursor?.t ?? Infinity);
-  const lowest = filter.from?.getTime();
+  const top = Number.isFinite(upper) ? upper : undefined;
   const runtimeStatus = runtimeStatusesFor(filter);
   const found = new Map<string, RunSummary>();
-  // The first window is open-ended upwards unless bounded, so runs created a moment ago are not missed.
-  let windowTop: number | undefined = Number.isFinite(upper) ? upper : undefined;
-  const anchor = windowTop ?? Date.now();
-  for (let i = 0; ; i++) {
-    const hours = WINDOWS_IN_HOURS[i];
-    let windowBottom: number | undefined = hours === undefined ? lowest : anchor - hours * 3600_000;
-    if (windowBottom !== undefined && lowest !== undefined && windowBottom <= lowest) windowBottom = lowest;
-    const statuses = await queryInstances(client, {
-      createdTimeFrom: windowBottom !== undefined ? new Date(windowBottom) : undefined,
-      createdTimeTo: windowTop !== undefined ? new Date(windowTop) : undefined,
-      runtimeStatus,
-    });
-    for (const s of statuses) {
+  // Where this request started: every run it hands out is older than this.
+  const start = cursor ? { t: cursor.t, id: cursor.id } : { t: (top ?? now) + 1, id: '' };
+  let completedDownTo: number | undefined;
+  let densitySizeInMs = cursor?.w ?? FIRST_WINDOW_IN_MS;
+  let stopped: { sizeInMs: number } | undefined;
+  const windows = windowsFrom(top, now, filter.from?.getTime(), cursor?.w ?? FIRST_WINDOW_IN_MS, LIST_WINDOW_GROWTH);
+  for (let next = windows.next(), wasEmpty = false; !next.done; next = windows.next(wasEmpty)) {
+    const w = next.value;
+    if (reads.spent) {
+      stopped = { sizeInMs: w.sizeInMs };
+      break;
+    }
+    const read = await readWindow(client, w, runtimeStatus, reads, w.sizeInMs <= MIN_WINDOW_IN_MS);
+    wasEmpty = read.statuses.length === 0;
+    if (!read.complete) {
+      stopped = { sizeInMs: Math.max(MIN_WINDOW_IN_MS, Math.floor(w.sizeInMs / WINDOW_SHRINK)) };
+      break;
+    }
+    for (const s of read.statuses) {
       if (found.has(s.instanceId)) continue;
       const summary = summariseRun(s);
-      if (!summary) continue;
-      if (cursor && !olderThan(summary, cursor)) continue;
+      if (!summary || !olderThan(summary, start)) continue;
       if (!matches(filter, summary, () => searchableText(s, summary))) continue;
       found.set(s.instanceId, summary);
     }
-    const exhausted = windowBottom === undefined || windowBottom === lowest;
-    if (found.size > pageSize || exhausted) break;
-    windowTop = windowBottom;
+    // The window's bottom is inclusive: every instance created at or after it has been read.
+    completedDownTo = w.bottom;
+    densitySizeInMs = w.sizeInMs;
+    if (found.size > pageSize || w.bottom === undefined) break;
   }
   const runs = [...found.values()].sort(newerFirst);
-  const page = runs.slice(0, pageSize);
-  const last = page.at(-1);
-  return {
-    runs: page,
-    continuationToken: runs.length > pageSize && last ? encodeCursor({ t: Date.parse(last.createdAt), id: last.runId, f: fingerprint(filter) }) : undefined,
-  };
+  const answer = { scannedInstances: reads.instances, asOf: new Date(now).toISOString() };
+  const f = fingerprint(filter);
+  if (runs.length > pageSize) {
+    const page = runs.slice(0, pageSize);
+    const last = page.at(-1)!;
+    return { runs: page, continuationToken: encodeCursor({ t: Date.parse(last.createdAt), id: last.runId, f, w: densitySizeInMs }), ...answer };
+  }
+  if (stopped) {
+    // Runs at exactly `completedDownTo` were read (and handed out if they match): go on strictly below.
+    const resume = completedDownTo !== undefined ? { t: completedDownTo, id: '' } : start;
+    return { runs, continuationToken: encodeCursor({ ...resume, f, w: stopped.sizeInMs }), partial: true, searchedBackTo: new Date(resume.t).toISOString(), ...answer };
+  }
+  return { runs, ...answer };
 }
 
 /** How many runs match the filter, by status (the status filter, if any, is ignored: counts show all). */
-export async function countRuns(client: DurableClient, filter: RunFilter): Promise<RunCounts> {
-  const statuses = await queryInstances(client, { createdTimeFrom: filter.from, createdTimeTo: filter.to });
+export async function countRuns(client: DurableClient, filter: RunFilter, options: QueryOptions = {}): Promise<RunCounts> {
+  const now = (options.now ?? Date.now)();
+  const reads = new Reads(options.budget ?? DEFAULT_SCAN_BUDGET);
+  const top = filter.to?.getTime();
+  const seen = new Set<string>();
   const byStatus: Partial<Record<RunStatus, number>> = {};
   let total = 0;
-  for (const s of statuses) {
-    const summary = summariseRun(s);
-    if (!summary || !matches(filter, summary, () => searchableText(s, summary), true)) continue;
-    byStatus[summary.status] = (byStatus[summary.status] ?? 0) + 1;
-    total++;
+  let completeSince: number | undefined;
+  let partial = false;
+  const windows = windowsFrom(top, now, filter.from?.getTime(), FIRST_WINDOW_IN_MS, COUNT_WINDOW_GROWTH);
+  for (let next = windows.next(), wasEmpty = false; !next.done; next = windows.next(wasEmpty)) {
+    const w = next.value;
+    const read = reads.spent ? { statuses: [], complete: false } : await readWindow(client, w, undefined, reads, false);
+    wasEmpty = read.statuses.length === 0;
+    for (const s of read.statuses) {
+      if (seen.has(s.instanceId)) continue;
+      seen.add(s.instanceId);
+      const summary = summariseRun(s);
+      if (!summary || !matches(filter, summary, () => searchableText(s, summary), true)) continue;
+      byStatus[summary.status] = (byStatus[summary.status] ?? 0) + 1;
+      total++;
+    }
+    if (!read.complete) {
+      partial = true;
+      completeSince ??= w.top ?? now;
+      break;
+    }
+    completeSince = w.bottom;
   }
-  return { total, byStatus };
+  return {
+    total,
+    byStatus,
+    ...(partial ? { partial: true as const, completeSince: new Date(completeSince!).toISOString() } : {}),
+    scannedInstances: reads.instances,
+    asOf: new Date(now).toISOString(),
+  };
+}
+
+// ---- answers shared across requests -------------------------------------------------------------
+
+/**
+ * Answers kept for a few seconds and shared by every request in this process that asks the same
+ * question, including one still being computed; failures are not kept.
+ */
+export class RunQueryCache {
+  readonly #entries = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  constructor(readonly ttlInMs: number, private readonly now: () => number = Date.now, private readonly maxEntries = 200) {}
+
+  get<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    const at = this.now();
+    const hit = this.#entries.get(key);
+    if (hit && at - hit.at < this.ttlInMs) return hit.value as Promise<T>;
+    const value = compute();
+    this.#entries.delete(key);
+    this.#entries.set(key, { at, value });
+    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    value.catch(() => {
+      if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+    });
+    return value;
+  }
+
+  /** Forgets every answer (after an operator action changed something). */
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+/**
+ * Counts and list pages may be this old. Every open dashboard asks every 10 s; with answers kept 5 s,
+ * a question costs at most two scans per 10 s however many dashboards ask it.
+ */
+export const RUN_QUERY_CACHE_TTL_IN_MS = 5_000;
+export const runQueryCache = new RunQueryCache(RUN_QUERY_CACHE_TTL_IN_MS);
+
+export function cachedListRuns(client: DurableClient, filter: RunFilter, pageSize: number, continuationToken?: string): Promise<RunListPage> {
+  return runQueryCache.get(`list:${client.taskHubName}:${fingerprint(filter)}:${pageSize}:${continuationToken ?? ''}`, () => listRuns(client, filter, pageSize, continuationToken));
+}
+
+export function cachedCountRuns(client: DurableClient, filter: RunFilter): Promise<RunCounts> {
+  return runQueryCache.get(`counts:${client.taskHubName}:${fingerprint(filter)}`, () => countRuns(client, filter));
 }

@@ -274,7 +274,7 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
   const names = Object.keys(appSettings);
 
   function expectedAzureNames(): string[] {
-    return SETTINGS.flatMap((s) => {
+    return SETTINGS.filter((s) => !s.injectedByPlatform).flatMap((s) => {
       if (!s.connection) return [s.name];
       const services = s.name === 'AzureWebJobsStorage' ? ['blobServiceUri', 'queueServiceUri', 'tableServiceUri'] : ['blobServiceUri'];
       return [...services, 'credential', 'clientId'].map((suffix) => `${s.name}__${suffix}`);
@@ -313,9 +313,8 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
   });
 
   it('applies the settings in one place: a single sites/config appsettings resource, no siteConfig.appSettings', () => {
-    const configs = bicepFiles().flatMap((f) => resources(code(f)).filter((r) => r.type === 'Microsoft.Web/sites/config').map((r) => ({ f: relativeName(f), r })));
+    const configs = bicepFiles().flatMap((f) => resources(code(f)).filter((r) => r.type === 'Microsoft.Web/sites/config' && /\bname:\s*'appsettings'/.test(r.body)).map((r) => ({ f: relativeName(f), r })));
     expect(configs.map((c) => c.f)).toEqual(['infra/app/functionApp.bicep']);
-    expect(configs[0].r.body).toMatch(/\bname:\s*'appsettings'/);
     expect(configs[0].r.body).toMatch(/\bproperties:\s*appSettings\b/);
     for (const f of bicepFiles()) expect({ file: relativeName(f), appSettingsArray: /\bappSettings\s*:/.test(code(f)) }).toEqual({ file: relativeName(f), appSettingsArray: false });
   });
@@ -328,10 +327,29 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
     }
   });
 
-  it('lists every setting in local.settings.sample.json', () => {
+  it('lists every setting in local.settings.sample.json, except those App Service injects', () => {
     const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
-    const missing = SETTINGS.map((s) => s.name).filter((name) => !(name in sample.Values));
+    const missing = SETTINGS.filter((s) => !s.injectedByPlatform).map((s) => s.name).filter((name) => !(name in sample.Values));
     expect(missing).toEqual([]);
+    expect(SETTINGS.filter((s) => s.injectedByPlatform).map((s) => s.name).filter((name) => name in sample.Values)).toEqual([]);
+  });
+
+  it('never sets what App Service injects itself (WEBSITE_AUTH_ENABLED): only the platform may say authentication is on', () => {
+    const injected = SETTINGS.filter((s) => s.injectedByPlatform).map((s) => s.name);
+    expect(injected).toEqual(['WEBSITE_AUTH_ENABLED']);
+    // Bicep code (comments may explain it), parameter files, hooks and azure.yaml.
+    for (const f of [...listFiles(infraDir).filter((file) => !file.endsWith('.md')), path.join(repoRoot, 'azure.yaml')]) {
+      const text = f.endsWith('.bicep') ? code(f) : fs.readFileSync(f, 'utf8');
+      expect({ file: relativeName(f), sets: injected.filter((name) => text.includes(name)) }).toEqual({ file: relativeName(f), sets: [] });
+    }
+  });
+
+  it('makes a key-only caller a Reader in Azure, and names the audit container main.bicep creates', () => {
+    expect(stringLiteral(appSettings.BATCHPILOT_OPERATOR_KEY_ROLE)).toBe('Reader');
+    expect(exprOf(appSettings.BATCHPILOT_AUDIT_CONTAINER)).toBe('auditContainerName');
+    expect(exprOf(moduleParams(mainCode(), 'functionApp').auditContainerName)).toBe('auditContainerName');
+    const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
+    expect(params(mainCode()).find((p) => p.name === 'auditContainerName')?.defaultValue).toBe(`'${sample.Values.BATCHPILOT_AUDIT_CONTAINER}'`);
   });
 
   it('ships routes.yaml as the default routes file, as the local sample does', () => {
@@ -411,6 +429,7 @@ describe('role assignments', () => {
       'appPrincipalId | container dataAccountName/inputContainerName | storageBlobDataReader',
       'appPrincipalId | container dataAccountName/outputContainerName | storageBlobDataContributor',
       'appPrincipalId | container dataAccountName/runsContainerName | storageBlobDataContributor',
+      'appPrincipalId | container dataAccountName/auditContainerName | storageBlobDataContributor',
       'storageTopicPrincipalId | container dataAccountName/deadLetterContainerName | storageBlobDataContributor',
       'workspaceTopicPrincipalId | container dataAccountName/deadLetterContainerName | storageBlobDataContributor',
       'mlComputePrincipalId | container dataAccountName/inputContainerName | storageBlobDataReader',
@@ -418,6 +437,7 @@ describe('role assignments', () => {
       'principalId | container dataAccountName/inputContainerName | storageBlobDataContributor',
       'principalId | container dataAccountName/outputContainerName | storageBlobDataReader',
       'principalId | container dataAccountName/runsContainerName | storageBlobDataReader',
+      'principalId | container dataAccountName/auditContainerName | storageBlobDataReader',
       'principalId | container dataAccountName/deadLetterContainerName | storageBlobDataReader',
       'appPrincipalId | workspace workspaceParts[8] | azureMLDataScientist',
       'appPrincipalId | topic eventGrid.outputs.eventsTopicName | eventGridDataSender',
@@ -522,6 +542,30 @@ describe('Flex Consumption function app', () => {
     expect(site?.body).toMatch(/'azd-service-name':\s*'api'/);
   });
 
+  it('turns on App Service authentication: Entra ID, authentication required, 401 for API calls without it', () => {
+    const auth = resources(functionApp).filter((r) => r.type === 'Microsoft.Web/sites/config' && /\bname:\s*'authsettingsV2'/.test(r.body));
+    expect(auth).toHaveLength(1);
+    const properties = asObject(asObject(parseLiteral(auth[0].body)).properties);
+    expect(exprOf(asObject(properties.platform).enabled)).toBe('true');
+    const validation = asObject(properties.globalValidation);
+    expect(exprOf(validation.requireAuthentication)).toBe('true');
+    expect(stringLiteral(validation.unauthenticatedClientAction)).toBe('Return401');
+    // Only what must work without a signed-in user: Event Grid's deliveries (they carry the system key)
+    // and the dashboard's page and assets (they hold no data; the page offers the sign-in).
+    const excluded = asArray(validation.excludedPaths).map((p) => stringLiteral(p));
+    expect(excluded).toContain('/runtime/webhooks/eventgrid');
+    for (const p of excluded) expect({ path: p, allowed: p === '/runtime/webhooks/eventgrid' || /^\/api\/ops\/dashboard(\/(index\.html|dashboard\.js|dashboard\.css)?)?$/.test(p ?? '') }).toEqual({ path: p, allowed: true });
+    expect(exprOf(properties.identityProviders)).toBe('empty(operatorAppClientId) ? {} : entraIdProvider');
+    const entra = asObject(asObject(parseLiteral(varLiteral(functionApp, 'entraIdProvider'))).azureActiveDirectory);
+    expect(exprOf(entra.enabled)).toBe('true');
+    expect(exprOf(asObject(entra.registration).clientId)).toBe('operatorAppClientId');
+    expect(exprOf(asObject(entra.registration).openIdIssuer)).toBe("'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
+    expect(asArray(asObject(entra.validation).allowedAudiences).map(exprOf)).toEqual(['operatorAppClientId', "'api://${operatorAppClientId}'"]);
+    expect(exprOf(moduleParams(mainCode(), 'functionApp').operatorAppClientId)).toBe('operatorAppClientId');
+    const parameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> };
+    expect(parameters.parameters.operatorAppClientId.value).toBe('${BATCHPILOT_OPERATOR_APP_CLIENT_ID}');
+  });
+
   it('keeps private networking off unless asked for', () => {
     const main = mainCode();
     expect(params(main).find((p) => p.name === 'enablePrivateNetworking')?.defaultValue).toBe('false');
@@ -588,7 +632,7 @@ describe('structure', () => {
   it('wires every module main.bicep declares, each in a resource group scope', () => {
     const main = mainCode();
     const modules = [...main.matchAll(/^module\s+(\w+)\s+'app\/(\w+)\.bicep'/gm)].map((m) => m[2]);
-    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions']));
+    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'auditContainer', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions']));
     expect(main).toMatch(/^targetScope = 'subscription'$/m);
     expect(resources(main).find((r) => r.type === 'Microsoft.Resources/resourceGroups')?.body).toMatch(/tags:\s*tags/);
     expect(main).toMatch(/'azd-env-name':\s*environmentName/);
@@ -725,11 +769,43 @@ describe('Event Grid subscriptions: one declaration for Azure and the local emul
   });
 });
 
+describe('the audit container', () => {
+  const main = mainCode();
+
+  it('is created with a time-based immutability policy: records cannot be overwritten or deleted while retained', () => {
+    const module = fs.existsSync(path.join(appDir, 'auditContainer.bicep')) ? appCode('auditContainer.bicep') : '';
+    const container = resources(module).find((r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers' && !r.existing);
+    expect(container?.body).toMatch(/name:\s*containerName/);
+    expect(container?.body).toMatch(/publicAccess:\s*'None'/);
+    const policy = resources(module).find((r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies');
+    expect(policy?.body).toMatch(/parent:\s*container\b/);
+    expect(policy?.body).toMatch(/name:\s*'default'/);
+    expect(policy?.body).toMatch(/immutabilityPeriodSinceCreationInDays:\s*retentionInDays/);
+    expect(policy?.body).toMatch(/allowProtectedAppendWrites:\s*false/);
+  });
+
+  it('is wired from main.bicep on the data account, with its retention from the azd environment', () => {
+    expect(moduleDeclaration(main, 'auditContainer')).toContain("'app/auditContainer.bicep'");
+    const p = moduleParams(main, 'auditContainer');
+    expect(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, exprOf(v)]))).toEqual({ accountName: 'dataAccountName', containerName: 'auditContainerName', retentionInDays: 'auditRetentionInDays' });
+    const body = main.slice(main.indexOf(moduleDeclaration(main, 'auditContainer')));
+    expect(/\n\s*scope:\s*(.+)/.exec(body)?.[1]).toBe('resourceGroup(dataAccountParts[2], dataAccountParts[4])');
+    const parameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> };
+    expect(parameters.parameters.auditRetentionInDays.value).toBe('${BATCHPILOT_AUDIT_RETENTION_DAYS=365}');
+  });
+});
+
 describe('infra/DEPLOY.md', () => {
   const deploy = readRepoFile('infra/DEPLOY.md');
 
   it('covers prerequisites, azd up, the routes file, watching events, the dashboard and tearing down', () => {
     for (const needed of ['### Prerequisites', 'azd up', 'routes.yaml', 'BATCHPILOT_ROUTES_PATH', 'dashboard', 'az monitor', 'azd down --purge', 'postdeploy']) {
+      expect({ needed, present: deploy.includes(needed) }).toEqual({ needed, present: true });
+    }
+  });
+
+  it('explains the operators\' app registration: the Reader and Operator app roles, how to define and assign them', () => {
+    for (const needed of ['BATCHPILOT_OPERATOR_APP_CLIENT_ID', '"value": "Reader"', '"value": "Operator"', 'appRoleAssignedTo', 'BATCHPILOT_OPERATOR_KEY_ROLE', 'authsettingsV2', 'BATCHPILOT_AUDIT_RETENTION_DAYS']) {
       expect({ needed, present: deploy.includes(needed) }).toEqual({ needed, present: true });
     }
   });

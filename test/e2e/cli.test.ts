@@ -3,6 +3,7 @@
 // for scripts, finds the local host's key by itself, and fails with clear messages and exit codes.
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobRunStack } from '../support/blobRunStack';
 import { OperatorClient } from '../support/operatorStack';
 import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
@@ -130,6 +131,26 @@ describe('batchpilot runs (the built CLI)', () => {
     const r = await cli([...args.map((a) => (a === 'RUN' ? completedRun : a)), ...target]);
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('verifies the audit trail: intact after the actions above, exit 1 naming the record once one is changed', async () => {
+    const intact = await cli(['audit', 'verify', ...target]);
+    expect(intact.stderr).toBe('');
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/^Audit trail intact: 4 record\(s\) checked \(1\.\.4\); newest record 4, hash [0-9a-f]{64}\.$/m);
+    // Locally Azurite has no immutability policy: change a record past the app, as an intruder would.
+    const container = BlobServiceClient.fromConnectionString(s.stack.dataConnectionString).getContainerClient(s.stack.appSettings.BATCHPILOT_AUDIT_CONTAINER);
+    const name = 'chain/999999999998.json';
+    const record = JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as { seq: number; reason: string };
+    expect(record).toMatchObject({ seq: 1, reason: 'faults cleared' });
+    const altered = JSON.stringify({ ...record, reason: 'routine maintenance' });
+    await container.getBlockBlobClient(name).upload(altered, Buffer.byteLength(altered));
+    const tampered = await cli(['audit', 'verify', '--json', ...target]);
+    expect(tampered.code).toBe(1);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({ ok: false, checked: 4, problems: [{ seq: 1, blob: name, problem: expect.stringMatching(/does not match its hash/) }] });
+    const human = await cli(['audit', 'verify', ...target]);
+    expect(human.stdout).toMatch(/^Audit trail NOT intact: 1 problem\(s\) in 4 record\(s\) checked\.\nRECORD\s+BLOB\s+PROBLEM\n1\s+chain\/999999999998\.json\s+record 1's content does not match its hash/);
+    expect(await cli(['audit', 'frobnicate', ...target])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown audit command 'frobnicate'/) });
   });
 
   it('exits 3 when the API cannot be reached, and 1 with the refusal when the key is wrong', async () => {

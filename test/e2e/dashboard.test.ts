@@ -1,5 +1,6 @@
 // The operator dashboard in a real browser (Debian's Chromium driven by playwright-core) against the
-// local stack with real runs: it opens with the key from ?code= (and drops it from the address bar),
+// local stack with real runs: it opens with the key from #code= (the fragment, never sent to the server;
+// dropped from the address bar, sent only in the x-functions-key header) and refuses to use one from ?code=,
 // lists runs with counts, filters, opens a failed run and shows the failing step and its reason, the
 // job's Studio link and the history, reruns it through the confirmation dialog, approves a model run
 // waiting at its gate from the pending-approvals panel, and saves screenshots under test/artifacts/.
@@ -50,6 +51,7 @@ let page: Page;
 let userDataDir: string;
 let failedRun: string;
 const browserErrors: string[] = [];
+const requests: Array<{ url: string; headers: Record<string, string> }> = [];
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does.`);
@@ -76,6 +78,7 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => browserErrors.push(err.message));
+  page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers() }));
   page.on('console', (m) => {
     if (m.type() === 'error') browserErrors.push(m.text());
   });
@@ -94,10 +97,15 @@ async function rowsAre(n: number): Promise<void> {
 }
 
 describe('the operator dashboard in Chromium', () => {
-  it('opens with the key from ?code=, drops the key from the address bar, and lists the runs with counts by status', async () => {
-    await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/?code=${encodeURIComponent(ops.key)}`);
+  it('opens with the key from #code=, never sends it in an address, drops it from the address bar, and lists the runs with counts by status', async () => {
+    await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/#code=${encodeURIComponent(ops.key)}`);
     await page.locator('#runs tbody tr').nth(2).waitFor();
     expect(page.url()).not.toContain('code=');
+    expect(page.url()).toMatch(/\/api\/ops\/dashboard\/#\/$/);
+    expect(requests.filter((r) => r.url.includes(ops.key) || /[?&]code=/.test(r.url))).toEqual([]);
+    const apiCalls = requests.filter((r) => new URL(r.url).pathname.startsWith('/api/ops/') && !new URL(r.url).pathname.startsWith('/api/ops/dashboard'));
+    expect(apiCalls.length).toBeGreaterThanOrEqual(3);
+    for (const call of apiCalls) expect({ url: call.url, key: call.headers['x-functions-key'] }).toEqual({ url: call.url, key: ops.key });
     expect(await page.locator('#runs tbody tr').count()).toBe(3);
     expect(await page.locator('#runs tbody tr').first().getAttribute('data-run-id')).toBe(failedRun);
     await expect(page.locator('#counts').innerText()).resolves.toMatch(/All 3[\s\S]*Completed 2[\s\S]*Failed 1/);
@@ -150,6 +158,29 @@ describe('the operator dashboard in Chromium', () => {
     expect(await page.locator('dl.facts').innerText()).toContain(`Rerun of\n${failedRun}`);
     const original = await ops.run(failedRun);
     expect(original.audit[0]).toMatchObject({ action: 'rerun', reason: 'faults cleared; trying again from the dashboard', by: { declaredAs: 'dashboard test' } });
+  });
+
+  it('does not use a key sent in the query (?code=): it says why, and drops it from the address bar', async () => {
+    const other = await context.newPage();
+    try {
+      const seen: string[] = [];
+      other.on('request', (r) => seen.push(r.url()));
+      await other.goto(`${s.stack.hostUrl}/api/ops/dashboard/?code=${encodeURIComponent(ops.key)}#/`);
+      await other.locator('#key-notice').waitFor();
+      expect(await other.locator('#key-notice').innerText()).toMatch(/not used[\s\S]*#code=<key>/);
+      expect(other.url()).not.toContain('code=');
+      expect(seen.filter((u) => new URL(u).pathname.startsWith('/api/ops/') && !new URL(u).pathname.startsWith('/api/ops/dashboard'))).toEqual([]);
+      // A key given afterwards in the fragment of the open tab is taken.
+      await other.evaluate((key) => {
+        (globalThis as unknown as { location: { hash: string } }).location.hash = `#code=${encodeURIComponent(key)}&/audit`;
+      }, ops.key);
+      await other.locator('#audit').waitFor();
+      expect(other.url()).toMatch(/#\/audit$/);
+      await other.click('#verify-audit');
+      await waitUntil(async () => /^Intact: records 1–\d+ of \d+/.test(await other.locator('#audit-verdict').innerText()), 'the audit chain check to answer');
+    } finally {
+      await other.close();
+    }
   });
 
   it('ran without script errors', () => {

@@ -1,13 +1,16 @@
 // The operator API end to end on the local stack: real runs made by blob arrivals and model
 // registrations are listed with every filter and paged; one run reads in full; each action (terminate,
 // rerun, approve/reject, start, rollback, purge) does what it says and leaves an audit record; Readers,
-// read-only mode and bad input are refused with a clear 4xx.
+// read-only mode and bad input are refused with a clear 4xx. The host runs with WEBSITE_AUTH_ENABLED=True,
+// standing in for App Service authentication (the tests send the headers the platform would set), and
+// with key-only callers made Operators explicitly (BATCHPILOT_OPERATOR_KEY_ROLE, as the local stack sets
+// it); the last section takes both away and shows forged principals refused and the key a Reader.
 import { BlobRunStack } from '../support/blobRunStack';
 import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient, restartHostWith, uploadQuietly } from '../support/operatorStack';
 import { waitUntil } from '../support/waitUntil';
 import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
-import type { AuditRecord, CallerInfo, RunCounts, RunDetail, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
+import type { AuditRecord, AuditVerification, CallerInfo, RunCounts, RunDetail, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
 
 const ROUTES = `
 routes:
@@ -55,8 +58,11 @@ async function runOf(path: string): Promise<string> {
   return event.data.runId;
 }
 
+/** What the platform provides in Azure, made explicit for these tests. */
+const BEHIND_APP_SERVICE_AUTH = { WEBSITE_AUTH_ENABLED: 'True', BATCHPILOT_OPERATOR_KEY_ROLE: 'Operator' };
+
 beforeAll(async () => {
-  m = await ModelRunStack.start(ROUTES);
+  m = await ModelRunStack.start(ROUTES, { settings: BEHIND_APP_SERVICE_AUTH });
   s = BlobRunStack.over(m.stack);
   ops = new OperatorClient(s);
   await s.upload('alpha/a1.csv', csv(5, 1));
@@ -137,10 +143,21 @@ describe('listing runs', () => {
     expect((await ops.get('/runs?continuationToken=not-a-token')).status).toBe(400);
   });
 
-  it('counts runs by status for the same filters', async () => {
+  it('counts runs by status for the same filters, completely (every instance fits the read budget)', async () => {
     const r = await ops.get<RunCounts>('/counts');
-    expect(r.body).toEqual({ total: 4, byStatus: { Completed: 3, Failed: 1 } });
-    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body).toEqual({ total: 3, byStatus: { Completed: 2, Failed: 1 } });
+    expect(r.body).toEqual({ total: 4, byStatus: { Completed: 3, Failed: 1 }, scannedInstances: expect.any(Number), asOf: expect.any(String) });
+    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body).toMatchObject({ total: 3, byStatus: { Completed: 2, Failed: 1 } });
+    expect((await ops.get<RunCounts>('/counts?route=alpha&status=Failed')).body.partial).toBeUndefined();
+  });
+
+  it('forgets shared list pages when an operator acts, so the change shows at once', async () => {
+    const page = await ops.get<RunListPage>('/runs?kind=blob');
+    expect(page.body.runs[0].runId).toBe(ids.a2);
+    const rerun = await ops.post<{ newRunId: string }>(`/runs/${ids.b1}/rerun`, { reason: 'does an action refresh the shared answers?' });
+    expect(rerun.status).toBe(202);
+    const after = await ops.get<RunListPage>('/runs?kind=blob');
+    expect(after.body.runs[0].runId).toBe(rerun.body.newRunId);
+    await ops.waitForStatus(rerun.body.newRunId, ['Completed', 'Failed', 'ValidationFailed']);
   });
 
   it.each([
@@ -329,7 +346,14 @@ describe('actions, each with its audit record', () => {
     expect(actions.slice(0, 5)).toEqual(['start', 'start', 'terminate', 'rerun', 'rerun']);
     expect(new Set(r.body.records.map((x) => x.id)).size).toBe(r.body.records.length);
     expect(r.body.records.every((x) => x.outcome === 'succeeded' && x.reason && x.by.name)).toBe(true);
+    // Each action was recorded twice, pending then its outcome, at successive places in the chain.
+    expect(r.body.records.every((x) => x.entries.length === 2 && x.entries[0].state === 'pending' && x.entries[1].state === 'succeeded')).toBe(true);
     expect((await ops.get('/audit?top=9999')).status).toBe(400);
+    const verified = await ops.get<AuditVerification>('/audit/verify');
+    expect(verified).toMatchObject({ status: 200, body: { ok: true, fromSeq: 1, problems: [] } });
+    expect(verified.body.checked).toBe(verified.body.headSeq);
+    expect(verified.body.headSeq).toBeGreaterThanOrEqual(2 * r.body.records.length);
+    expect((await ops.get('/audit/verify?fromSeq=0')).status).toBe(400);
   });
 });
 
@@ -352,6 +376,29 @@ describe('who may change what', () => {
     await ops.waitForStatus(r.body.newRunId, ['Completed', 'Failed', 'ValidationFailed']);
     const [record] = (await ops.get<{ records: AuditRecord[] }>(`/audit?runId=${ids.a1}`)).body.records;
     expect(record.by).toMatchObject({ name: 'otto@contoso.com', via: 'principal', id: 'oid-otto@contoso.com', roles: ['Operator'] });
+  });
+
+  it('refuses a Reader every action, before anything is recorded or done', async () => {
+    const reader = ops.as({ name: 'rita@contoso.com', roles: ['Reader'] });
+    const before = (await ops.get<{ records: AuditRecord[] }>('/audit?top=500')).body.records.length;
+    const attempts = await Promise.all([
+      reader.post(`/runs/${ids.a2}/terminate`, { reason: 'x' }),
+      reader.post(`/runs/${ids.a2}/rerun`, { reason: 'x' }),
+      reader.post(`/runs/${ids.a2}/approve`, { reason: 'x' }),
+      reader.post(`/runs/${ids.a2}/reject`, { reason: 'x' }),
+      reader.post('/runs', { blob: 'input/beta/manual.csv', reason: 'x' }),
+      reader.post('/purge', { before: '2001-01-01', reason: 'x' }),
+      reader.post('/rollbacks', { endpoint: 'gated-ep', reason: 'x' }),
+    ]);
+    for (const a of attempts) expect(a).toMatchObject({ status: 403, body: { error: { code: 'OperatorRoleRequired' } } });
+    expect((await ops.get<{ records: AuditRecord[] }>('/audit?top=500')).body.records).toHaveLength(before);
+    expect((await ops.run(ids.a2)).reruns).toEqual([]);
+  });
+
+  it('treats a key-only caller as an Operator only because BATCHPILOT_OPERATOR_KEY_ROLE says so, and records it as the key', async () => {
+    expect((await ops.get<CallerInfo>('/me')).body).toMatchObject({ mayChange: true, platformAuthentication: true, actor: { name: 'function-key', via: 'functionKey', roles: ['Operator'], declaredAs: 'e2e-tests' } });
+    const [start] = (await ops.get<{ records: AuditRecord[] }>('/audit')).body.records.filter((r) => r.action === 'start');
+    expect(start.by).toEqual({ name: 'function-key', via: 'functionKey', roles: ['Operator'], declaredAs: 'e2e-tests' });
   });
 
   it('refuses a malformed principal header instead of ignoring it', async () => {
@@ -380,7 +427,7 @@ describe('model runs: the approval gate and rollback', () => {
     expect(comparison.content).toMatchObject({ passed: true });
     expect(d.jobs.map((j) => j.waitedBy).sort()).toEqual([`${waiting.runId}:baseline:job`, `${waiting.runId}:candidate:job`]);
     expect(d.jobs.every((j) => j.status === 'Completed' && /\/studio\/runs\//.test(j.studioUrl ?? ''))).toBe(true);
-    expect((await ops.get<RunCounts>('/counts?kind=model')).body).toEqual({ total: 1, byStatus: { AwaitingApproval: 1 } });
+    expect((await ops.get<RunCounts>('/counts?kind=model')).body).toMatchObject({ total: 1, byStatus: { AwaitingApproval: 1 } });
 
     const reader = ops.as({ name: 'rita@contoso.com', roles: ['Reader'] });
     expect(await reader.post(`/runs/${waiting.runId}/approve`, { reason: 'x' })).toMatchObject({ status: 403 });
@@ -424,7 +471,7 @@ describe('model runs: the approval gate and rollback', () => {
   });
 });
 
-describe('purge and read-only mode (last: they change the stack)', () => {
+describe('purge, no platform authentication and read-only mode (last: they change the stack)', () => {
   it('purges the history of finished runs created before a date, keeping newer runs, run records and the audit trail', async () => {
     expect(await ops.post('/purge', { before: 'last week', reason: 'x' })).toMatchObject({ status: 400, body: { error: { code: 'InvalidPurge' } } });
     expect(await ops.post('/purge', { before: '2999-01-01', reason: 'x' })).toMatchObject({ status: 400, body: { error: { code: 'InvalidPurge' } } });
@@ -442,8 +489,24 @@ describe('purge and read-only mode (last: they change the stack)', () => {
     expect(records.some((x) => x.runId === ids.a1)).toBe(true);
   });
 
+  it('without App Service authentication: refuses forged principal headers and treats the key as a Reader', async () => {
+    await restartHostWith(s, { WEBSITE_AUTH_ENABLED: '', BATCHPILOT_OPERATOR_KEY_ROLE: '' });
+    const before = (await ops.get<{ records: AuditRecord[] }>('/audit?top=500')).body.records.length;
+    const forged = ops.as({ name: 'mallory@contoso.com', roles: ['Operator'] });
+    for (const attempt of [forged.get('/runs'), forged.get('/me'), forged.post(`/runs/${ids.a2}/rerun`, { reason: 'x' }), forged.post('/purge', { before: '2001-01-01', reason: 'x' })]) {
+      expect(await attempt).toMatchObject({ status: 403, body: { error: { code: 'UntrustedPrincipal' } } });
+    }
+    expect(await ops.get('/runs', { 'x-ms-client-principal-name': 'mallory@contoso.com' })).toMatchObject({ status: 403, body: { error: { code: 'UntrustedPrincipal' } } });
+    expect((await ops.get<CallerInfo>('/me')).body).toMatchObject({ mayChange: false, platformAuthentication: false, actor: { name: 'function-key', via: 'functionKey', roles: ['Reader'] } });
+    expect((await ops.get('/runs')).status).toBe(200);
+    const keyOnly = await ops.post<{ error: { message: string } }>(`/runs/${ids.a2}/rerun`, { reason: 'x' });
+    expect(keyOnly).toMatchObject({ status: 403, body: { error: { code: 'OperatorRoleRequired' } } });
+    expect(keyOnly.body.error.message).toMatch(/BATCHPILOT_OPERATOR_KEY_ROLE=Operator/);
+    expect((await ops.get<{ records: AuditRecord[] }>('/audit?top=500')).body.records).toHaveLength(before);
+  });
+
   it('refuses every change in read-only mode, whoever asks, and still answers reads', async () => {
-    await restartHostWith(s, { BATCHPILOT_OPERATOR_READ_ONLY: 'true' });
+    await restartHostWith(s, { ...BEHIND_APP_SERVICE_AUTH, BATCHPILOT_OPERATOR_READ_ONLY: 'true' });
     const operator = ops.as({ name: 'otto@contoso.com', roles: ['Operator'] });
     for (const client of [ops, operator]) {
       expect((await client.get<CallerInfo>('/me')).body).toMatchObject({ readOnlyMode: true, mayChange: false });

@@ -1,5 +1,5 @@
 // What the operator surface's end-to-end tests share: a blob-run stack plus a client for /api/ops that
-// sends the host's function key (and, when asked, a signed-in principal with app roles), blobs written
+// sends the host's function key in x-functions-key (and, when asked, a signed-in principal), blobs written
 // straight to Azurite (so no BlobCreated event starts a run behind the test's back), and waits on runs.
 import * as fs from 'node:fs';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -19,7 +19,10 @@ export interface OpsResponse<T = unknown> {
   body: T;
 }
 
-/** The App Service Authentication header for a signed-in user with these app roles. */
+/**
+ * The headers App Service authentication sets for a signed-in user with these app roles. The app
+ * believes them only when the host runs with WEBSITE_AUTH_ENABLED=True (standing in for the platform).
+ */
 export function principalHeader(p: Principal): Record<string, string> {
   const claims = [{ typ: 'name', val: p.name }, { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: `oid-${p.name}` }, ...p.roles.map((r) => ({ typ: 'roles', val: r }))];
   const encoded = Buffer.from(JSON.stringify({ auth_typ: 'aad', name_typ: 'name', role_typ: 'roles', claims })).toString('base64');

@@ -234,7 +234,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       BATCHPILOT_EVENTS_TOPIC_ENDPOINT: eventGrid.topicEndpoint(EVENTS_TOPIC),
       BATCHPILOT_DATA_STORAGE: dataConnectionString,
       BATCHPILOT_RUNS_CONTAINER: 'runs',
+      BATCHPILOT_AUDIT_CONTAINER: 'audit',
       BATCHPILOT_OPERATOR_READ_ONLY: 'false',
+      // The keys are the developer's own (.local/host/keys.json); in Azure a key alone is a Reader.
+      BATCHPILOT_OPERATOR_KEY_ROLE: 'Operator',
       IDENTITY_ENDPOINT: identity.url,
       IDENTITY_HEADER: identity.header,
       NODE_EXTRA_CA_CERTS: cert.caPath,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `batchpilot runs list|show|terminate|rerun|approve|reject|start|rollback|purge`: the operator API from a
-// terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
+// `batchpilot runs list|show|terminate|rerun|approve|reject|start|rollback|purge` and `batchpilot audit
+// verify`: the operator API from a terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
 // Azure app with --url and a function key (--key / BATCHPILOT_FUNCTION_KEY) and/or an Entra token
 // (--token-scope). Tables for people, --json for scripts. Exit codes: 0 done, 1 refused or failed,
 // 2 bad usage, 3 the API could not be reached.
@@ -8,12 +8,13 @@ import { parseArgs } from 'node:util';
 import * as readline from 'node:readline/promises';
 import { ApiCallError, ApiUnreachableError, OperatorApiClient, resolveTarget } from './operatorApiClient';
 import { runReport, runsTable, table } from './cliFormat';
-import type { ActionResult, RunDetail, RunSummary } from '../operatorApiTypes';
+import type { ActionResult, AuditVerification, RunDetail, RunSummary } from '../operatorApiTypes';
 import { FINISHED_STATUSES } from '../operatorApiTypes';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
 const USAGE = `Usage: batchpilot runs <command> [options]
+       batchpilot audit verify [--from-seq N]   check the audit trail's hash chain (exit 1 if it was tampered with)
 
 Commands:
   list                      runs, newest first
@@ -68,6 +69,7 @@ const OPTIONS = {
   wait: { type: 'boolean' },
   timeout: { type: 'string' },
   yes: { type: 'boolean' },
+  'from-seq': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -138,6 +140,31 @@ function listQuery(values: Values): URLSearchParams {
   return q;
 }
 
+/** Checks the whole chain (the API checks a part per call) and reports every problem found. */
+async function verifyAudit(api: OperatorApiClient, values: Values, io: Output, print: (value: unknown, human: () => string) => void): Promise<number> {
+  let from = values['from-seq'] === undefined ? 1 : Number(values['from-seq']);
+  if (!Number.isInteger(from) || from < 1) throw new UsageError(`--from-seq must be a whole number from 1, got '${values['from-seq']}'.`);
+  const first = from;
+  let checked = 0;
+  const problems: AuditVerification['problems'] = [];
+  let last: AuditVerification;
+  for (;;) {
+    last = await api.verifyAudit(from);
+    checked += last.checked;
+    problems.push(...last.problems);
+    if (!last.nextFromSeq) break;
+    if (!values.json) io.err(`checked records ${first}..${last.toSeq} of ${last.headSeq}`);
+    from = last.nextFromSeq;
+  }
+  const ok = problems.length === 0;
+  print({ ok, fromSeq: first, toSeq: last.toSeq, headSeq: last.headSeq, headHash: last.headHash, checked, problems }, () =>
+    ok
+      ? `Audit trail intact: ${checked} record(s) checked (${first}..${last.toSeq}); newest record ${last.headSeq}, hash ${last.headHash}.`
+      : `Audit trail NOT intact: ${problems.length} problem(s) in ${checked} record(s) checked.\n${table(['RECORD', 'BLOB', 'PROBLEM'], problems.map((p) => [String(p.seq), p.blob, p.problem]), 200)}`,
+  );
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
 function actionLine(r: ActionResult): string {
   const fields = Object.entries(r).filter(([k]) => !['action', 'auditId'].includes(k));
   return `${r.action}: done (audit record ${r.auditId})\n${fields.map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')}`;
@@ -157,10 +184,17 @@ export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv 
     return values.help ? EXIT.ok : EXIT.usage;
   }
   try {
-    if (positionals[0] !== 'runs') throw new UsageError(`Unknown command '${positionals[0]}'; the commands are 'batchpilot runs ...'.`);
+    const given = Object.keys(values).filter((k) => values[k as keyof Values] !== undefined);
+    if (positionals[0] === 'audit') {
+      if (positionals[1] !== 'verify' || positionals.length > 2) throw new UsageError(`Unknown audit command '${positionals.slice(1).join(' ')}'; use 'batchpilot audit verify'.`);
+      const stray = given.filter((k) => !COMMON.includes(k) && k !== 'from-seq');
+      if (stray.length) throw new UsageError(`'audit verify' does not take ${stray.map((k) => `--${k}`).join(', ')}.`);
+      const api = new OperatorApiClient(resolveTarget({ url: values.url, key: values.key, tokenScope: values['token-scope'], stateDir: values['state-dir'], actor: values.as, env }));
+      return await verifyAudit(api, values, io, (value, human) => io.out(values.json ? JSON.stringify(value, null, 2) : human()));
+    }
+    if (positionals[0] !== 'runs') throw new UsageError(`Unknown command '${positionals[0]}'; the commands are 'batchpilot runs ...' and 'batchpilot audit verify'.`);
     const command = positionals[1];
     if (!command || !(command in ALLOWED)) throw new UsageError(`Unknown runs command '${command ?? ''}'; use ${Object.keys(ALLOWED).join(', ')}.`);
-    const given = Object.keys(values).filter((k) => values[k as keyof Values] !== undefined);
     const stray = given.filter((k) => !COMMON.includes(k) && !ALLOWED[command].includes(k));
     if (stray.length) throw new UsageError(`'runs ${command}' does not take ${stray.map((k) => `--${k}`).join(', ')}.`);
 

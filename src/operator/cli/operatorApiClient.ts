@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ActionResult, AuditRecord, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunListPage } from '../operatorApiTypes';
+import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunListPage } from '../operatorApiTypes';
 
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:7071';
 
@@ -157,6 +157,9 @@ export class OperatorApiClient {
   }
   audit(runId?: string, top = 50): Promise<{ records: AuditRecord[] }> {
     return this.call('GET', `/audit?top=${top}${runId ? `&runId=${encodeURIComponent(runId)}` : ''}`);
+  }
+  verifyAudit(fromSeq = 1): Promise<AuditVerification> {
+    return this.call('GET', `/audit/verify?fromSeq=${fromSeq}`);
   }
   me(): Promise<CallerInfo> {
     return this.call('GET', '/me');

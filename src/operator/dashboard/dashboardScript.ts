@@ -1,13 +1,15 @@
 // The dashboard's browser code: run list (filters kept in the URL, counts by status, auto-refresh,
 // pending approvals, start and purge), run page (failure callout, actions, timeline, history table,
 // jobs with Studio links, outputs, reports, events, record, audit) and the audit trail. It talks only to
-// the operator API, with the function key from `?code=` or a form, kept in sessionStorage.
+// the operator API, sending the function key in the x-functions-key header. The key comes from the
+// address's fragment (`#code=<key>`, which browsers never send to the server, so it stays out of server
+// and proxy logs) or from a form, and is kept in sessionStorage.
 //
 // `dashboardMain` is served as the compiled function's own text (see dashboardAssets.ts), so it must not
 // use anything from outside its body: the app compiles it with the rest of the code (typed, linted) and
 // the browser runs it as is. The Node typings have no DOM, so the few browser types it uses are declared
 // below, narrowly.
-import type { ActionResult, AuditRecord, CallerInfo, RunCounts, RunDetail, RunJob, RunListPage, RunStep, RunSummary } from '../operatorApiTypes';
+import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, RunCounts, RunDetail, RunJob, RunListPage, RunStep, RunSummary } from '../operatorApiTypes';
 
 interface Ev {
   preventDefault(): void;
@@ -35,6 +37,7 @@ interface El extends Node_ {
   querySelector(selector: string): El | null;
   focus(): void;
   remove(): void;
+  replaceWith(...nodes: Array<Node_ | string>): void;
   showModal(): void;
   close(value?: string): void;
 }
@@ -51,7 +54,7 @@ export interface BrowserDocument {
   title: string;
 }
 export interface BrowserWindow {
-  location: { hash: string; search: string; pathname: string };
+  location: { hash: string; search: string; pathname: string; hostname: string };
   history: { replaceState(data: unknown, unused: string, url: string): void };
   sessionStorage: StorageLike;
   localStorage: StorageLike;
@@ -131,20 +134,43 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
   }
 
   // ---- the function key ------------------------------------------------------------------------
+  const FRAGMENT_KEY = /^#code=([^&]*)(?:&(.*))?$/;
+  // On the local host there is no sign-in: the key is all there is.
+  const onLocalHost = /^(127\.0\.0\.1|localhost|\[::1\])$/.test(win.location.hostname);
+  let keyNotice: string | undefined;
+
+  /** Takes the key from `#code=<key>[&<route>]` and leaves only the route in the address bar. */
   function takeKeyFromUrl(): void {
     const params = new URLSearchParams(win.location.search);
-    const code = params.get('code');
-    if (!code) return;
-    win.sessionStorage.setItem(KEY_ITEM, code);
-    params.delete('code');
-    const rest = params.toString();
+    if (params.has('code')) {
+      // Sent to the server, so in its logs: not used, and removed from the address bar and history.
+      params.delete('code');
+      const rest = params.toString();
+      win.history.replaceState(null, '', `${win.location.pathname}${rest ? `?${rest}` : ''}${win.location.hash}`);
+      keyNotice = 'The key was in the address\'s query (?code=), which is sent to the server and kept in its logs, so it was not used; consider rotating it. Open the dashboard with #code=<key> instead: the fragment never leaves the browser.';
+    }
+    const m = FRAGMENT_KEY.exec(win.location.hash);
+    if (!m) return;
+    let key = '';
+    try {
+      key = decodeURIComponent(m[1]).trim();
+    } catch {
+      keyNotice = 'The key in the address (#code=) is not validly encoded; paste it here instead.';
+    }
+    if (key) {
+      win.sessionStorage.setItem(KEY_ITEM, key);
+      // The fragment's key is good to use; a warning about a key in the query still deserves a word.
+      if (keyNotice) toast(keyNotice, true);
+      keyNotice = undefined;
+    }
     // The key must not stay in the address bar, history or bookmarks.
-    win.history.replaceState(null, '', `${win.location.pathname}${rest ? `?${rest}` : ''}${win.location.hash}`);
+    win.history.replaceState(null, '', `${win.location.pathname}${win.location.search}#${m[2] || '/'}`);
   }
 
   function showKeyForm(message?: string): void {
     stopRefresh();
     const input = h('input', { id: 'function-key', type: 'password', autocomplete: 'off', required: true, size: 48 });
+    const signIn = `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(`${win.location.pathname}#/`)}`;
     const form = h(
       'form',
       {
@@ -153,11 +179,14 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
           e.preventDefault();
           if (!input.value.trim()) return;
           win.sessionStorage.setItem(KEY_ITEM, input.value.trim());
+          keyNotice = undefined;
           void route();
         },
       },
       h('h1', null, 'Function key needed'),
-      h('p', null, message ?? 'The operator API needs a function key. Open the dashboard with ?code=<key>, or paste the key here; it is kept for this browser tab only.'),
+      keyNotice ? h('p', { class: 'error-text', id: 'key-notice', role: 'alert' }, keyNotice) : null,
+      h('p', null, message ?? 'The operator API needs a function key. Open the dashboard with #code=<key>, or paste the key here; it is kept for this browser tab only.'),
+      onLocalHost ? null : h('p', null, 'In Azure the API also needs you signed in with the Reader or Operator role: ', h('a', { href: signIn, id: 'sign-in' }, 'Sign in'), '.'),
       h('label', { for: 'function-key' }, 'Function key'),
       h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary' }, 'Open')),
     );
@@ -191,7 +220,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
       if (res.status === 401) {
         win.sessionStorage.removeItem(KEY_ITEM);
-        showKeyForm(`The function key was refused (${err?.message ?? 'HTTP 401'}). Paste a valid key.`);
+        showKeyForm(`The API refused the request (${err?.message ?? 'HTTP 401'}): the function key is wrong, or you are not signed in. Paste a valid key${onLocalHost ? '' : ' and sign in'}.`);
       }
       throw new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? `HTTP ${res.status}`);
     }
@@ -364,7 +393,9 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
         },
       }, `${status || 'All'} ${n}`));
     const entries = STATUSES.filter((s) => counts.byStatus[s as keyof RunCounts['byStatus']]).map((s) => chip(s, counts.byStatus[s as keyof RunCounts['byStatus']] ?? 0));
-    return h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Runs by status' }, chip('', counts.total), ...entries);
+    // Counting stopped at the API's read limit: the numbers are lower bounds.
+    const partial = counts.partial ? h('li', { class: 'muted', id: 'counts-partial', title: 'The API reads a limited number of runs per request; narrow the dates for exact counts.' }, `at least: complete for runs created since ${when(counts.completeSince)}`) : null;
+    return h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Runs by status' }, chip('', counts.total), ...entries, partial);
   }
 
   function approvalsPanel(pending: RunSummary[], rerender: () => Promise<void>): El | null {
@@ -431,14 +462,21 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
     const rows = page.runs.map(runRow);
     const body = runsTable(rows, 'Runs, newest first');
     let token = page.continuationToken;
-    const more = h('button', { type: 'button', id: 'more', hidden: !token }, 'Load older runs');
+    // A partial page stopped at the API's read limit: older matching runs may exist further back.
+    const searched = (p: RunListPage): string => (p.partial ? `Searched runs created since ${when(p.searchedBackTo)}; older ones are not looked at yet.` : '');
+    const progress = h('p', { class: 'muted', id: 'searched', hidden: !page.partial }, searched(page));
+    const more = h('button', { type: 'button', id: 'more', hidden: !token }, page.partial ? 'Search further back' : 'Load older runs');
     more.addEventListener('click', () => {
       if (!token) return;
       void api<RunListPage>(`/runs?${query}${query ? '&' : ''}top=50&continuationToken=${encodeURIComponent(token)}`).then((next) => {
         const tbody = body.querySelector('tbody')!;
         next.runs.forEach((r) => tbody.appendChild(runRow(r)));
+        if (next.runs.length) doc.getElementById('no-runs')?.replaceWith(body);
         token = next.continuationToken;
         more.hidden = !token;
+        more.textContent = next.partial ? 'Search further back' : 'Load older runs';
+        progress.hidden = !next.partial;
+        progress.textContent = searched(next);
       }, (err: Error) => toast(err.message, true));
     });
     doc.title = 'batchpilot · runs';
@@ -447,7 +485,8 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       approvalsPanel(pending.runs, rerender) ?? '',
       filterForm(params),
       countsBar(counts, params),
-      page.runs.length ? body : h('p', { id: 'no-runs' }, 'No runs match these filters.'),
+      page.runs.length ? body : h('p', { id: 'no-runs' }, page.partial ? 'No matching runs found yet.' : 'No runs match these filters.'),
+      progress,
       more,
       operatorForms(rerender),
     );
@@ -609,14 +648,32 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
   async function renderAudit(): Promise<void> {
     const { records } = await api<{ records: AuditRecord[] }>('/audit?top=200');
     doc.title = 'batchpilot · audit trail';
-    main.replaceChildren(h('h1', null, 'Audit trail'), h('p', { class: 'muted' }, 'Every change made through the operator API, newest first.'), records.length ? auditTable(records) : h('p', null, 'No operator actions yet.'));
+    const verify = h('button', { type: 'button', id: 'verify-audit' }, 'Check the chain');
+    const verdict = h('p', { id: 'audit-verdict', role: 'status' });
+    verify.addEventListener('click', () => {
+      verify.disabled = true;
+      void api<AuditVerification>('/audit/verify').then(
+        (r) => {
+          verdict.className = r.ok ? '' : 'error-text';
+          verdict.textContent = r.ok
+            ? `Intact: records ${r.fromSeq}–${r.toSeq} of ${r.headSeq} each match their hash and link to the one before.${r.nextFromSeq ? ' (Checked in part: use the CLI for the rest.)' : ''}`
+            : `Not intact: ${r.problems.map((p) => `record ${p.seq}: ${p.problem}`).join('; ')}`;
+          verify.disabled = false;
+        },
+        (err: Error) => {
+          toast(err.message, true);
+          verify.disabled = false;
+        },
+      );
+    });
+    main.replaceChildren(h('h1', null, 'Audit trail'), h('p', { class: 'muted' }, 'Every change made through the operator API, newest first. Records are written once and chained by their hashes.'), h('div', { class: 'row' }, verify, verdict), records.length ? auditTable(records) : h('p', null, 'No operator actions yet.'));
   }
 
   // ---- routing --------------------------------------------------------------------------------------------
   async function route(): Promise<void> {
     generation++;
     stopRefresh();
-    if (!win.sessionStorage.getItem(KEY_ITEM)) return showKeyForm();
+    if (!win.sessionStorage.getItem(KEY_ITEM) || keyNotice) return showKeyForm();
     try {
       if (!caller) await loadCaller();
       const hash = win.location.hash.replace(/^#/, '') || '/';
@@ -632,6 +689,8 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
 
   takeKeyFromUrl();
   win.addEventListener('hashchange', () => {
+    // A key pasted into the address of an open tab arrives as a hash change.
+    if (FRAGMENT_KEY.test(win.location.hash)) takeKeyFromUrl();
     void route().then(() => main.focus());
   });
   void route();
