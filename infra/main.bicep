@@ -1,6 +1,7 @@
 // batchpilot on Azure, for `azd up`: a resource group with the function app (Flex Consumption), its
-// managed identity, runtime and data storage, Event Grid topics and subscriptions, monitoring and the
-// role assignments that tie them together, plus role assignments on the existing Azure ML workspace.
+// managed identity, runtime and data storage, Event Grid topics and subscriptions, monitoring, a Durable
+// Task Scheduler if asked for, and the role assignments that tie them together, plus role assignments
+// on the existing Azure ML workspace.
 // No keys, connection strings with keys, SAS or passwords anywhere: every caller uses Entra ID.
 // How to deploy, and what each parameter is for: infra/DEPLOY.md.
 
@@ -74,6 +75,18 @@ param routesPath string = 'routes.yaml'
 @description('Durable Functions task hub name (BATCHPILOT_TASK_HUB): letters and digits, starting with a letter.')
 param taskHubName string = 'batchpilot'
 
+@description('Where Durable Functions keeps orchestration state: storage (the runtime storage account) or dts (a Durable Task Scheduler). See infra/DEPLOY.md.')
+@allowed(['storage', 'dts'])
+param durableBackend string = 'storage'
+
+@allowed(['Consumption', 'Dedicated'])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Capacity units of a Dedicated scheduler.')
+@minValue(1)
+@maxValue(3)
+param durableTaskSchedulerCapacity int = 1
+
 @description('Make the operator API refuse every change (BATCHPILOT_OPERATOR_READ_ONLY).')
 param operatorReadOnly bool = false
 
@@ -115,6 +128,9 @@ var dataAccountName = dataAccountParts[8]
 var newDataBlobServiceUri = 'https://${dataAccountName}.blob.${environment().suffixes.storage}/'
 
 var workspaceParts = split(mlWorkspaceId, '/')
+
+var useDurableTaskScheduler = durableBackend == 'dts'
+var durableTaskSchedulerName = '${abbrs.durableTaskSchedulers}${resourceToken}'
 
 var createStorageSystemTopic = empty(existingStorageSystemTopicId)
 var newStorageSystemTopicId = '/subscriptions/${subscription().subscriptionId}/resourceGroups/${rgName}/providers/Microsoft.EventGrid/systemTopics/${abbrs.eventGridSystemTopics}data-${resourceToken}'
@@ -272,6 +288,19 @@ module network 'app/network.bicep' = if (enablePrivateNetworking) {
   ]
 }
 
+module durableTaskScheduler 'app/durableTaskScheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    name: durableTaskSchedulerName
+    location: location
+    tags: tags
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
+    capacity: durableTaskSchedulerCapacity
+  }
+}
+
 module functionApp 'app/functionApp.bicep' = {
   name: 'function-app'
   scope: rg
@@ -297,6 +326,7 @@ module functionApp 'app/functionApp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     virtualNetworkSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
   }
   // The host starts as soon as the app exists: let it find its permissions in place.
   dependsOn: [
@@ -490,6 +520,24 @@ var applicationInsightsRoles = [
   }
 ]
 
+// The scheduler's task hub (dts backend only), the narrowest scope the Durable Task roles take.
+var durableTaskHubRoles = useDurableTaskScheduler ? filter([
+  {
+    resource: '${durableTaskSchedulerName}/${taskHubName}'
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    role: 'durableTaskDataContributor'
+    reason: 'Durable Functions runs the orchestrations, and batchpilot starts, queries, signals, terminates and purges them'
+  }
+  {
+    resource: '${durableTaskSchedulerName}/${taskHubName}'
+    principalId: principalId
+    principalType: principalType
+    role: 'durableTaskDataReader'
+    reason: 'the person running azd follows orchestrations on the task hub dashboard'
+  }
+], assignment => !empty(assignment.principalId)) : []
+
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -498,9 +546,11 @@ module rbac 'app/rbac.bicep' = {
     containerRoles: runtimeContainerRoles
     eventGridTopicRoles: eventGridTopicRoles
     applicationInsightsRoles: applicationInsightsRoles
+    durableTaskHubRoles: durableTaskHubRoles
   }
   dependsOn: [
     runtimeContainers
+    durableTaskScheduler
   ]
 }
 
@@ -580,3 +630,4 @@ output BATCHPILOT_EVENTS_TOPIC_ID string = eventGrid.outputs.eventsTopicId
 output BATCHPILOT_STORAGE_SYSTEM_TOPIC_ID string = storageSystemTopicId
 output BATCHPILOT_WORKSPACE_SYSTEM_TOPIC_ID string = workspaceSystemTopicId
 output BATCHPILOT_ML_COMPUTE_ACCESS_NOTE string = mlComputeAccessNote
+output BATCHPILOT_DURABLE_TASK_HUB_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''

@@ -53,6 +53,9 @@ param instanceMemoryMB int
 @description('Subnet (delegated to Microsoft.App/environments) for virtual network integration; empty for none.')
 param virtualNetworkSubnetId string = ''
 
+@description('Endpoint of the Durable Task Scheduler that keeps orchestration state; empty keeps it in AzureWebJobsStorage.')
+param durableTaskSchedulerEndpoint string = ''
+
 resource runtimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: runtimeStorageAccountName
 }
@@ -135,10 +138,11 @@ resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   }
 }
 
-// One entry per setting in src/config/settings.ts, in its order. Storage connections are the
-// identity-based variants Azure Functions reads instead of a connection string: Durable Functions
-// needs the blob, queue and table services of AzureWebJobsStorage.
-var appSettings = {
+// One entry per setting in src/config/settings.ts, in its order; the settings of one Durable backend
+// only with that backend. Storage connections are the identity-based variants Azure Functions reads
+// instead of a connection string: Durable Functions needs the blob, queue and table services of
+// AzureWebJobsStorage.
+var appSettings = union({
   AzureWebJobsStorage__blobServiceUri: runtimeStorage.properties.primaryEndpoints.blob
   AzureWebJobsStorage__queueServiceUri: runtimeStorage.properties.primaryEndpoints.queue
   AzureWebJobsStorage__tableServiceUri: runtimeStorage.properties.primaryEndpoints.table
@@ -162,7 +166,16 @@ var appSettings = {
   BATCHPILOT_OPERATOR_READ_ONLY: operatorReadOnly ? 'true' : 'false'
   // A function key alone proves nothing about who calls: only a signed-in Operator may change runs.
   BATCHPILOT_OPERATOR_KEY_ROLE: 'Reader'
-}
+}, durableTaskSchedulerSettings)
+
+// The Durable Task Scheduler backend is switched on by overriding host.json's durableTask section
+// (AzureFunctionsJobHost__<path>), so one host.json serves both backends and the local stack. The
+// connection string says where the scheduler is and which identity to use; it holds no secret.
+var durableTaskSchedulerSettings = !empty(durableTaskSchedulerEndpoint) ? {
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+} : {}
 
 // The whole set: settings added by hand in the portal are removed on the next provision.
 resource appSettingsConfig 'Microsoft.Web/sites/config@2024-04-01' = {

@@ -14,9 +14,11 @@ var roleIds = {
   azureMLDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
+  durableTaskDataReader: 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac'
 }
 
-type roleName = 'storageBlobDataOwner' | 'storageBlobDataContributor' | 'storageBlobDataReader' | 'storageQueueDataContributor' | 'storageTableDataContributor' | 'azureMLDataScientist' | 'eventGridDataSender' | 'monitoringMetricsPublisher'
+type roleName = 'storageBlobDataOwner' | 'storageBlobDataContributor' | 'storageBlobDataReader' | 'storageQueueDataContributor' | 'storageTableDataContributor' | 'azureMLDataScientist' | 'eventGridDataSender' | 'monitoringMetricsPublisher' | 'durableTaskDataContributor' | 'durableTaskDataReader'
 
 type principalKind = 'ServicePrincipal' | 'User' | 'Group' | 'ForeignGroup' | 'Device'
 
@@ -39,7 +41,7 @@ type containerRole = {
   reason: string
 }
 
-@description('A role on one resource named by `resource` (a workspace, a topic, an Application Insights component).')
+@description('A role on one resource named by `resource` (a workspace, a topic, an Application Insights component, a scheduler/taskHub).')
 type resourceRole = {
   resource: string
   principalId: string
@@ -53,6 +55,7 @@ param containerRoles containerRole[] = []
 param workspaceRoles resourceRole[] = []
 param eventGridTopicRoles resourceRole[] = []
 param applicationInsightsRoles resourceRole[] = []
+param durableTaskHubRoles resourceRole[] = []
 
 resource accounts 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [for assignment in storageAccountRoles: {
   name: assignment.account
@@ -121,6 +124,21 @@ resource components 'Microsoft.Insights/components@2020-02-02' existing = [for a
 resource componentAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (assignment, i) in applicationInsightsRoles: {
   name: guid(components[i].id, assignment.principalId, roleIds[assignment.role])
   scope: components[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[assignment.role])
+    principalId: assignment.principalId
+    principalType: assignment.principalType
+    description: assignment.reason
+  }
+}]
+
+resource taskHubs 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' existing = [for assignment in durableTaskHubRoles: {
+  name: assignment.resource
+}]
+
+resource taskHubAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (assignment, i) in durableTaskHubRoles: {
+  name: guid(taskHubs[i].id, assignment.principalId, roleIds[assignment.role])
+  scope: taskHubs[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[assignment.role])
     principalId: assignment.principalId

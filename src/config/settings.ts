@@ -1,5 +1,6 @@
-// Every app setting batchpilot's code reads, with its schema and where it comes from. This list is the
-// source of truth that `local.settings.sample.json` and `infra/app/*.bicep` are tested against.
+// Every app setting batchpilot reads, or the Functions host and Durable extension read for it, with its
+// schema and where it comes from. This list is the source of truth that `local.settings.sample.json`
+// and `infra/app/*.bicep` are tested against.
 // Storage connections follow the Functions convention: `NAME` holds a connection string (Azurite
 // locally) or `NAME__blobServiceUri` (+ `__credential`, `__clientId`) selects identity-based access.
 import { z } from 'zod';
@@ -14,11 +15,16 @@ export interface SettingDefinition {
   connection?: boolean;
   /** App Service injects it itself: never an app setting (infra and the local sample leave it out). */
   injectedByPlatform?: boolean;
+  /**
+   * Set only in Azure, and only with this Durable Functions backend (BATCHPILOT_DURABLE_BACKEND in
+   * infra/DEPLOY.md); the local stack runs its own durable engine and never sets it.
+   */
+  durableBackend?: 'dts';
 }
 
 export const SETTINGS: readonly SettingDefinition[] = [
-  { name: 'AzureWebJobsStorage', readBy: 'platform', required: true, connection: true, description: 'Runtime storage: Durable task hub (tables, queues) and host state.' },
-  { name: 'BATCHPILOT_TASK_HUB', readBy: 'platform', required: true, description: 'Durable task hub name (host.json extensions.durableTask.hubName).' },
+  { name: 'AzureWebJobsStorage', readBy: 'platform', required: true, connection: true, description: 'Runtime storage: host state, the arrivals and promotions ledgers, and the Durable task hub (tables, queues) with the storage backend.' },
+  { name: 'BATCHPILOT_TASK_HUB', readBy: 'platform', required: true, description: 'Durable task hub name (host.json extensions.durableTask.hubName); with the dts backend, the name of the scheduler\'s task hub.' },
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', readBy: 'platform', required: false, description: 'Application Insights ingestion (no key: Entra auth below).' },
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', readBy: 'platform', required: false, description: "Entra auth for Application Insights: 'Authorization=AAD;ClientId=<identity client id>'." },
   { name: 'AZURE_CLIENT_ID', readBy: 'app', required: false, description: 'Client ID of the user-assigned managed identity DefaultAzureCredential uses.' },
@@ -38,6 +44,10 @@ export const SETTINGS: readonly SettingDefinition[] = [
     injectedByPlatform: true,
     description: "Set by App Service when its built-in authentication is on ('True'); only then are x-ms-client-principal headers trusted, because only then does the platform strip client-sent ones.",
   },
+  // host.json stays one file for both backends: these override its durableTask.storageProvider section.
+  { name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', readBy: 'platform', required: false, durableBackend: 'dts', description: "'azureManaged': the Durable Task Scheduler keeps orchestration state instead of AzureWebJobsStorage." },
+  { name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName', readBy: 'platform', required: false, durableBackend: 'dts', description: 'Names the setting below.' },
+  { name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING', readBy: 'platform', required: false, durableBackend: 'dts', description: "Scheduler endpoint and identity, no secret: 'Endpoint=<scheduler endpoint>;Authentication=ManagedIdentity;ClientID=<identity client id>'." },
 ];
 
 export class SettingsError extends Error {

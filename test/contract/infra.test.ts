@@ -24,7 +24,13 @@ const DOCUMENTED_BUILT_IN_ROLES: Record<string, string> = {
   azureMLDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121', // AzureML Data Scientist
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7', // EventGrid Data Sender
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402', // Durable Task Data Contributor
+  durableTaskDataReader: 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac', // Durable Task Data Reader
 };
+
+/** Settings every deployment carries; the ones tied to one Durable backend come only with it. */
+const BASE_SETTINGS = SETTINGS.filter((s) => s.durableBackend === undefined);
+const DTS_SETTINGS = SETTINGS.filter((s) => s.durableBackend === 'dts');
 
 /** Settings the Flex Consumption plan takes elsewhere or that would carry keys: never app settings here. */
 const FORBIDDEN_APP_SETTINGS = [
@@ -267,6 +273,124 @@ function moduleDeclaration(text: string, symbol: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Following the conditions that choose between deployments (the Durable backend)
+
+/**
+ * What an expression comes to: a string, a boolean, or Bicep text left as written (an object or array
+ * literal, a call, an interpolated string, a module output). Text left as written stands for a value
+ * that is there: a module output read here belongs to a module the same condition deploys.
+ */
+type Evaluated = string | boolean | { expr: string };
+
+/** The whole expression a `var NAME = ...` holds (it may span lines inside brackets). */
+function varExpression(text: string, name: string): string {
+  const m = new RegExp(`^var\\s+${name}\\s*=\\s*`, 'm').exec(text);
+  if (!m) throw new Error(`var ${name} not found`);
+  const start = m.index + m[0].length;
+  const end = topLevelIndex(text.slice(start), (rest, i) => rest[i] === '\n');
+  return (end < 0 ? text.slice(start) : text.slice(start, start + end)).trim();
+}
+
+/** The first position outside strings and brackets where `at` holds, or -1. */
+function topLevelIndex(expr: string, at: (expr: string, i: number) => boolean): number {
+  let depth = 0;
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i];
+    if (c === "'") {
+      i++;
+      while (i < expr.length && expr[i] !== "'") i += expr[i] === '\\' ? 2 : 1;
+    } else if ('([{'.includes(c)) {
+      depth++;
+    } else if (')]}'.includes(c)) {
+      depth--;
+    } else if (depth === 0 && at(expr, i)) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+function asBoolean(v: Evaluated, source: string): boolean {
+  if (typeof v !== 'boolean') throw new Error(`Expected a condition, got ${JSON.stringify(v)} from ${source}`);
+  return v;
+}
+
+/**
+ * Evaluates the few forms main.bicep and functionApp.bicep use to choose between deployments:
+ * `c ? a : b`, `a == b`, `a != b`, `!a`, `empty(a)`, plain string literals, true/false and names
+ * given in `scope`. Any other name fails, so a condition written in another form fails the test
+ * rather than being guessed at.
+ */
+function evaluate(source: string, scope: Record<string, Evaluated>): Evaluated {
+  const expr = source.trim();
+  if (expr.startsWith('(') && blockEnd(expr, 0) === expr.length) return evaluate(expr.slice(1, -1), scope);
+  // `?` of a ternary, not of `.?` (safe access) or `??` (coalesce).
+  const question = topLevelIndex(expr, (e, i) => e[i] === '?' && !['?', '.'].includes(e[i + 1]) && !['?', '.'].includes(e[i - 1]));
+  if (question >= 0) {
+    const rest = expr.slice(question + 1);
+    const colon = topLevelIndex(rest, (e, i) => e[i] === ':');
+    if (colon < 0) throw new Error(`A ? without its : in ${expr}`);
+    const condition = asBoolean(evaluate(expr.slice(0, question), scope), expr);
+    return condition ? evaluate(rest.slice(0, colon), scope) : evaluate(rest.slice(colon + 1), scope);
+  }
+  for (const op of ['==', '!=']) {
+    const at = topLevelIndex(expr, (e, i) => e.startsWith(op, i));
+    if (at >= 0) {
+      const [left, right] = [evaluate(expr.slice(0, at), scope), evaluate(expr.slice(at + 2), scope)];
+      if (typeof left === 'object' || typeof right === 'object') throw new Error(`Cannot compare ${expr}`);
+      return op === '==' ? left === right : left !== right;
+    }
+  }
+  if (expr.startsWith('!')) return !asBoolean(evaluate(expr.slice(1), scope), expr);
+  if (expr.startsWith('empty(') && blockEnd(expr, 5) === expr.length) {
+    const v = evaluate(expr.slice(6, -1), scope);
+    if (typeof v === 'boolean') throw new Error(`empty() of a condition in ${expr}`);
+    return typeof v === 'string' ? v === '' : /^(\{\s*\}|\[\s*\])$/.test(v.expr);
+  }
+  const literal = /^'([^'$\\]*)'$/.exec(expr);
+  if (literal) return literal[1];
+  if (expr === 'true' || expr === 'false') return expr === 'true';
+  if (/^\w+$/.test(expr)) {
+    if (!(expr in scope)) throw new Error(`'${expr}' is not known to this evaluation`);
+    return scope[expr];
+  }
+  return { expr };
+}
+
+/** The object or array literal an evaluated expression is, or that the call it is takes first. */
+function literalOf(v: Evaluated): BicepValue {
+  if (typeof v !== 'object') throw new Error(`Expected a literal, got ${JSON.stringify(v)}`);
+  const start = v.expr.search(/[[{]/);
+  return parseLiteral(v.expr.slice(start, blockEnd(v.expr, start)));
+}
+
+interface DurableDeployment {
+  schedulerDeployed: boolean;
+  appSettings: { [key: string]: BicepValue };
+  taskHubRoles: Array<{ [key: string]: BicepValue }>;
+}
+
+/** What main.bicep deploys for a Durable backend: the scheduler or not, the app settings, the task hub roles. */
+function durableDeployment(backend: string): DurableDeployment {
+  const main = mainCode();
+  const functionApp = appCode('functionApp.bicep');
+  const scope: Record<string, Evaluated> = { durableBackend: backend };
+  scope.useDurableTaskScheduler = evaluate(varExpression(main, 'useDurableTaskScheduler'), scope);
+  const condition = /^module\s+durableTaskScheduler\s+'app\/durableTaskScheduler\.bicep'\s*=\s*if\s*\((.*)\)\s*\{\s*$/m.exec(main)?.[1];
+  if (condition === undefined) throw new Error('module durableTaskScheduler is not deployed behind a condition');
+  const appScope = { durableTaskSchedulerEndpoint: evaluate(exprOf(moduleParams(main, 'functionApp').durableTaskSchedulerEndpoint), scope) };
+  const [baseSettings, extraSettings, ...others] = callArguments(varExpression(functionApp, 'appSettings'), 'union') ?? [];
+  expect({ extraSettings, others }).toEqual({ extraSettings: 'durableTaskSchedulerSettings', others: [] });
+  const extra = asObject(literalOf(evaluate(varExpression(functionApp, 'durableTaskSchedulerSettings'), appScope)));
+  const roles = evaluate(varExpression(main, 'durableTaskHubRoles'), scope);
+  return {
+    schedulerDeployed: asBoolean(evaluate(condition, scope), condition),
+    appSettings: { ...asObject(parseLiteral(baseSettings)), ...extra },
+    taskHubRoles: asArray(literalOf(roles)).map(asObject),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 describe('app settings in infra/ and local.settings.sample.json', () => {
   const functionApp = appCode('functionApp.bicep');
@@ -274,7 +398,7 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
   const names = Object.keys(appSettings);
 
   function expectedAzureNames(): string[] {
-    return SETTINGS.filter((s) => !s.injectedByPlatform).flatMap((s) => {
+    return BASE_SETTINGS.filter((s) => !s.injectedByPlatform).flatMap((s) => {
       if (!s.connection) return [s.name];
       const services = s.name === 'AzureWebJobsStorage' ? ['blobServiceUri', 'queueServiceUri', 'tableServiceUri'] : ['blobServiceUri'];
       return [...services, 'credential', 'clientId'].map((suffix) => `${s.name}__${suffix}`);
@@ -286,11 +410,11 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
   });
 
   it('sets nothing the settings schema does not know', () => {
-    const known = new Set(SETTINGS.map((s) => s.name));
+    const known = new Set(BASE_SETTINGS.map((s) => s.name));
     const unknown = names.filter((name) => {
       const [prefix, suffix] = name.split('__');
-      if (suffix === undefined) return !known.has(name) || SETTINGS.find((s) => s.name === name)?.connection === true;
-      return !SETTINGS.some((s) => s.name === prefix && s.connection) || !IDENTITY_CONNECTION_SUFFIXES.includes(suffix);
+      if (suffix === undefined) return !known.has(name) || BASE_SETTINGS.find((s) => s.name === name)?.connection === true;
+      return !BASE_SETTINGS.some((s) => s.name === prefix && s.connection) || !IDENTITY_CONNECTION_SUFFIXES.includes(suffix);
     });
     expect(unknown).toEqual([]);
     expect([...names].sort()).toEqual([...expectedAzureNames()].sort());
@@ -327,11 +451,11 @@ describe('app settings in infra/ and local.settings.sample.json', () => {
     }
   });
 
-  it('lists every setting in local.settings.sample.json, except those App Service injects', () => {
+  it('lists every setting in local.settings.sample.json, except those App Service injects and those of a backend the local stack does not run', () => {
     const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
-    const missing = SETTINGS.filter((s) => !s.injectedByPlatform).map((s) => s.name).filter((name) => !(name in sample.Values));
+    const missing = BASE_SETTINGS.filter((s) => !s.injectedByPlatform).map((s) => s.name).filter((name) => !(name in sample.Values));
     expect(missing).toEqual([]);
-    expect(SETTINGS.filter((s) => s.injectedByPlatform).map((s) => s.name).filter((name) => name in sample.Values)).toEqual([]);
+    expect(SETTINGS.filter((s) => s.injectedByPlatform || s.durableBackend).map((s) => s.name).filter((name) => name in sample.Values)).toEqual([]);
   });
 
   it('never sets what App Service injects itself (WEBSITE_AUTH_ENABLED): only the platform may say authentication is on', () => {
@@ -420,6 +544,7 @@ describe('role assignments', () => {
       ...grants('workspaceRoles', resource('workspace')),
       ...grants('eventGridTopicRoles', resource('topic')),
       ...grants('applicationInsightsRoles', resource('appInsights')),
+      ...grants('durableTaskHubRoles', resource('taskHub')),
     ].sort();
     const expected = [
       'appPrincipalId | account runtimeStorageAccountName | storageBlobDataContributor',
@@ -442,6 +567,8 @@ describe('role assignments', () => {
       'appPrincipalId | workspace workspaceParts[8] | azureMLDataScientist',
       'appPrincipalId | topic eventGrid.outputs.eventsTopicName | eventGridDataSender',
       'appPrincipalId | appInsights monitoring.outputs.applicationInsightsName | monitoringMetricsPublisher',
+      "appPrincipalId | taskHub '${durableTaskSchedulerName}/${taskHubName}' | durableTaskDataContributor",
+      "principalId | taskHub '${durableTaskSchedulerName}/${taskHubName}' | durableTaskDataReader",
     ].sort();
     expect(actual).toEqual(expected);
   });
@@ -454,13 +581,14 @@ describe('role assignments', () => {
       const body = main.slice(main.indexOf(moduleDeclaration(main, symbol)));
       expect(/\n\s*scope:\s*(.+)/.exec(body)?.[1]).toMatch(scope);
     };
-    expectParams('rbac', { storageAccountRoles: 'runtimeAccountRoles', containerRoles: 'runtimeContainerRoles', eventGridTopicRoles: 'eventGridTopicRoles', applicationInsightsRoles: 'applicationInsightsRoles' }, /^rg$/);
+    expectParams('rbac', { storageAccountRoles: 'runtimeAccountRoles', containerRoles: 'runtimeContainerRoles', eventGridTopicRoles: 'eventGridTopicRoles', applicationInsightsRoles: 'applicationInsightsRoles', durableTaskHubRoles: 'durableTaskHubRoles' }, /^rg$/);
     expectParams('rbacData', { containerRoles: 'dataContainerRoles' }, /^resourceGroup\(dataAccountParts\[2\], dataAccountParts\[4\]\)$/);
     expectParams('rbacWorkspace', { workspaceRoles: 'workspaceRoles' }, /^resourceGroup\(workspaceParts\[2\], workspaceParts\[4\]\)$/);
   });
 
   it('drops optional principals that were not given instead of assigning to an empty ID', () => {
     expect(main).toMatch(/var dataContainerRoles = filter\(\[[\s\S]*\], assignment => !empty\(assignment\.principalId\)\)/);
+    expect(main).toMatch(/var durableTaskHubRoles = useDurableTaskScheduler \? filter\(\[[\s\S]*\], assignment => !empty\(assignment\.principalId\)\) : \[\]/);
     for (const optional of ['principalId', 'mlComputePrincipalId']) expect(params(main).find((p) => p.name === optional)?.defaultValue).toBe("''");
   });
 });
@@ -488,9 +616,11 @@ describe('no keys or secrets under infra/', () => {
   });
 
   it('reads no connection string except Application Insights\' key-less one', () => {
+    // The Durable Task Scheduler's override names a setting; the setting holds an endpoint and a client ID.
+    const allowed = ['applicationInsights.properties.ConnectionString', 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName'];
     for (const f of bicepFiles()) {
       const uses = [...code(f).matchAll(/[\w.]*connectionString\w*/gi)].map((m) => m[0]);
-      expect({ file: relativeName(f), uses: uses.filter((u) => u !== 'applicationInsights.properties.ConnectionString') }).toEqual({ file: relativeName(f), uses: [] });
+      expect({ file: relativeName(f), uses: uses.filter((u) => !allowed.includes(u)) }).toEqual({ file: relativeName(f), uses: [] });
     }
   });
 
@@ -632,7 +762,7 @@ describe('structure', () => {
   it('wires every module main.bicep declares, each in a resource group scope', () => {
     const main = mainCode();
     const modules = [...main.matchAll(/^module\s+(\w+)\s+'app\/(\w+)\.bicep'/gm)].map((m) => m[2]);
-    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'auditContainer', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions']));
+    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions', 'durableTaskScheduler', 'auditContainer']));
     expect(main).toMatch(/^targetScope = 'subscription'$/m);
     expect(resources(main).find((r) => r.type === 'Microsoft.Resources/resourceGroups')?.body).toMatch(/tags:\s*tags/);
     expect(main).toMatch(/'azd-env-name':\s*environmentName/);
@@ -795,6 +925,108 @@ describe('the audit container', () => {
   });
 });
 
+describe('Durable backend: Azure Storage by default, the Durable Task Scheduler on request', () => {
+  const main = mainCode();
+  const scheduler = (): string => appCode('durableTaskScheduler.bicep');
+  const baseNames = (): string[] => Object.keys(asObject(parseLiteral(varLiteral(appCode('functionApp.bicep'), 'appSettings'))));
+
+  it('is chosen with BATCHPILOT_DURABLE_BACKEND: storage (the default) or dts, with the scheduler\'s SKU and capacity beside it', () => {
+    const parameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> };
+    expect(parameters.parameters.durableBackend.value).toBe('${BATCHPILOT_DURABLE_BACKEND=storage}');
+    expect(parameters.parameters.durableTaskSchedulerSku.value).toBe('${BATCHPILOT_DTS_SKU=Consumption}');
+    expect(parameters.parameters.durableTaskSchedulerCapacity.value).toBe('${BATCHPILOT_DTS_CAPACITY=1}');
+    expect(params(main).find((p) => p.name === 'durableBackend')?.defaultValue).toBe("'storage'");
+    expect(main).toMatch(/@allowed\(\['storage', 'dts'\]\)\nparam durableBackend string = 'storage'/);
+  });
+
+  it('with storage: no scheduler, no task hub role, and exactly the settings every deployment carries', () => {
+    const storage = durableDeployment('storage');
+    expect(storage.schedulerDeployed).toBe(false);
+    expect(storage.taskHubRoles).toEqual([]);
+    const names = Object.keys(storage.appSettings);
+    expect(names.filter((n) => DTS_SETTINGS.some((s) => s.name === n) || /durableTask|DURABLE_TASK/i.test(n))).toEqual([]);
+    expect(names).toEqual(baseNames());
+  });
+
+  it('with dts: the scheduler and its task hub, the data role for the app on that task hub, and the settings that switch the backend', () => {
+    const dts = durableDeployment('dts');
+    expect(dts.schedulerDeployed).toBe(true);
+    expect([...Object.keys(dts.appSettings)].sort()).toEqual([...baseNames(), ...DTS_SETTINGS.map((s) => s.name)].sort());
+    expect(dts.appSettings.AzureFunctionsJobHost__extensions__durableTask__storageProvider__type).toEqual({ expr: "'azureManaged'" });
+    expect(dts.appSettings.AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName).toEqual({ expr: "'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'" });
+    expect(dts.appSettings.DURABLE_TASK_SCHEDULER_CONNECTION_STRING).toEqual({ expr: "'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'" });
+    const app = dts.taskHubRoles.find((r) => exprOf(r.principalId) === 'appPrincipalId');
+    expect(app && { resource: exprOf(app.resource), role: stringLiteral(app.role), type: stringLiteral(app.principalType) }).toEqual({
+      resource: "'${durableTaskSchedulerName}/${taskHubName}'",
+      role: 'durableTaskDataContributor',
+      type: 'ServicePrincipal',
+    });
+  });
+
+  it('connects the app to the scheduler it deploys, with the task hub host.json names', () => {
+    expect(exprOf(moduleParams(main, 'functionApp').durableTaskSchedulerEndpoint)).toBe("useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''");
+    expect(scheduler()).toMatch(/^output endpoint string = scheduler\.properties\.endpoint$/m);
+    const p = moduleParams(main, 'durableTaskScheduler');
+    expect(exprOf(p.name)).toBe('durableTaskSchedulerName');
+    expect(exprOf(p.taskHubName)).toBe('taskHubName');
+    expect(exprOf(moduleParams(main, 'functionApp').taskHubName)).toBe('taskHubName');
+    expect(varExpression(main, 'durableTaskSchedulerName')).toBe("'${abbrs.durableTaskSchedulers}${resourceToken}'");
+    expect(/^\s*scope:\s*(\S+)/m.exec(main.slice(main.indexOf(moduleDeclaration(main, 'durableTaskScheduler'))))?.[1]).toBe('rg');
+    const hostJson = JSON.parse(readRepoFile('host.json')) as { extensions: { durableTask: { hubName: string; storageProvider?: unknown } } };
+    expect(hostJson.extensions.durableTask.hubName).toBe('%BATCHPILOT_TASK_HUB%');
+    // The backend is switched by app settings only: host.json is the same file locally and for both backends.
+    expect(hostJson.extensions.durableTask.storageProvider).toBeUndefined();
+  });
+
+  it('declares the scheduler and task hub in durableTaskScheduler.bicep only, at the GA API version, with a SKU and an allow list', () => {
+    const declaring = bicepFiles().filter((f) => resources(code(f)).some((r) => r.type.startsWith('Microsoft.DurableTask/') && !r.existing));
+    expect(declaring.map(relativeName)).toEqual(['infra/app/durableTaskScheduler.bicep']);
+    const versions = [...scheduler().matchAll(/^resource\s+(\w+)\s+'(Microsoft\.DurableTask\/[^'@]+)@([^']+)'/gm)].map((m) => [m[1], m[2], m[3]]);
+    expect(versions).toEqual([
+      ['scheduler', 'Microsoft.DurableTask/schedulers', '2025-11-01'],
+      ['taskHub', 'Microsoft.DurableTask/schedulers/taskHubs', '2025-11-01'],
+    ]);
+    const body = resources(scheduler()).find((r) => r.symbol === 'scheduler')?.body ?? '';
+    expect(body).toMatch(/ipAllowlist:\s*ipAllowlist/);
+    expect(body).toMatch(/sku:\s*\{\s*name:\s*skuName\s*capacity:\s*skuName == 'Dedicated' \? capacity : null\s*\}/);
+    // An empty allow list refuses every caller; the default admits any address, and Entra ID decides.
+    expect(params(scheduler()).find((p) => p.name === 'ipAllowlist')?.defaultValue).toBe("['0.0.0.0/0']");
+    expect(scheduler()).toMatch(/@allowed\(\['Consumption', 'Dedicated'\]\)\nparam skuName string/);
+    expect(main).toMatch(/@allowed\(\['Consumption', 'Dedicated'\]\)\nparam durableTaskSchedulerSku string = 'Consumption'/);
+    expect(main).toMatch(/@minValue\(1\)\n@maxValue\(3\)\nparam durableTaskSchedulerCapacity int = 1/);
+    const hub = resources(scheduler()).find((r) => r.symbol === 'taskHub')?.body ?? '';
+    expect(hub).toMatch(/parent:\s*scheduler\b/);
+    expect(hub).toMatch(/name:\s*taskHubName\b/);
+  });
+
+  it('assigns the task hub roles in rbac.bicep, on the task hub rather than the whole scheduler', () => {
+    const rbac = appCode('rbac.bicep');
+    const hubs = resources(rbac).find((r) => r.type === 'Microsoft.DurableTask/schedulers/taskHubs');
+    expect(hubs?.existing).toBe(true);
+    expect(hubs?.body).toMatch(/^\[for assignment in durableTaskHubRoles:/);
+    const assignment = resources(rbac).find((r) => r.type === 'Microsoft.Authorization/roleAssignments' && /durableTaskHubRoles/.test(r.body));
+    expect(assignment?.body).toMatch(/scope:\s*taskHubs\[i\]/);
+    expect(moduleDeclaration(main, 'durableTaskScheduler')).toMatch(/= if \(useDurableTaskScheduler\)/);
+    expect(main.slice(main.indexOf(moduleDeclaration(main, 'rbac')))).toMatch(/^module rbac[\s\S]*?dependsOn:\s*\[[^\]]*\bdurableTaskScheduler\b[^\]]*\]/);
+  });
+
+  it('loads the provider from the stable extension bundle, whose 4.x range admits 4.30.0, the first to carry it', () => {
+    const bundle = (JSON.parse(readRepoFile('host.json')) as { extensionBundle: { id: string; version: string } }).extensionBundle;
+    expect(bundle.id).toBe('Microsoft.Azure.Functions.ExtensionBundle');
+    const range = /^\[(\d+)\.(\*|\d+(?:\.\d+)?), *(\d+)\.(\d+)\.(\d+)\)$/.exec(bundle.version);
+    expect(range).not.toBeNull();
+    const [, lowMajor, lowMinor, highMajor, highMinor] = range ?? [];
+    expect(Number(lowMajor)).toBe(4);
+    expect(lowMinor === '*' || Number(lowMinor.split('.')[0]) <= 30).toBe(true);
+    expect(Number(highMajor) > 4 || (Number(highMajor) === 4 && Number(highMinor) > 30)).toBe(true);
+  });
+
+  it('outputs the task hub\'s dashboard address, empty with the storage backend', () => {
+    expect(main).toMatch(/^output BATCHPILOT_DURABLE_TASK_HUB_DASHBOARD_URL string = useDurableTaskScheduler \? durableTaskScheduler\.outputs\.dashboardUrl : ''$/m);
+    expect(scheduler()).toMatch(/^output dashboardUrl string = taskHub\.properties\.dashboardUrl$/m);
+  });
+});
+
 describe('infra/DEPLOY.md', () => {
   const deploy = readRepoFile('infra/DEPLOY.md');
 
@@ -812,6 +1044,17 @@ describe('infra/DEPLOY.md', () => {
 
   it('says plainly that none of it has been deployed from here', () => {
     expect(deploy).toMatch(/Not deployed from here/);
+  });
+
+  it('explains when to choose the Durable Task Scheduler, how, what it costs in roles, and that it was not deployed either', () => {
+    for (const needed of ['BATCHPILOT_DURABLE_BACKEND', 'BATCHPILOT_DTS_SKU', 'BATCHPILOT_DTS_CAPACITY', 'Durable Task Data Contributor', 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING', '4.30.0']) {
+      expect({ needed, present: deploy.includes(needed) }).toEqual({ needed, present: true });
+    }
+    const section = deploy.slice(deploy.indexOf('### Durable backend'));
+    expect(section).toMatch(/not (been )?deployed from here/i);
+    const readme = readRepoFile('README.md');
+    expect(readme).toMatch(/BATCHPILOT_DURABLE_BACKEND/);
+    expect(readme).toMatch(/infra\/DEPLOY\.md#durable-backend/);
   });
 
   it('explains the Azure ML compute identity\'s access to inputs, as main.bicep\'s output does', () => {
