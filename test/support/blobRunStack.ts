@@ -4,6 +4,7 @@ import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { waitUntil } from './waitUntil';
+import { RUN_TAG } from '../../src/orchestrations/runIds';
 import { armClientFor, hostLogMessages, startTestStack } from './testStack';
 
 export interface RunEvent {
@@ -45,8 +46,8 @@ export class BlobRunStack {
   /** Jobs Azure ML holds for a run (every attempt), found by the run's tag. */
   async jobsOfRun(runId: string): Promise<string[]> {
     const names: string[] = [];
-    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: 'batchpilot-run-id' })) {
-      if ((job.properties.tags as Record<string, string> | undefined)?.['batchpilot-run-id'] === runId) names.push(job.name ?? '');
+    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: RUN_TAG.runId })) {
+      if ((job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] === runId) names.push(job.name ?? '');
     }
     return names;
   }
