@@ -1,11 +1,12 @@
 // The Durable client HTTP surface under /runtime/webhooks/durabletask/, as the extension serves it to
-// the unmodified DurableClient (through rpcBaseUrl) and to people following createCheckStatusResponse
-// links: start, status (one, or a query with continuation tokens), raise event, terminate, suspend,
-// resume, rewind, purge (one or by filter), entity read/signal/list. As in Azure, every call needs the
-// durabletask_extension system key (or the master key), in the code query parameter or the
-// x-functions-key header; the app's own client carries it in the binding's URLs. A browser request
-// from another origin is refused even with the key, so a page that learnt a status link cannot act
-// with it. Bad input gets a specific 4xx with a message; nothing a client sends can take the host down.
+// the unmodified DurableClient (through the binding's management URLs) and to people following
+// createCheckStatusResponse links: start, status (one, or a query with continuation tokens), raise
+// event, terminate, suspend, resume, rewind, purge (one or by filter), entity read/signal/list. As in
+// Azure, every call needs the durabletask_extension system key (or the master key), in the code query
+// parameter or the x-functions-key header; the app's own client carries it in the binding's URLs. A
+// browser request from another origin is refused even with the key, so a page that learnt a status
+// link cannot act with it. Bad input gets a specific 4xx with a message; nothing a client sends can
+// take the host down.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteHandler } from '../host/contracts';
 import { sendError, sendJson } from '../host/httpExchange';
