@@ -26,6 +26,14 @@ export default tseslint.config(
     },
   },
   {
+    // Every Durable client the app uses encodes the IDs it puts into management URLs.
+    files: ['src/**/*.ts', 'functions/**/*.ts'],
+    ignores: ['src/azure/durableClient.ts', 'src/local/**'],
+    rules: {
+      'no-restricted-properties': ['error', { property: 'getClient', message: 'Use durableClientFor (src/azure/durableClient.ts): the library puts instance IDs into URLs unencoded.' }],
+    },
+  },
+  {
     files: ['src/orchestrations/**/*.ts'],
     rules: {
       // Type-only imports are erased at compile time, so sharing a type with an adapter is fine.

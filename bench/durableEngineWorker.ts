@@ -80,7 +80,9 @@ async function main(): Promise<void> {
     taskHubName: hub,
     maxConcurrentActivityFunctions: settings.maxConcurrentActivityFunctions,
     maxConcurrentOrchestratorFunctions: settings.maxConcurrentOrchestratorFunctions,
+    // The benchmark drives the engine directly; its HTTP routes are not served.
     systemKey: '',
+    authorizesKey: () => false,
     log: (level, message) => {
       if (level === 'error' || level === 'warning') process.stderr.write(`[${level}] ${message}\n`);
     },

@@ -3,10 +3,11 @@
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { intakeMlEvent } from '../src/events/mlIntake';
+import { durableClientFor } from '../src/azure/durableClient';
 
 app.eventGrid('intakeMlEvents', {
   extraInputs: [df.input.durableClient()],
   handler: async (event: unknown, context: InvocationContext) => {
-    await intakeMlEvent(event, df.getClient(context), context);
+    await intakeMlEvent(event, durableClientFor(context), context);
   },
 });

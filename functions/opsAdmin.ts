@@ -1,6 +1,7 @@
 // Operator API beyond single runs (src/operator/operatorEndpoints.ts): purge, rollbacks, the audit trail and its check, the caller.
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { durableClientFor } from '../src/azure/durableClient';
 import { operatorEndpoint } from '../src/operator/operatorHttp';
 import { auditEndpoint, auditVerifyEndpoint, purgeEndpoint, rollbackEndpointRequest, whoAmIEndpoint } from '../src/operator/operatorEndpoints';
 
@@ -9,14 +10,14 @@ app.http('opsPurge', {
   methods: ['POST'],
   route: 'ops/purge',
   extraInputs: [df.input.durableClient()],
-  handler: operatorEndpoint((req, ctx: InvocationContext) => purgeEndpoint(req, df.getClient(ctx), ctx)),
+  handler: operatorEndpoint((req, ctx: InvocationContext) => purgeEndpoint(req, durableClientFor(ctx), ctx)),
 });
 app.http('opsRollback', {
   authLevel: 'function',
   methods: ['POST'],
   route: 'ops/rollbacks',
   extraInputs: [df.input.durableClient()],
-  handler: operatorEndpoint((req, ctx: InvocationContext) => rollbackEndpointRequest(req, df.getClient(ctx), ctx)),
+  handler: operatorEndpoint((req, ctx: InvocationContext) => rollbackEndpointRequest(req, durableClientFor(ctx), ctx)),
 });
 app.http('opsAudit', { authLevel: 'function', methods: ['GET'], route: 'ops/audit', handler: operatorEndpoint((req) => auditEndpoint(req)) });
 app.http('opsAuditVerify', { authLevel: 'function', methods: ['GET'], route: 'ops/audit/verify', handler: operatorEndpoint((req) => auditVerifyEndpoint(req)) });

@@ -23,9 +23,10 @@ import { workspaceClient } from './mlJobActivities';
 import { PermanentError, TransientError } from '../azure/errorClassification';
 import { candidateDeploymentName } from '../model/candidateNaming';
 import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../model/promotionLedger';
+import { RUN_TAG } from '../orchestrations/runIds';
 
 /** Tags batchpilot puts on the deployments it creates, so they can be recognised in the portal. */
-export const CANDIDATE_TAGS = { runId: 'batchpilot-run-id', model: 'batchpilot-model', baseline: 'batchpilot-baseline' } as const;
+const CANDIDATE_TAGS = { runId: RUN_TAG.runId, model: RUN_TAG.model, baseline: RUN_TAG.baseline } as const;
 
 /** Settings a candidate takes from the baseline: everything that says how to score, not what with. */
 const COPIED_PROPERTIES = [

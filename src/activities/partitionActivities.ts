@@ -1,11 +1,11 @@
 // Coalescing steps: read a partition's open arrivals, close a batch (idempotently), and start the
 // batch's scoring run exactly once.
 import type { InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSnapshot, PeekPartitionInput, StartScoringRunInput } from './contracts';
 import { closeBatch, readOpenPartition } from '../azure/arrivalLedger';
 import { startRunOnce } from '../events/runStarter';
+import { durableClientFor } from '../azure/durableClient';
 import { appSettings } from './runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';
@@ -89,7 +89,7 @@ async function filesOfManifest(markerUrl: string): Promise<ClosedBatch['files']>
 
 export async function startScoringRun(input: StartScoringRunInput, context: InvocationContext): Promise<ActivityResult<{ started: boolean }>> {
   return asActivityResult(context, input.runId, `Starting run ${input.runId}`, async () => {
-    const client = df.getClient(context);
+    const client = durableClientFor(context);
     return { started: await startRunOnce(client, input.orchestration, input.runId, input.input, context) };
   });
 }

@@ -1,9 +1,13 @@
 // Azure ML workspace events (RunStatusChanged, RunCompleted; ModelRegistered for the model flow), in
-// either delivery schema. A job event carries the job's tags; batchpilot's tag names the run waiting
-// for it, so the event is routed to that run's job instance. ModelRegistered is normalised by
-// src/model/modelRegistrations.ts.
+// either delivery schema. A job event carries the job's tags; batchpilot's tags name the run and
+// attempt the job was submitted for. Anyone who can tag a job in the workspace can write those tags,
+// so a tag is only a claim: it must have the exact run-ID shape, and the instance it names must be
+// waiting for this very job (checkWaitingInstance) before the event is raised on it. ModelRegistered
+// is normalised by src/model/modelRegistrations.ts.
 import { z } from 'zod';
 import { canonicalJobStatus } from '../orchestrations/jobStatuses';
+import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../orchestrations/runIds';
+import { RUN_BATCH_JOB, JobWaitStatus } from '../orchestrations/runBatchJob';
 import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from '../model/modelRegistrations';
 
 export const ML_EVENT_TYPES = {
@@ -57,8 +61,55 @@ export function parseMlEvent(input: unknown): ParsedMlEvent {
   return { kind: 'job', event: { eventId: id, eventType, jobName: data.data.runId, status, runTags } };
 }
 
-/** The durable instance waiting for this job, when batchpilot submitted it. */
-export function waitingInstanceFor(event: JobEvent): string | undefined {
-  const runId = event.runTags['batchpilot-run-id'];
-  return runId ? `${runId}:job` : undefined;
+export type JobEventClaim =
+  | { kind: 'untagged' }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'claimed'; runId: string; attempt: number; instanceId: string };
+
+const QUOTED_TAG_MAX = 80;
+
+/** A value from an event, quoted and shortened for a log line. */
+export function quoted(value: string): string {
+  return JSON.stringify(value.length > QUOTED_TAG_MAX ? `${value.slice(0, QUOTED_TAG_MAX)}…` : value);
+}
+
+/** What the job's tags claim: the run and attempt it was submitted for, when the tags have batchpilot's exact shape. */
+export function claimOfJobEvent(event: JobEvent): JobEventClaim {
+  const runId = event.runTags[RUN_TAG.runId];
+  if (runId === undefined) return { kind: 'untagged' };
+  if (!isJobRunId(runId)) return { kind: 'refused', reason: `its ${RUN_TAG.runId} tag ${quoted(runId)} is not a batchpilot run ID` };
+  const attemptTag = event.runTags[RUN_TAG.attempt];
+  const attempt = parseAttemptTag(attemptTag);
+  if (attempt === undefined) return { kind: 'refused', reason: `its ${RUN_TAG.attempt} tag ${attemptTag === undefined ? 'is missing' : `${quoted(attemptTag)} is not an attempt number`}` };
+  return { kind: 'claimed', runId, attempt, instanceId: jobInstanceId(runId) };
+}
+
+/** The parts of an instance's status the check reads (a DurableOrchestrationStatus has them). */
+export interface WaitingInstanceStatus {
+  name: string;
+  runtimeStatus: string;
+  customStatus?: unknown;
+}
+
+const UNFINISHED = new Set(['Running', 'Pending', 'Suspended', 'ContinuedAsNew']);
+
+/** Whether an instance in this runtime status can still receive events. */
+export function isUnfinishedRuntimeStatus(runtimeStatus: string): boolean {
+  return UNFINISHED.has(runtimeStatus);
+}
+
+/**
+ * Why the instance a claim names must not get this event, or undefined when it is the runBatchJob
+ * instance of that run, still running, and its published state names this job and attempt. A job
+ * someone else tagged with a run's ID has another name; a job of an earlier attempt has another
+ * attempt. The instance publishes the job only once submission returns, so an event that outruns it
+ * is refused too: the instance's status poll still sees the job's status.
+ */
+export function checkWaitingInstance(status: WaitingInstanceStatus, event: JobEvent, claim: { attempt: number }): string | undefined {
+  if (status.name !== RUN_BATCH_JOB) return `the instance it names is a ${status.name}, not a ${RUN_BATCH_JOB}`;
+  if (!UNFINISHED.has(status.runtimeStatus)) return `the instance it names is ${status.runtimeStatus}`;
+  const waiting = (status.customStatus ?? {}) as Partial<JobWaitStatus>;
+  if (waiting.jobName !== event.jobName) return `the instance it names is waiting for job ${waiting.jobName === undefined ? '(none yet)' : quoted(String(waiting.jobName))}, not ${quoted(event.jobName)}`;
+  if (waiting.attempt !== claim.attempt) return `the instance it names is on attempt ${String(waiting.attempt)}, not ${claim.attempt}`;
+  return undefined;
 }

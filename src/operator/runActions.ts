@@ -16,6 +16,7 @@ import { requestRollback, sendApprovalDecision } from './modelGate';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { appSettings } from '../activities/runtimeConfig';
 import { isTerminalJobStatus } from '../orchestrations/jobStatuses';
+import { MAX_RERUNS, rerunBaseOf, rerunId } from '../orchestrations/runIds';
 import { instanceExists } from '../events/runStarter';
 
 export interface ActionCaller {
@@ -72,8 +73,7 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
   if (FINISHED_STATUSES.includes(status.status)) refuseFinished(runId, status.status, 'terminate');
   return audited(caller, 'terminate', runId, {}, async () => {
     const result: TerminateResult = { terminated: [], cancelledJobs: [], jobsAlreadyFinished: [], jobCancelFailures: [] };
-    // The SDK puts the reason into the URL as is.
-    await caller.client.terminate(runId, encodeURIComponent(caller.reason));
+    await caller.client.terminate(runId, caller.reason);
     result.terminated.push(runId);
     const workspaceId = String((run.input as { workspaceId?: unknown } | null)?.workspaceId ?? appSettings().workspaceId);
     const jobs: ReturnType<typeof jobsOfSubRun> = [];
@@ -81,7 +81,7 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
       const child = await readInstance(caller.client, childId);
       if (!child) continue;
       if (!isTerminalRuntimeStatus(child.runtimeStatus)) {
-        await caller.client.terminate(childId, encodeURIComponent(`Run ${runId} terminated by an operator: ${caller.reason}`));
+        await caller.client.terminate(childId, `Run ${runId} terminated by an operator: ${caller.reason}`);
         result.terminated.push(childId);
       }
       jobs.push(...jobsOfSubRun(child, workspaceId));
@@ -107,12 +107,11 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
 
 /** `<runId>-r<n>`: reruns of one run are numbered; a rerun of a rerun counts on from the first run. */
 async function nextRerunId(client: DurableClient, runId: string): Promise<string> {
-  const base = runId.replace(/-r\d+$/, '');
-  for (let n = 1; n <= 200; n++) {
-    const id = `${base}-r${n}`;
+  for (let n = 1; n <= MAX_RERUNS; n++) {
+    const id = rerunId(runId, n);
     if (!(await instanceExists(client, id))) return id;
   }
-  throw new OperatorError(409, 'TooManyReruns', `Run '${base}' has been rerun 200 times; start a fresh run instead.`);
+  throw new OperatorError(409, 'TooManyReruns', `Run '${rerunBaseOf(runId)}' has been rerun ${MAX_RERUNS} times; start a fresh run instead.`);
 }
 
 export async function rerunRun(caller: ActionCaller, runId: string): Promise<ActionResult> {

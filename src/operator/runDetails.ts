@@ -14,6 +14,7 @@ import { appSettings } from '../activities/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { accountNameOf, blobServiceFor } from '../azure/storageClients';
 import { RUN_BATCH_JOB } from '../orchestrations/runBatchJob';
+import { jobInstanceId } from '../orchestrations/runIds';
 
 type Json = Record<string, unknown>;
 
@@ -41,15 +42,10 @@ export async function readJsonDocument(location: string): Promise<{ content?: un
   }
 }
 
-/** The instance a run's job waited in, for runs that do not name it in their history. */
-export function jobInstanceIdOf(runId: string): string {
-  return `${runId}:job`;
-}
-
 /** Sub-run instance IDs from a run's steps, plus the job instance of blob runs. */
 export function subRunIdsOf(run: InstanceStatus, steps: readonly RunStep[]): string[] {
   const ids = steps.filter((s) => s.kind === 'subRun' && s.instanceId).map((s) => s.instanceId!);
-  if (ids.length === 0 && steps.some((s) => s.kind === 'subRun' && s.name === RUN_BATCH_JOB)) ids.push(jobInstanceIdOf(run.instanceId));
+  if (ids.length === 0 && steps.some((s) => s.kind === 'subRun' && s.name === RUN_BATCH_JOB)) ids.push(jobInstanceId(run.instanceId));
   return [...new Set(ids)];
 }
 

@@ -8,6 +8,7 @@ import { SCORE_BLOB_RUN } from '../orchestrations/scoreBlobRun';
 import { PROMOTE_MODEL } from '../orchestrations/promoteModel';
 import { ROLLBACK_MODEL } from '../orchestrations/rollbackModel';
 import { PermanentError, TransientError } from '../azure/errorClassification';
+import { isSubRunInstanceId } from '../orchestrations/runIds';
 
 export interface InstanceStatus {
   name: string;
@@ -128,7 +129,7 @@ const KIND_BY_ORCHESTRATION: Record<string, RunKind> = { [SCORE_BLOB_RUN]: 'blob
  * `<runId>:<part>`, e.g. `<runId>:job`, `<runId>:candidate:job`), partition gatherers, anything else.
  */
 export function runKindOf(orchestration: string, instanceId: string): RunKind | undefined {
-  if (instanceId.includes(':')) return undefined;
+  if (isSubRunInstanceId(instanceId)) return undefined;
   return KIND_BY_ORCHESTRATION[orchestration];
 }
 

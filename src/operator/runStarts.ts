@@ -15,6 +15,7 @@ import { matchRoute, RouteDecision } from '../events/routeMatching';
 import type { BlobArrival } from '../events/storageEvents';
 import { planFileRun, routeTargets } from '../events/storageIntake';
 import { startRunOnce } from '../events/runStarter';
+import { RUN_ID_PREFIX } from '../orchestrations/runIds';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from '../orchestrations/scoreBlobRun';
 
 /** Stands in for the event's API name: operator starts are not uploads, so any route's API list takes them. */
@@ -64,7 +65,7 @@ function decide(url: string, eTag: string, contentLength: number | undefined): R
 
 function folderRunId(route: BlobRoute, folderUrl: string, files: Array<{ url: string; eTag: string }>): string {
   const digest = createHash('sha256').update([folderUrl, ...files.map((f) => `${f.url}\u0000${f.eTag.replace(/^"|"$/g, '')}`)].join('\u0000')).digest('hex').slice(0, 24);
-  return `bp-${route.name}-${digest}-op`;
+  return `${RUN_ID_PREFIX.blob}${route.name}-${digest}-op`;
 }
 
 async function planBlob(blobPath: string): Promise<PlannedStart[]> {

@@ -26,6 +26,7 @@ import type { ModelRoute } from '../config/routes';
 import type { LedgerEntry } from '../model/promotionLedger';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
+import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from './runIds';
 
 export const PROMOTE_MODEL = 'promoteModel';
 /** External event an approver's decision is raised as (see src/model/approvals.ts). */
@@ -78,16 +79,6 @@ export interface PromoteModelResult {
   announcement?: RunAnnouncement;
 }
 
-type Side = 'candidate' | 'baseline';
-
-/**
- * The run ID each side's scoring job carries (in its tags, so Azure ML's job events reach the
- * runBatchJob instance `<this>:job`): `<runId>:candidate` and `<runId>:baseline`.
- */
-export function scoringRunId(runId: string, side: Side): string {
-  return `${runId}:${side}`;
-}
-
 /** A step that ends the run as Failed with this reason. */
 class RunFailure extends Error {}
 
@@ -136,8 +127,8 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
 
   let resolved: ResolvedModelCandidate | undefined;
   let deployAttempted = false;
-  const jobs: Partial<Record<Side, RunBatchJobResult>> = {};
-  const validations: Partial<Record<Side, ValidationVerdict>> = {};
+  const jobs: Partial<Record<ScoringSide, RunBatchJobResult>> = {};
+  const validations: Partial<Record<ScoringSide, ValidationVerdict>> = {};
   let comparison: ComparisonVerdict | undefined;
   let decision: GateDecision | undefined;
   let switched: SwitchedDefaultDeployment | undefined;
@@ -172,7 +163,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
 
     const data = yield* callActivity<unknown, ResolvedValidationData>(context, ACTIVITY.resolveValidationData, { runId, workspaceId, data: route.validationData });
     const outputBase = fillOutputPath(route.target.outputPath, input, context.df.currentUtcDateTime);
-    const scoring = (side: Side, deployment: string): Task => {
+    const scoring = (side: ScoringSide, deployment: string): Task => {
       const jobInput: RunBatchJobInput = {
         runId: scoringRunId(runId, side),
         workspaceId,
@@ -183,19 +174,19 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
         overrides: route.target.overrides,
         wait: route.wait,
       };
-      return context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, `${scoringRunId(runId, side)}:job`);
+      return context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(scoringRunId(runId, side)));
     };
-    status('scoring', { ...where(), jobInstanceIds: [`${scoringRunId(runId, 'candidate')}:job`, `${scoringRunId(runId, 'baseline')}:job`] });
+    status('scoring', { ...where(), jobInstanceIds: SCORING_SIDES.map((side) => jobInstanceId(scoringRunId(runId, side))) });
     const [candidateJob, baselineJob] = (yield context.df.Task.all([scoring('candidate', resolved.candidateDeployment), scoring('baseline', resolved.baselineDeployment)])) as RunBatchJobResult[];
     jobs.candidate = candidateJob;
     jobs.baseline = baselineJob;
-    for (const side of ['candidate', 'baseline'] as const) {
+    for (const side of SCORING_SIDES) {
       const job = jobs[side] as RunBatchJobResult;
       if (job.outcome !== 'Completed') throw new RunFailure(`The ${side}'s scoring job ended ${job.outcome}: ${job.message ?? 'no reason given'}`);
     }
 
     status('validating outputs', where());
-    for (const side of ['candidate', 'baseline'] as const) {
+    for (const side of SCORING_SIDES) {
       const job = jobs[side] as RunBatchJobResult;
       const verdict = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
         runId: scoringRunId(runId, side),
@@ -319,7 +310,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
 
   const eventType = `${prefix}.Model.${outcome}`;
   const finishedAt = context.df.currentUtcDateTime.toISOString();
-  const jobSummary = (side: Side) => {
+  const jobSummary = (side: ScoringSide) => {
     const job = jobs[side];
     return job ? { jobName: job.jobName, outcome: job.outcome, output: job.output?.uri, attempts: job.attempts.map((a) => ({ attempt: a.attempt, jobName: a.jobName, status: a.status })) } : undefined;
   };

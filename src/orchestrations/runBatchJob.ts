@@ -12,6 +12,7 @@ import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, AdoptOrSu
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { JobSummary } from '../azure/mlWorkspace';
 import { isTerminalJobStatus } from './jobStatuses';
+import { jobTags } from './runIds';
 
 export const RUN_BATCH_JOB = 'runBatchJob';
 /** External event raised on the job's instance when Azure ML reports a status change. */
@@ -22,6 +23,23 @@ export interface JobStatusEvent {
   jobName: string;
   status: string;
   eventType: string;
+}
+
+/**
+ * The instance's custom status while it works. Job-event intake reads jobName and attempt: an event is
+ * raised here only for the job this instance is waiting for (src/events/mlEvents.ts).
+ */
+export interface JobWaitStatus {
+  phase: string;
+  jobName?: string;
+  jobStatus?: string;
+  attempt?: number;
+  polls: number;
+  /** Status polls that failed transiently in a row; the wait goes on until the run's deadline. */
+  pollFailures?: number;
+  lastPollError?: string;
+  eventsSeen: number;
+  elapsedInSeconds: number;
 }
 
 export interface RunBatchJobInput {
@@ -96,7 +114,7 @@ export function jobRequestFor(input: RunBatchJobInput, attempt: number): BatchJo
   return {
     inputData: input.inputs,
     outputData: { [input.output.name]: { jobOutputType: 'UriFolder', uri: output.uri } },
-    tags: { 'batchpilot-run-id': input.runId, 'batchpilot-attempt': String(attempt) },
+    tags: jobTags(input.runId, attempt),
     ...(o.instanceCount ? { compute: { instanceCount: o.instanceCount } } : {}),
     ...(o.miniBatchSize ? { miniBatchSize: o.miniBatchSize } : {}),
     ...(o.errorThreshold !== undefined ? { errorThreshold: o.errorThreshold } : {}),
@@ -147,7 +165,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
   };
   const publishStatus = (phase: string): void => {
     const current = p.attempts.at(-1);
-    context.df.setCustomStatus({
+    const status: JobWaitStatus = {
       phase,
       jobName: current?.jobName,
       jobStatus: current?.status,
@@ -157,7 +175,8 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       lastPollError: p.pollFailures ? p.lastPollError : undefined,
       eventsSeen: p.eventsSeen,
       elapsedInSeconds: Math.round((context.df.currentUtcDateTime.getTime() - new Date(p.startedAt).getTime()) / 1000),
-    });
+    };
+    context.df.setCustomStatus(status);
   };
 
   if (!p.endpoint) {

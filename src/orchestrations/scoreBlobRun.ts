@@ -8,6 +8,7 @@ import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
+import { jobInstanceId } from './runIds';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 
@@ -114,7 +115,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
       context.df.setCustomStatus({ phase: 'listing inputs' });
       inputTableUrl = (yield* callActivity<unknown, WrittenInputTable>(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
     }
-    context.df.setCustomStatus({ phase: 'running job', jobInstanceId: `${runId}:job` });
+    context.df.setCustomStatus({ phase: 'running job', jobInstanceId: jobInstanceId(runId) });
     const jobInput: RunBatchJobInput = {
       runId,
       workspaceId: input.workspaceId,
@@ -125,7 +126,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
       overrides: route.target.overrides,
       wait: route.wait,
     };
-    job = (yield context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, `${runId}:job`)) as RunBatchJobResult;
+    job = (yield context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(runId))) as RunBatchJobResult;
     if (job.outcome !== 'Completed') {
       reason = job.message ?? `The Azure ML job ended ${job.outcome}.`;
     } else if (route.validation) {

@@ -3,6 +3,7 @@
 import { BlobRunStack } from '../support/blobRunStack';
 import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
+import { deliverEvent, durableClientFor } from '../support/testStack';
 
 const ROUTES = `
 routes:
@@ -221,6 +222,64 @@ describe('crash recovery', () => {
     const events = await Promise.all(names.map((n) => s.waitForRunEvent(`/single/${n}.csv`, 180_000)));
     expect(events.map((e) => e.type)).toEqual(['Test.Run.Completed', 'Test.Run.Completed', 'Test.Run.Completed']);
     for (const e of events) expect(await s.jobsOfRun(e.data.runId)).toHaveLength(1);
+  });
+});
+
+describe('job events with hostile tags', () => {
+  const RUN_STATUS_CHANGED = 'Microsoft.MachineLearningServices.RunStatusChanged';
+  const jobEvent = (id: string, jobName: string, runTags: Record<string, string>) => ({
+    id,
+    topic: `/subscriptions/${s.stack.azureMl.subscriptionId}/resourceGroups/${s.stack.azureMl.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${s.stack.azureMl.workspaceName}`,
+    subject: `experiments/hostile/runs/${jobName}`,
+    eventType: 'Microsoft.MachineLearningServices.RunCompleted',
+    eventTime: new Date().toISOString(),
+    dataVersion: '2',
+    metadataVersion: '1',
+    data: { experimentId: 'hostile', experimentName: 'hostile', runId: jobName, runType: null, runTags, runProperties: {} },
+  });
+
+  it('neither terminates nor wakes a waiting run when a job event carries a hostile batchpilot-run-id tag', async () => {
+    const client = durableClientFor(s.stack);
+    let victim: { runId: string; jobName: string } | undefined;
+    s.stack.azureMl.holdJobs();
+    try {
+      const before = s.stack.azureMl.publishedEvents().length;
+      await s.upload('single/victim.csv', csv(5, 40));
+      const preparing = await waitUntil(
+        () => s.stack.azureMl.publishedEvents().slice(before).find((e) => e.eventType === RUN_STATUS_CHANGED && (e.data as { runStatus?: string }).runStatus === 'Preparing'),
+        'the victim run to submit its job',
+        60_000,
+      );
+      const data = preparing.data as { runId: string; runTags: Record<string, string> };
+      victim = { runId: data.runTags['batchpilot-run-id'], jobName: data.runId };
+      const jobInstance = `${victim.runId}:job`;
+      await waitUntil(async () => {
+        const st = await client.getStatus(jobInstance).catch(() => undefined);
+        const custom = st?.customStatus as { phase?: string; jobName?: string } | undefined;
+        return custom?.phase === 'waiting for job' && custom.jobName === victim!.jobName ? st : undefined;
+      }, 'the victim run to wait for its job');
+
+      const hostileTags = [
+        `${victim.runId}:job/terminate?reason=hostile#`,
+        `${victim.runId}/terminate?reason=hostile#`,
+        `../instances/${victim.runId}:job/suspend?reason=hostile#`,
+        `${victim.runId}:job/rewind?reason=hostile#`,
+        // The victim's own run ID, well formed, on a job that is not the victim's.
+        victim.runId,
+      ];
+      for (const [i, tag] of hostileTags.entries()) {
+        expect(await deliverEvent(s.stack, 'intakeMlEvents', jobEvent(`hostile-${i}`, `evil-job-${i}`, { 'batchpilot-run-id': tag, 'batchpilot-attempt': '1' }))).toBe(202);
+      }
+    } finally {
+      s.stack.azureMl.releaseJobs();
+    }
+    const event = await s.waitForRunEvent('/single/victim.csv');
+    expect(event).toMatchObject({ type: 'Test.Run.Completed', data: { runId: victim!.runId, jobName: victim!.jobName } });
+    const job = await client.getStatus(`${victim!.runId}:job`, { showHistory: true, showHistoryOutput: true, showInput: true });
+    expect(job.runtimeStatus).toBe('Completed');
+    // No hostile event reached the waiting instance: every event it saw was about its own job.
+    expect(JSON.stringify(job.history)).not.toMatch(/evil-job/);
+    expect(s.hostLogMessages().filter((m) => /refused/i.test(m) && /batchpilot-run-id/.test(m)).length).toBeGreaterThanOrEqual(5);
   });
 });
 

@@ -18,6 +18,8 @@ export interface DurableHost {
   /** Base of the engine's routes, e.g. http://127.0.0.1:PORT/runtime/webhooks/durabletask */
   rpc: string;
   systemKey: string;
+  /** Calls one of the engine's routes (`path` under `rpc`) with the durabletask system key, as the extension's callers do. */
+  call(path: string, init?: RequestInit): Promise<Response>;
 }
 
 export async function startDurableHost(fixture: string, options: { hub?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<DurableHost> {
@@ -30,7 +32,9 @@ export async function startDurableHost(fixture: string, options: { hub?: string;
   });
   const systemKey = host.keys.systemKeys.durabletask_extension;
   const urls = new ManagementUrlBuilder(host.url, hub, systemKey);
-  return { host, hub, client: new DurableClientClass(urls.clientBinding()), rpc: urls.webhookBase, systemKey };
+  const rpc = urls.webhookBase;
+  const call = (p: string, init: RequestInit = {}): Promise<Response> => fetch(`${rpc}${p}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), 'x-functions-key': systemKey } });
+  return { host, hub, client: new DurableClientClass(urls.clientBinding()), rpc, systemKey, call };
 }
 
 const UNFINISHED = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);

@@ -44,7 +44,7 @@ describe('orchestrations', () => {
   it('answers status with both historyEvents and history, and 202 with Location while running', async () => {
     const id = await d.client.startNew('WaitForever', { instanceId: 'waiting-status' });
     await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running');
-    const res = await fetch(`${d.rpc}/instances/${id}?showHistory=true`);
+    const res = await d.call(`/instances/${id}?showHistory=true`);
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toContain(`/instances/${id}`);
     const body = (await res.json()) as { historyEvents: unknown[]; history: unknown[]; customStatus: { stage: string } };
@@ -166,8 +166,8 @@ describe('management', () => {
     const status = await waitForStatus(d.client, id);
     expect(status.runtimeStatus).toBe('Terminated');
     expect(status.output).toBe('operator said so');
-    expect((await fetch(`${d.rpc}/instances/${id}/raiseEvent/Go`, { method: 'POST', body: '1' })).status).toBe(410);
-    expect((await fetch(`${d.rpc}/instances/${id}/terminate?reason=again`, { method: 'POST' })).status).toBe(410);
+    expect((await d.call(`/instances/${id}/raiseEvent/Go`, { method: 'POST', body: '1' })).status).toBe(410);
+    expect((await d.call(`/instances/${id}/terminate?reason=again`, { method: 'POST' })).status).toBe(410);
   });
 
   it('suspends and resumes: events wait while suspended', async () => {
@@ -224,12 +224,12 @@ describe('management', () => {
     const found = await d.client.getStatusBy({ createdTimeFrom: from, runtimeStatus: ['Completed' as never] });
     expect(found.map((item: { instanceId: string }) => item.instanceId)).toEqual(expect.arrayContaining(ids));
 
-    const first = await fetch(`${d.rpc}/instances/?instanceIdPrefix=query-&top=2`);
+    const first = await d.call(`/instances/?instanceIdPrefix=query-&top=2`);
     expect(first.status).toBe(200);
     expect(((await first.json()) as unknown[]).length).toBe(2);
     const token = first.headers.get('x-ms-continuation-token');
     expect(token).toBeTruthy();
-    const second = await fetch(`${d.rpc}/instances/?instanceIdPrefix=query-&top=2`, { headers: { 'x-ms-continuation-token': token! } });
+    const second = await d.call(`/instances/?instanceIdPrefix=query-&top=2`, { headers: { 'x-ms-continuation-token': token! } });
     expect(((await second.json()) as Array<{ instanceId: string }>).every((item) => item.instanceId.startsWith('query-'))).toBe(true);
   });
 });
@@ -258,36 +258,69 @@ describe('entities', () => {
   });
 });
 
+describe('the durable HTTP API needs the host key', () => {
+  it('answers 401 without a key or with a wrong one, 403 to a foreign Origin, and serves callers with the key', async () => {
+    const id = await d.client.startNew('WaitForever', { instanceId: 'keyed-1' });
+    await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running');
+    const instance = `${d.rpc}/instances/${id}`;
+    const code = encodeURIComponent(d.systemKey);
+
+    expect((await fetch(instance)).status).toBe(401);
+    expect((await fetch(`${instance}/terminate?reason=nokey`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${instance}/raiseEvent/Go`, { method: 'POST', body: '"nokey"' })).status).toBe(401);
+    expect((await fetch(`${d.rpc}/orchestrators/HelloSequence`, { method: 'POST', body: '["nokey"]' })).status).toBe(401);
+    expect((await fetch(`${d.rpc}/instances/`)).status).toBe(401);
+    expect((await fetch(`${instance}?code=wrong`)).status).toBe(401);
+    expect((await fetch(`${instance}/terminate?reason=wrongkey`, { method: 'POST', headers: { 'x-functions-key': 'wrong' } })).status).toBe(401);
+    const unauthorised = await fetch(instance);
+    expect(((await unauthorised.json()) as { error: { message: string } }).error.message).toMatch(/durabletask_extension/);
+
+    // A browser page on another origin may hold a leaked link with the key; its requests are refused.
+    const foreign = await fetch(`${instance}/terminate?reason=csrf&code=${code}`, { method: 'POST', headers: { origin: 'http://evil.example' } });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { message: string } }).error.message).toMatch(/evil\.example/);
+    expect((await fetch(`${instance}?code=${code}`, { headers: { origin: 'null' } })).status).toBe(403);
+    expect((await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running')).runtimeStatus).toBe('Running');
+
+    expect((await fetch(`${instance}?code=${code}`)).status).toBe(202);
+    expect((await fetch(instance, { headers: { 'x-functions-key': d.systemKey, origin: d.host.url } })).status).toBe(202);
+    expect((await fetch(instance, { headers: { 'x-functions-key': d.host.keys.masterKey } })).status).toBe(202);
+    expect((await d.call(`/instances/${id}/raiseEvent/Go`, { method: 'POST', body: '"with the key"' })).status).toBe(202);
+    const done = await waitForStatus(d.client, id);
+    expect(done).toMatchObject({ runtimeStatus: 'Completed', output: 'with the key' });
+  });
+});
+
 describe('bad input', () => {
   it('answers malformed JSON, unknown functions, instances and routes with specific 4xx and stays up', async () => {
-    const malformed = await fetch(`${d.rpc}/orchestrators/HelloSequence`, { method: 'POST', body: '{"oops"' });
+    const malformed = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: '{"oops"' });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
 
-    const unknownFunction = await fetch(`${d.rpc}/orchestrators/NoSuchOrchestrator`, { method: 'POST' });
+    const unknownFunction = await d.call(`/orchestrators/NoSuchOrchestrator`, { method: 'POST' });
     expect(unknownFunction.status).toBe(400);
     expect(((await unknownFunction.json()) as { error: { message: string } }).error.message).toMatch(/NoSuchOrchestrator.*doesn't exist/);
 
-    const notAnOrchestrator = await fetch(`${d.rpc}/orchestrators/SayHello`, { method: 'POST' });
+    const notAnOrchestrator = await d.call(`/orchestrators/SayHello`, { method: 'POST' });
     expect(notAnOrchestrator.status).toBe(400);
 
-    expect((await fetch(`${d.rpc}/instances/no-such-instance`)).status).toBe(404);
-    expect((await fetch(`${d.rpc}/instances/no-such-instance/raiseEvent/Go`, { method: 'POST', body: '1' })).status).toBe(404);
-    expect((await fetch(`${d.rpc}/instances/no-such-instance/terminate`, { method: 'POST' })).status).toBe(404);
+    expect((await d.call(`/instances/no-such-instance`)).status).toBe(404);
+    expect((await d.call(`/instances/no-such-instance/raiseEvent/Go`, { method: 'POST', body: '1' })).status).toBe(404);
+    expect((await d.call(`/instances/no-such-instance/terminate`, { method: 'POST' })).status).toBe(404);
     await expect(d.client.raiseEvent('no-such-instance', 'Go', 1)).rejects.toThrow(/No instance with ID/);
 
-    const wrongMethod = await fetch(`${d.rpc}/orchestrators/HelloSequence`, { method: 'GET' });
+    const wrongMethod = await d.call(`/orchestrators/HelloSequence`, { method: 'GET' });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
-    expect((await fetch(`${d.rpc}/nowhere`)).status).toBe(404);
-    expect((await fetch(`${d.rpc}/instances/?runtimeStatus=Sleeping`)).status).toBe(400);
-    expect((await fetch(`${d.rpc}/instances/?createdTimeFrom=yesterday`)).status).toBe(400);
+    expect((await d.call(`/nowhere`)).status).toBe(404);
+    expect((await d.call(`/instances/?runtimeStatus=Sleeping`)).status).toBe(400);
+    expect((await d.call(`/instances/?createdTimeFrom=yesterday`)).status).toBe(400);
     expect((await fetch(`${d.rpc}/instances/x?code=wrong`)).status).toBe(401);
-    expect((await fetch(`${d.rpc}/instances/x?taskHub=OtherHub`)).status).toBe(404);
-    const badEvent = await fetch(`${d.rpc}/instances/seq-1/raiseEvent/Go`, { method: 'POST', body: 'not json' });
+    expect((await d.call(`/instances/x?taskHub=OtherHub`)).status).toBe(404);
+    const badEvent = await d.call(`/instances/seq-1/raiseEvent/Go`, { method: 'POST', body: 'not json' });
     expect(badEvent.status).toBe(400);
-    expect((await fetch(`${d.rpc}/orchestrators/HelloSequence/bad%2Fid`, { method: 'POST' })).status).toBe(400);
-    const oversized = await fetch(`${d.rpc}/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(600000)) });
+    expect((await d.call(`/orchestrators/HelloSequence/bad%2Fid`, { method: 'POST' })).status).toBe(400);
+    const oversized = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(600000)) });
     expect(oversized.status).toBe(413);
     expect(((await oversized.json()) as { error: { message: string } }).error.message).toMatch(/by reference/);
 

@@ -7,6 +7,7 @@ import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { waitUntil } from './waitUntil';
+import { RUN_TAG } from '../../src/orchestrations/runIds';
 import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
@@ -50,8 +51,8 @@ export class BlobRunStack {
   /** Jobs Azure ML holds for a run (every attempt), found by the run's tag. */
   async jobsOfRun(runId: string): Promise<string[]> {
     const names: string[] = [];
-    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: 'batchpilot-run-id' })) {
-      if ((job.properties.tags as Record<string, string> | undefined)?.['batchpilot-run-id'] === runId) names.push(job.name ?? '');
+    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: RUN_TAG.runId })) {
+      if ((job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] === runId) names.push(job.name ?? '');
     }
     return names;
   }

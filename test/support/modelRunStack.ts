@@ -8,12 +8,10 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces, BatchDeployment } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
-import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from './waitUntil';
-import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
-
-const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
+import { RUN_TAG } from '../../src/orchestrations/runIds';
+import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 export interface ModelEvent {
   type: string;
@@ -51,7 +49,7 @@ export class ModelRunStack {
   private constructor(readonly stack: RunningLocalStack, readonly runs: ContainerClient, readonly arm: AzureMachineLearningWorkspaces, readonly datastore: ContainerClient) {
     this.rg = stack.azureMl.resourceGroup;
     this.ws = stack.azureMl.workspaceName;
-    this.client = this.#durableClient();
+    this.client = durableClientFor(stack);
   }
 
   static async start(routesYaml: string, options: Partial<LocalStackOptions> = {}): Promise<ModelRunStack> {
@@ -59,12 +57,6 @@ export class ModelRunStack {
     const data = BlobServiceClient.fromConnectionString(stack.dataConnectionString);
     const arm = armClientFor(stack);
     return new ModelRunStack(stack, data.getContainerClient('runs'), arm, data.getContainerClient(stack.azureMl.defaultDatastoreContainer));
-  }
-
-  #durableClient(): DurableClient {
-    const keys = JSON.parse(fs.readFileSync(this.stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
-    const urls = new ManagementUrlBuilder(this.stack.hostUrl, this.stack.appSettings.BATCHPILOT_TASK_HUB, keys.systemKeys.durabletask_extension);
-    return new DurableClientClass(urls.clientBinding());
   }
 
   /** A batch endpoint whose default is `<endpoint>-base`, a copy of the sample's churn-v1 deployment (model churn:1). */
@@ -163,8 +155,8 @@ export class ModelRunStack {
   /** Jobs Azure ML holds for a promotion run (both sides, every attempt), found by the run's tag. */
   async jobsOfRun(runId: string): Promise<string[]> {
     const names: string[] = [];
-    for await (const job of this.arm.jobs.list(this.rg, this.ws, { tag: 'batchpilot-run-id' })) {
-      const tag = (job.properties.tags as Record<string, string> | undefined)?.['batchpilot-run-id'] ?? '';
+    for await (const job of this.arm.jobs.list(this.rg, this.ws, { tag: RUN_TAG.runId })) {
+      const tag = (job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] ?? '';
       if (tag.startsWith(`${runId}:`)) names.push(job.name ?? '');
     }
     return names;
@@ -177,14 +169,7 @@ export class ModelRunStack {
 
   /** Delivers one event to the app's intakeMlEvents webhook as Event Grid would (either schema). */
   async deliverMlEvent(event: Record<string, unknown>): Promise<number> {
-    const keys = JSON.parse(fs.readFileSync(this.stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
-    const cloud = 'specversion' in event;
-    const res = await fetch(`${this.stack.hostUrl}/runtime/webhooks/eventgrid?functionName=intakeMlEvents&code=${encodeURIComponent(keys.systemKeys.eventgrid_extension)}`, {
-      method: 'POST',
-      headers: { 'aeg-event-type': 'Notification', 'content-type': cloud ? 'application/cloudevents+json; charset=utf-8' : 'application/json' },
-      body: JSON.stringify(cloud ? event : [event]),
-    });
-    return res.status;
+    return deliverEvent(this.stack, 'intakeMlEvents', event);
   }
 
   /** Runs a timer function now, through the host's admin endpoint (as `func` and the portal do). */

@@ -5,9 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import type { BlobClient } from '@azure/storage-blob';
+import type { DurableClient } from 'durable-functions';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } from '../../src/local/stack/localStack';
 import { testAzurite, uniqueName } from './azurite';
 import { clientOptionsTrusting } from './trustLocalCa';
+import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+
+// The library's own client class (the one df.getClient builds), constructed from binding data.
+const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
 export async function startTestStack(routesYaml: string, options: Partial<LocalStackOptions> = {}): Promise<RunningLocalStack> {
   return startLocalStack({
@@ -55,4 +60,23 @@ export async function readJsonBlob(blob: BlobClient): Promise<Record<string, unk
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+}
+
+/** The unmodified DurableClient on the stack's task hub, with the binding data the host gives the app. */
+export function durableClientFor(stack: RunningLocalStack): DurableClient {
+  const keys = JSON.parse(fs.readFileSync(stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
+  const urls = new ManagementUrlBuilder(stack.hostUrl, stack.appSettings.BATCHPILOT_TASK_HUB, keys.systemKeys.durabletask_extension);
+  return new DurableClientClass(urls.clientBinding());
+}
+
+/** Delivers one event to an Event Grid triggered function of the stack's app, as Event Grid would (either schema). */
+export async function deliverEvent(stack: RunningLocalStack, functionName: string, event: Record<string, unknown>): Promise<number> {
+  const keys = JSON.parse(fs.readFileSync(stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> };
+  const cloud = 'specversion' in event;
+  const res = await fetch(`${stack.hostUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}&code=${encodeURIComponent(keys.systemKeys.eventgrid_extension)}`, {
+    method: 'POST',
+    headers: { 'aeg-event-type': 'Notification', 'content-type': cloud ? 'application/cloudevents+json; charset=utf-8' : 'application/json' },
+    body: JSON.stringify(cloud ? event : [event]),
+  });
+  return res.status;
 }

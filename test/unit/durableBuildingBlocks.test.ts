@@ -83,7 +83,10 @@ describe('durable client binding', () => {
     expect(payload.id).toBe('order-7');
     expect(payload.statusQueryGetUri).toBe('http://127.0.0.1:7123/runtime/webhooks/durabletask/instances/order-7?taskHub=MyHub&connection=Storage&code=k3y%3D');
     expect(payload.terminatePostUri).toContain('/instances/order-7/terminate?reason={text}&');
-    expect(data.rpcBaseUrl).toBe('http://127.0.0.1:7123/runtime/webhooks/durabletask/');
+    // Every URL the client calls carries the system key: no keyless RPC base URL.
+    expect('rpcBaseUrl' in data).toBe(false);
+    expect(data.requiredQueryStringParameters).toBe('code=k3y%3D');
+    for (const url of [...Object.values(data.creationUrls), ...Object.entries(data.managementUrls).filter(([k]) => k !== 'id').map(([, v]) => v)]) expect(url).toContain('code=k3y%3D');
     expect(data.managementUrls.id).toBe(INSTANCE_ID_PLACEHOLDER);
   });
 });

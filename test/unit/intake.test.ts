@@ -115,7 +115,7 @@ describe('globs', () => {
 });
 
 describe('Azure ML job events', () => {
-  const { parseMlEvent, waitingInstanceFor } = require('../../src/events/mlEvents') as typeof import('../../src/events/mlEvents');
+  const { parseMlEvent, claimOfJobEvent } = require('../../src/events/mlEvents') as typeof import('../../src/events/mlEvents');
   const ML = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.MachineLearningServices', 'stable', '2018-01-01', 'examples');
   const load = (schema: string, name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(ML, schema, name), 'utf8')) as Record<string, unknown>;
 
@@ -133,10 +133,11 @@ describe('Azure ML job events', () => {
 
   it('routes a job event to the run named in its tags, and ignores jobs batchpilot did not submit', () => {
     const e = load('event-grid-schema', 'run_completed.json');
-    const parsed = parseMlEvent({ ...e, data: { ...(e.data as object), runTags: { 'batchpilot-run-id': 'bp-r-1' } } });
-    expect(parsed.kind === 'job' && waitingInstanceFor(parsed.event)).toBe('bp-r-1:job');
+    const runId = blobRunId('churn-files', 'https://acct.blob.core.windows.net/c/a.xlsx', '0x1');
+    const parsed = parseMlEvent({ ...e, data: { ...(e.data as object), runTags: { 'batchpilot-run-id': runId, 'batchpilot-attempt': '1' } } });
+    expect(parsed.kind === 'job' && claimOfJobEvent(parsed.event)).toEqual({ kind: 'claimed', runId, attempt: 1, instanceId: `${runId}:job` });
     const foreign = parseMlEvent(e);
-    expect(foreign.kind === 'job' && waitingInstanceFor(foreign.event)).toBeUndefined();
+    expect(foreign.kind === 'job' && claimOfJobEvent(foreign.event)).toEqual({ kind: 'untagged' });
     expect(parseMlEvent(load('event-grid-schema', 'model_registered.json')).kind).not.toBe('job');
     expect(parseMlEvent({ id: 'x', eventType: 'Microsoft.MachineLearningServices.RunCompleted', data: {} })).toMatchObject({ kind: 'invalid' });
   });

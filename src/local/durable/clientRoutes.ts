@@ -1,11 +1,16 @@
 // The Durable client HTTP surface under /runtime/webhooks/durabletask/, as the extension serves it to
-// the unmodified DurableClient (through rpcBaseUrl) and to people following createCheckStatusResponse
-// links: start, status (one, or a query with continuation tokens), raise event, terminate, suspend,
-// resume, rewind, purge (one or by filter), entity read/signal/list. Bad input gets a specific 4xx
-// with a message; nothing a client sends can take the host down.
+// the unmodified DurableClient (through the binding's management URLs) and to people following
+// createCheckStatusResponse links: start, status (one, or a query with continuation tokens), raise
+// event, terminate, suspend, resume, rewind, purge (one or by filter), entity read/signal/list. As in
+// Azure, every call needs the durabletask_extension system key (or the master key), in the code query
+// parameter or the x-functions-key header; the app's own client carries it in the binding's URLs. A
+// browser request from another origin is refused even with the key, so a page that learnt a status
+// link cannot act with it. Bad input gets a specific 4xx with a message; nothing a client sends can
+// take the host down.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteHandler } from '../host/contracts';
 import { sendError, sendJson } from '../host/httpExchange';
+import { keyGivenIn } from '../host/functionKeys';
 import type { DurableEngine, ManagementResult } from './durableEngine';
 import { EngineRequestError } from './engineErrors';
 import { DURABLE_TASK_ROUTE_PREFIX, ManagementUrlBuilder } from './managementUrls';
@@ -84,7 +89,7 @@ export class DurableClientRoutes implements RouteHandler {
   constructor(
     private readonly engine: DurableEngine,
     private readonly urls: () => ManagementUrlBuilder,
-    private readonly systemKey: string | undefined,
+    private readonly authorizesKey: (given: string | undefined) => boolean,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -92,7 +97,7 @@ export class DurableClientRoutes implements RouteHandler {
     try {
       const rest = url.pathname.slice(this.prefix.length);
       const segments = rest.split('/').filter((s, i, all) => s !== '' || i < all.length - 1);
-      this.#authorize(url);
+      this.#authorize(req, url);
       await this.#route({ req, res, url, body, segments });
     } catch (err) {
       if (err instanceof RouteError) return sendError(res, err.status, err.message, err.headers);
@@ -102,14 +107,29 @@ export class DurableClientRoutes implements RouteHandler {
     }
   }
 
-  /** The RPC path from the app's own DurableClient needs no key; a key that is given must be right. */
-  #authorize(url: URL): void {
-    const code = url.searchParams.get('code');
-    if (code !== null && this.systemKey && code !== this.systemKey) throw new RouteError(401, 'The code query parameter is not the durabletask_extension system key.');
+  #authorize(req: IncomingMessage, url: URL): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.#ownOrigins().has(origin)) {
+      throw new RouteError(403, `Cross-origin request from '${origin}' refused: the Durable management routes answer only this host's own pages (${[...this.#ownOrigins()][0]}).`);
+    }
+    const given = keyGivenIn(req, url);
+    if (!this.authorizesKey(given)) {
+      throw new RouteError(401, `${given === undefined ? 'No key was given' : 'The key given is not valid here'}: the Durable management routes need the durabletask_extension system key (or the master key) in the code query parameter or the x-functions-key header. Locally the keys are in the host's keys.json.`);
+    }
     const hub = url.searchParams.get('taskHub');
     if (hub !== null && hub.toLowerCase() !== this.engine.taskHubName.toLowerCase()) {
       throw new RouteError(404, `Task hub '${hub}' is not served here; this host runs task hub '${this.engine.taskHubName}'.`);
     }
+  }
+
+  /** This host's origin, and its loopback aliases on the same port (a page may be opened as localhost or 127.0.0.1). */
+  #ownOrigins(): Set<string> {
+    const own = new URL(this.urls().webhookBase);
+    const origins = new Set([own.origin]);
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(own.hostname)) {
+      for (const alias of ['127.0.0.1', 'localhost', '[::1]']) origins.add(`${own.protocol}//${alias}${own.port ? `:${own.port}` : ''}`);
+    }
+    return origins;
   }
 
   #methods(x: Exchange, allowed: string[]): string {

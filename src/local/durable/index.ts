@@ -28,7 +28,7 @@ export function createDurableEngine(args: DurableEngineFactoryArgs & { observer?
   let urls = new ManagementUrlBuilder('http://127.0.0.1:7071', args.taskHubName, args.systemKey);
   return {
     engine,
-    routeHandler: new DurableClientRoutes(engine, () => urls, args.systemKey),
+    routeHandler: new DurableClientRoutes(engine, () => urls, args.authorizesKey),
     durableClientProvider: durableClientBindingProvider(() => urls),
     setBaseUrl(url: string): void {
       urls = new ManagementUrlBuilder(url, args.taskHubName, args.systemKey);

@@ -1,6 +1,6 @@
 // The URLs the Durable extension hands to clients — in the `durableClient` binding (creation and
-// management URL templates, rpcBaseUrl) and in createCheckStatusResponse payloads — pointing at this
-// engine's routes on the local host.
+// management URL templates) and in createCheckStatusResponse payloads — pointing at this engine's
+// routes on the local host, each carrying the durabletask_extension system key as the extension's do.
 export const DURABLE_TASK_ROUTE_PREFIX = '/runtime/webhooks/durabletask/';
 /** The placeholder the extension puts where an instance ID goes in management URL templates. */
 export const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
@@ -22,7 +22,6 @@ export interface ClientBindingData {
   managementUrls: ManagementUrls;
   baseUrl: string;
   requiredQueryStringParameters: string;
-  rpcBaseUrl: string;
   httpBaseUrl: string;
   maxGrpcMessageSizeInBytes: number;
   grpcHttpClientTimeout: string;
@@ -75,7 +74,8 @@ export class ManagementUrlBuilder {
       managementUrls,
       baseUrl: this.webhookBase,
       requiredQueryStringParameters: this.requiredQueryString,
-      rpcBaseUrl: `${this.webhookBase}/`,
+      // No rpcBaseUrl: in Azure it names a keyless listener reachable only inside the instance; the
+      // library adds no key to RPC calls, so here the client uses the keyed management URLs instead.
       httpBaseUrl: this.webhookBase,
       maxGrpcMessageSizeInBytes: 0,
       grpcHttpClientTimeout: '00:01:40',

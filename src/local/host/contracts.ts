@@ -69,6 +69,8 @@ export interface DurableEngineFactoryArgs {
   maxConcurrentOrchestratorFunctions?: number;
   /** The durabletask_extension system key, for the management URLs handed to clients. */
   systemKey: string;
+  /** Whether a key given to the management routes opens them (the durabletask_extension system key or the master key). */
+  authorizesKey(given: string | undefined): boolean;
   log(level: 'debug' | 'information' | 'warning' | 'error', message: string): void;
 }
 

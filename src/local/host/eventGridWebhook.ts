@@ -4,7 +4,7 @@
 // codes follow what Event Grid acts on: 400 is not retried (dead-lettered), 5xx is retried.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionInvoker } from './contracts';
-import type { FunctionKeyStore } from './functionKeys';
+import { FunctionKeyStore, keyGivenIn } from './functionKeys';
 import { headerValue, HttpError, sendJson } from './httpExchange';
 import type { HostLogger } from './hostLog';
 
@@ -53,7 +53,7 @@ export class EventGridWebhook {
     if (!functionName) throw new HttpError(400, "The 'functionName' query parameter is required.");
     const fn = this.invoker.get(functionName);
     if (!fn || fn.triggerType !== 'eventgridtrigger') throw new HttpError(404, `No Event Grid triggered function named '${functionName}' exists.`);
-    const given = headerValue(req, 'x-functions-key') ?? url.searchParams.get('code') ?? undefined;
+    const given = keyGivenIn(req, url);
     if (!this.keys.authorizesSystem(EVENT_GRID_SYSTEM_KEY, given)) {
       throw new HttpError(401, `The Event Grid webhook requires the '${EVENT_GRID_SYSTEM_KEY}' system key in the code query parameter.`);
     }

@@ -2,8 +2,10 @@
 // host key, per-function default keys, and system keys for extension webhooks (Event Grid, Durable).
 // Generated once per app folder into a git-ignored file, so URLs handed out stay valid across restarts.
 import * as fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import * as path from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { headerValue } from './httpExchange';
 
 export interface FunctionKeys {
   masterKey: string;
@@ -13,6 +15,14 @@ export interface FunctionKeys {
 }
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin';
+
+/** The system key that opens the Durable extension's management routes (/runtime/webhooks/durabletask/). */
+export const DURABLE_TASK_SYSTEM_KEY = 'durabletask_extension';
+
+/** The key a caller gives, as the Functions host reads it: the x-functions-key header, else the code query parameter. */
+export function keyGivenIn(req: IncomingMessage, url: URL): string | undefined {
+  return headerValue(req, 'x-functions-key') ?? url.searchParams.get('code') ?? undefined;
+}
 
 function newKey(): string {
   return randomBytes(30).toString('base64url') + '==';
@@ -27,7 +37,7 @@ function same(a: string, b: string): boolean {
 export class FunctionKeyStore {
   constructor(readonly file: string, private keys: FunctionKeys) {}
 
-  static open(file: string, functionNames: string[], systemKeyNames: string[] = ['eventgrid_extension', 'durabletask_extension']): FunctionKeyStore {
+  static open(file: string, functionNames: string[], systemKeyNames: string[] = ['eventgrid_extension', DURABLE_TASK_SYSTEM_KEY]): FunctionKeyStore {
     let keys: FunctionKeys = { masterKey: newKey(), hostKeys: { default: newKey() }, functionKeys: {}, systemKeys: {} };
     if (fs.existsSync(file)) {
       try {

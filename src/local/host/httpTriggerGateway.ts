@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionInvoker, RegisteredFunction } from './contracts';
 import type { RpcHttpData, RpcTypedData } from './functionsCoreTypes';
 import { compileRoute, CompiledRoute, matchRoute } from './httpRoutes';
-import { AuthLevel, FunctionKeyStore } from './functionKeys';
+import { AuthLevel, FunctionKeyStore, keyGivenIn } from './functionKeys';
 import { flatHeaders, HttpError, sendError } from './httpExchange';
 import type { HostLogger } from './hostLog';
 
@@ -66,7 +66,7 @@ export class HttpTriggerGateway {
       const allowed = [...new Set(matches.flatMap((m) => m.r.methods ?? ALL_METHODS))];
       throw new HttpError(405, `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
     }
-    const given = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? undefined;
+    const given = keyGivenIn(req, url);
     if (!this.keys.authorizes(hit.r.authLevel, hit.r.fn.name, given)) {
       throw new HttpError(401, `Function '${hit.r.fn.name}' requires a ${hit.r.authLevel === 'admin' ? 'master' : 'function'} key in the x-functions-key header or the code query parameter.`);
     }

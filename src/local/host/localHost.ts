@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadFunctionApp, LoadedApp, resolveSettingReferences } from './appLoader';
 import type { DurableEngineFactory, DurableEngineHandle, RouteHandler } from './contracts';
-import { FunctionKeyStore } from './functionKeys';
+import { DURABLE_TASK_SYSTEM_KEY, FunctionKeyStore, keyGivenIn } from './functionKeys';
 import { HttpTriggerGateway } from './httpTriggerGateway';
 import { EVENT_GRID_WEBHOOK_PATH, EventGridWebhook } from './eventGridWebhook';
 import { TimerScheduler } from './timerScheduler';
@@ -70,7 +70,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       taskHubName,
       maxConcurrentActivityFunctions: durableSettings.maxConcurrentActivityFunctions,
       maxConcurrentOrchestratorFunctions: durableSettings.maxConcurrentOrchestratorFunctions,
-      systemKey: keys.systemKey('durabletask_extension'),
+      systemKey: keys.systemKey(DURABLE_TASK_SYSTEM_KEY),
+      authorizesKey: (given) => keys.authorizesSystem(DURABLE_TASK_SYSTEM_KEY, given),
       log: (level, message) => logger({ level, category: 'host', message: `[durable] ${message}` }),
     });
     app.addInputBindingProvider(durable.durableClientProvider);
@@ -102,7 +103,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     if (p === '/admin/host/status' && req.method === 'GET') {
       return sendJson(res, 200, { id: 'batchpilot-local-host', state: 'Running', version: LOCAL_HOST_VERSION, processUptime: Math.round(process.uptime() * 1000) });
     }
-    const given = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? undefined;
+    const given = keyGivenIn(req, url);
     if (!keys.authorizes('admin', '', given)) throw new HttpError(401, 'Admin routes need the master key (x-functions-key header).');
     if (p === '/admin/functions' && req.method === 'GET') {
       return sendJson(res, 200, app.list().map((f) => ({ name: f.name, trigger: f.triggerType, bindings: f.bindings })));
