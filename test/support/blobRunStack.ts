@@ -1,5 +1,6 @@
 // The local stack as the main job's end-to-end tests use it: free ports, the run's shared Azurite, a
 // task hub of its own, and probes for what a run produced (events on the topic, run records, jobs).
+import * as fs from 'node:fs';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
@@ -27,6 +28,16 @@ export class BlobRunStack {
 
   async upload(blobPath: string, content: string): Promise<void> {
     await this.input.getBlockBlobClient(blobPath).upload(content, Buffer.byteLength(content));
+  }
+
+  /** Posts events to the storage intake's Event Grid webhook, as Event Grid would (Event Grid schema). */
+  async deliver(events: unknown[]): Promise<Response> {
+    const key = (JSON.parse(fs.readFileSync(this.stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> }).systemKeys.eventgrid_extension;
+    return fetch(`${this.stack.hostUrl}/runtime/webhooks/eventgrid?functionName=intakeStorageEvents&code=${encodeURIComponent(key)}`, {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
   }
 
   runEvents(): RunEvent[] {
