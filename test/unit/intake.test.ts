@@ -159,6 +159,16 @@ describe('one blob, one identity (issue 10 §2)', () => {
     expect(blobRunId('r', parsed.url, '0x1')).toBe(blobRunId('r', parseBlobUrl(canonical).url, '0x1'));
   });
 
+  it('gives one ledger key and one partition to every spelling on a window or marker route', () => {
+    const { arrivalKey } = require('../../src/events/instanceIds') as typeof import('../../src/events/instanceIds');
+    const origins = ['http://127.0.0.1:10000'];
+    const spellings = ['daily/2026-01-01/part%201.csv', 'daily%2F2026-01-01%2Fpart%201.csv', 'daily/2026-01-01/part 1.csv'].map((p) => `http://127.0.0.1:10000/devstoreaccount1/incoming/${p}`);
+    const decisions = spellings.map((u) => matchRoute({ eventId: '1', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: 'PutBlob', url: u, eTag: '0x1' }, ROUTES.routes, origins));
+    const keys = decisions.map((d) => (d.matched ? `${d.route.name}|${d.partition}|${arrivalKey(d.location.url, '0x1')}` : d.reason));
+    expect(new Set(keys).size).toBe(1);
+    expect(decisions[0]).toMatchObject({ matched: true, route: { name: 'churn-folders' }, partition: 'daily/2026-01-01' });
+  });
+
   it('gives the SDK-encoded URL on a path-style endpoint too, for names with reserved characters', () => {
     const origin = 'http://127.0.0.1:10000';
     for (const name of ["a/b c/d'e(f)!*~.csv", 'x/y+z&w=v;u@t$s,r.csv', 'ü/日本.csv', 'p/100%25.csv'.replace('%25', '%')]) {
