@@ -28,7 +28,7 @@ routes:
     events: { typePrefix: Test }
   - name: manifested
     trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: manifested/, pathGlob: "**/*.csv" }
-    batching: { mode: marker, markerName: _manifest.json, manifest: true, maxManifestFiles: 3 }
+    batching: { mode: marker, markerName: _manifest.json, manifest: true, maxManifestFiles: 3, maxManifestSizeInBytes: 200 }
     target: { endpoint: churn-scoring }
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
     validation: {}
@@ -126,7 +126,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(event.data.reason).toMatch(/names missing\.csv, which does not exist/);
   });
 
-  it('fails the batch with the reason when its manifest names a file the route does not take, or too many files', async () => {
+  it('fails the batch with the reason when its manifest names a file the route does not take, too many files, or is too large', async () => {
     await s.upload('manifested/day3/a.csv', csv(3, 44));
     await s.upload('manifested/day3/notes.txt', 'not an input');
     await s.upload('manifested/day3/_manifest.json', JSON.stringify({ files: ['a.csv', 'notes.txt'] }));
@@ -140,6 +140,12 @@ describe('blob arrivals become validated scoring runs', () => {
     const capped = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && /day4\/_manifest\.json names 4 files/.test(e.data.reason ?? '')), 'the over-long manifest run', 90_000);
     expect(capped.type).toBe('Test.Run.Failed');
     expect(capped.data.reason).toMatch(/accepts at most 3 \(batching\.maxManifestFiles\)/);
+
+    await s.upload('manifested/day5/a.csv', csv(2, 49));
+    await s.upload('manifested/day5/_manifest.json', `${'# padding\n'.repeat(30)}a.csv\n`);
+    const large = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && /day5\/_manifest\.json is \d+ bytes/.test(e.data.reason ?? '')), 'the oversized manifest run', 90_000);
+    expect(large.type).toBe('Test.Run.Failed');
+    expect(large.data.reason).toMatch(/is 306 bytes; route manifested reads manifests of at most 200 bytes \(batching\.maxManifestSizeInBytes\)/);
   });
 
   it('makes one run and one job for one blob version however its URL is spelled, and hands Azure ML the canonical URL', async () => {
