@@ -5,7 +5,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { ValidationRules } from '../validation/rules';
-import type { ModelRoute } from '../config/routes';
+import type { BlobRoute, ModelRoute } from '../config/routes';
 import type { ComparisonRules } from '../model/comparisonRules';
 import type { ComparisonCheck, ComparisonCounts, ComparisonMetrics } from '../model/predictionComparison';
 import type { LedgerEntry } from '../model/promotionLedger';
@@ -174,6 +174,8 @@ export interface ClosePartitionBatchInput {
   upTo?: string;
   /** The marker is a manifest naming the batch's files (marker routes with `manifest: true`). */
   markerIsManifest?: boolean;
+  /** The route as the coalescer knows it: a manifest is held to its filters and limits. */
+  route?: BlobRoute;
 }
 export interface ClosedBatch {
   batchNumber: number;

@@ -6,13 +6,16 @@ import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSn
 import { closeBatch, readOpenPartition } from '../azure/arrivalLedger';
 import { startRunOnce } from '../events/runStarter';
 import { durableClientFor } from '../azure/durableClient';
-import { appSettings } from './runtimeConfig';
+import { appRoutes, appSettings } from './runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
-import { PermanentError, rethrowClassified } from '../azure/errorClassification';
+import { PermanentError, rethrowClassified, TransientError } from '../azure/errorClassification';
 import { parseBlobUrl, siblingBlobUrl } from '../events/blobUrls';
+import { manifestEntries, manifestLimits } from '../events/manifestEntries';
+import { clip } from '../events/untrustedText';
+import type { BlobRoute } from '../config/routes';
 
 export async function peekPartition(input: PeekPartitionInput, context: InvocationContext): Promise<ActivityResult<PartitionSnapshot>> {
-  return asActivityResult(context, undefined, `Reading partition ${input.routeName}/${input.partition}`, async () => {
+  return asActivityResult(context, undefined, `Reading partition ${input.routeName}/${clip(input.partition)}`, async () => {
     const open = await readOpenPartition(input.routeName, input.partition);
     const times = open.inputs.map((a) => a.arrivedAt).sort();
     const marker = open.markers[0];
@@ -29,14 +32,14 @@ export async function peekPartition(input: PeekPartitionInput, context: Invocati
 }
 
 export async function closePartitionBatch(input: ClosePartitionBatchInput, context: InvocationContext): Promise<ActivityResult<ClosedBatch>> {
-  return asActivityResult(context, input.runId, `Closing batch ${input.batchNumber} of ${input.routeName}/${input.partition}`, async () => {
+  return asActivityResult(context, input.runId, `Closing batch ${input.batchNumber} of ${input.routeName}/${clip(input.partition)}`, async () => {
     const taken = await closeBatch(input.routeName, input.partition, input.batchNumber, input.runId, input.upTo);
     const marker = taken.find((a) => a.role === 'marker');
     let files: ClosedBatch['files'] = taken.filter((a) => a.role === 'input').map((a) => ({ url: a.url, blobPath: a.blobPath, eTag: a.eTag, contentLength: a.contentLength })).sort((a, b) => a.blobPath.localeCompare(b.blobPath));
     let refusal: string | undefined;
     if (marker && input.markerIsManifest) {
       try {
-        files = await filesOfManifest(marker.url);
+        files = await filesOfManifest(marker.url, manifestRoute(input));
       } catch (err) {
         // A manifest that cannot be honoured fails the batch's run (one failure event, one record), not the coalescer.
         if (!(err instanceof PermanentError)) throw err;
@@ -48,42 +51,56 @@ export async function closePartitionBatch(input: ClosePartitionBatchInput, conte
   });
 }
 
+/** The route whose filters and limits a manifest is held to: as the coalescer knew it, else as configured now. */
+function manifestRoute(input: ClosePartitionBatchInput): BlobRoute {
+  const route = input.route ?? appRoutes().routes.find((r) => r.name === input.routeName);
+  if (!route) throw new PermanentError(`Route ${input.routeName} is no longer configured, so its manifest cannot be checked.`);
+  return route;
+}
+
+const MANIFEST_LOOKUP_CONCURRENCY = 16;
+
 /**
- * The files a manifest marker names: JSON `{"files": ["a.csv", ...]}` or one path per line, relative to
- * the marker's folder. Every named file must exist: a manifest naming a missing file fails the batch.
+ * The files a manifest marker names (see manifestEntries for what it may name). The manifest is read
+ * only when it is within the route's size cap, as the version that was measured; every named file must
+ * exist: a manifest naming a missing file fails the batch.
  */
-async function filesOfManifest(markerUrl: string): Promise<ClosedBatch['files']> {
+async function filesOfManifest(markerUrl: string, route: BlobRoute): Promise<ClosedBatch['files']> {
   const settings = appSettings();
   const marker = parseBlobUrl(markerUrl, pathStyleOriginsOf(settings.dataStorage));
   const container = blobServiceFor(settings.dataStorage).getContainerClient(marker.container);
+  const blob = container.getBlobClient(marker.blobPath);
+  const { maxSizeInBytes } = manifestLimits(route);
   let text: string;
   try {
-    text = (await container.getBlobClient(marker.blobPath).downloadToBuffer()).toString('utf8');
-  } catch (err) {
-    rethrowClassified(err, `Reading the manifest ${marker.container}/${marker.blobPath}`);
-  }
-  let names: unknown;
-  try {
-    names = /^\s*\{/.test(text) ? (JSON.parse(text) as { files?: unknown }).files : text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  } catch (err) {
-    throw new PermanentError(`The manifest ${marker.blobPath} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string' || !n || n.includes('..') || n.startsWith('/'))) {
-    throw new PermanentError(`The manifest ${marker.blobPath} must list files relative to its folder: {"files": ["part-1.csv", ...]} or one path per line.`);
-  }
-  const folder = marker.blobPath.includes('/') ? marker.blobPath.slice(0, marker.blobPath.lastIndexOf('/') + 1) : '';
-  const files: ClosedBatch['files'] = [];
-  for (const name of names as string[]) {
-    const blobPath = folder + name;
-    let props;
-    try {
-      props = await container.getBlobClient(blobPath).getProperties();
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) throw new PermanentError(`The manifest ${marker.blobPath} names ${name}, which does not exist.`);
-      rethrowClassified(err, `Reading ${marker.container}/${blobPath}`);
+    const props = await blob.getProperties();
+    const size = props.contentLength ?? 0;
+    if (size > maxSizeInBytes) {
+      throw new PermanentError(`The manifest ${clip(marker.blobPath)} is ${size} bytes; route ${route.name} reads manifests of at most ${maxSizeInBytes} bytes (batching.maxManifestSizeInBytes).`);
     }
-    files.push({ url: siblingBlobUrl(marker, blobPath), blobPath, eTag: props.etag ?? '', contentLength: props.contentLength });
+    text = size === 0 ? '' : (await blob.downloadToBuffer(0, undefined, { conditions: { ifMatch: props.etag } })).toString('utf8');
+  } catch (err) {
+    if (err instanceof PermanentError) throw err;
+    if ((err as { statusCode?: number }).statusCode === 412) throw new TransientError(`The manifest ${clip(marker.blobPath)} changed while it was read; reading it again.`);
+    rethrowClassified(err, `Reading the manifest ${marker.container}/${clip(marker.blobPath)}`);
   }
+  const paths = manifestEntries(text, marker.blobPath, route);
+  const files: ClosedBatch['files'] = new Array(paths.length);
+  let next = 0;
+  const lookUp = async (): Promise<void> => {
+    for (let i = next++; i < paths.length; i = next++) {
+      const blobPath = paths[i];
+      let props;
+      try {
+        props = await container.getBlobClient(blobPath).getProperties();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) throw new PermanentError(`The manifest ${clip(marker.blobPath)} names ${clip(blobPath.slice(blobPath.lastIndexOf('/') + 1))}, which does not exist.`);
+        rethrowClassified(err, `Reading ${marker.container}/${clip(blobPath)}`);
+      }
+      files[i] = { url: siblingBlobUrl(marker, blobPath), blobPath, eTag: props.etag ?? '', contentLength: props.contentLength };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_LOOKUP_CONCURRENCY, paths.length) }, lookUp));
   return files;
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { readyRuntimeTable } from './storageClients';
 import { rethrowClassified } from './errorClassification';
+import { clip } from '../events/untrustedText';
 
 export const ARRIVALS_TABLE = 'BatchpilotArrivals';
 
@@ -57,7 +58,7 @@ export async function recordArrival(route: string, partition: string, key: strin
     return true;
   } catch (err) {
     if (isStatus(err, 409)) return false;
-    rethrowClassified(err, `Recording arrival of ${arrival.url}`);
+    rethrowClassified(err, `Recording arrival of ${clip(arrival.url)}`);
   }
 }
 
@@ -68,7 +69,7 @@ async function listPartition(route: string, partition: string, filter: string): 
   try {
     for await (const row of t.listEntities<ArrivalEntity>({ queryOptions: { filter: `PartitionKey eq '${pk}' and RowKey ge 'a~' and RowKey lt 'a~~' and ${filter}` } })) rows.push(row);
   } catch (err) {
-    rethrowClassified(err, `Reading the arrivals of ${route}/${partition}`);
+    rethrowClassified(err, `Reading the arrivals of ${route}/${clip(partition)}`);
   }
   return rows;
 }
@@ -79,7 +80,7 @@ async function readState(route: string, partition: string): Promise<TableEntityR
     return await t.getEntity<StateEntity>(ledgerPartitionKey(route, partition), 'state');
   } catch (err) {
     if (isStatus(err, 404)) return undefined;
-    rethrowClassified(err, `Reading the ledger state of ${route}/${partition}`);
+    rethrowClassified(err, `Reading the ledger state of ${route}/${clip(partition)}`);
   }
 }
 
@@ -111,7 +112,7 @@ export async function closeBatch(route: string, partition: string, batchNumber: 
   if (next > batchNumber) {
     return (await listPartition(route, partition, `batch eq ${batchNumber}`)).map((r) => ({ ...r, batch: batchNumber }));
   }
-  if (next < batchNumber) throw new Error(`Batch ${batchNumber} of ${route}/${partition} cannot close before batch ${next}.`);
+  if (next < batchNumber) throw new Error(`Batch ${batchNumber} of ${route}/${clip(partition)} cannot close before batch ${next}.`);
   // Rows a crashed earlier attempt already assigned to this batch stay in it.
   const taken = await listPartition(route, partition, `batch eq ${batchNumber}`);
   const open = (await listPartition(route, partition, 'batch eq 0')).filter((r) => !upTo || r.arrivedAt <= upTo);
@@ -124,7 +125,7 @@ export async function closeBatch(route: string, partition: string, batchNumber: 
     if (state) await t.updateEntity(newState, 'Replace', { etag: state.etag });
     else await t.createEntity(newState);
   } catch (err) {
-    rethrowClassified(err, `Closing batch ${batchNumber} of ${route}/${partition}`);
+    rethrowClassified(err, `Closing batch ${batchNumber} of ${route}/${clip(partition)}`);
   }
   return [...taken, ...open].map((r) => ({ url: r.url, blobPath: r.blobPath, eTag: r.eTag, contentLength: r.contentLength, role: r.role, arrivedAt: r.arrivedAt, eventId: r.eventId, batch: batchNumber, runId }));
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { validationRulesSchema } from '../validation/rules';
 import { comparisonRulesSchema } from '../model/comparisonRules';
+import { globProblem } from '../events/pathGlobs';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */
@@ -20,15 +21,25 @@ const workspaceId = z
 const azureName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{1,31}$/, 'must be an Azure ML name (letters, digits, hyphens; 2-32 characters, starting with a letter)');
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive();
+/** Globs are compiled here, so that a broken one stops the app at start rather than failing every event. */
+function compiles(g: string, ctx: z.RefinementCtx): void {
+  const problem = globProblem(g);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+const glob = z.string().min(1).superRefine(compiles);
+
+/** Manifest limits: a manifest is read whole and each entry is looked up, so both are capped. */
+export const DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_MANIFEST_FILES = 5000;
 
 const triggerSchema = z
   .object({
     storageAccounts: z.array(z.string().regex(/^[a-z0-9]{3,24}$/, 'must be storage account names (3-24 lower-case letters and digits)')).min(1, 'must list at least one account'),
     container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name'),
     pathPrefix: z.string().default(''),
-    pathGlob: z.string().optional(),
+    pathGlob: glob.optional(),
     apis: z.array(z.string().min(1)).min(1).default([...DEFAULT_BLOB_APIS]),
-    ignore: z.array(z.string().min(1)).default(DEFAULT_IGNORED_PATTERNS),
+    ignore: z.array(glob).default(DEFAULT_IGNORED_PATTERNS),
   })
   .strict();
 
@@ -48,8 +59,16 @@ const batchingSchema = z.discriminatedUnion('mode', [
       mode: z.literal('marker'),
       partitionBy: z.enum(['folder', 'route']).default('folder'),
       markerName: z.string().min(1).default('_SUCCESS'),
-      /** A marker that is a manifest lists the partition's files (JSON: {"files": [...]} or one path per line). */
+      /**
+       * A marker that is a manifest lists the partition's files (JSON: {"files": [...]} or one path per
+       * line); each entry must pass the trigger's pathPrefix, pathGlob and ignore patterns.
+       */
       manifest: z.boolean().default(false),
+      maxManifestSizeInBytes: positiveInt
+        .max(16 * 1024 * 1024)
+        .default(DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES)
+        .describe('A larger manifest fails its batch (default 1 MiB, at most 16 MiB).'),
+      maxManifestFiles: positiveInt.max(100_000).default(DEFAULT_MAX_MANIFEST_FILES).describe('A manifest naming more files fails its batch (default 5000).'),
       maxWaitInSeconds: seconds.default(24 * 3600),
     })
     .strict(),
@@ -134,7 +153,8 @@ const modelTriggerSchema = z
   .object({
     modelName: z
       .string()
-      .regex(/^[A-Za-z0-9_.*?{},-]+$/, 'must be a model name or a glob over model names such as churn-* (letters, digits, - _ . and * ? {a,b})'),
+      .regex(/^[A-Za-z0-9_.*?{},-]+$/, 'must be a model name or a glob over model names such as churn-* (letters, digits, - _ . and * ? {a,b})')
+      .superRefine(compiles),
     tags: z
       .record(z.string().min(1), z.string())
       .default({})

@@ -5,6 +5,7 @@ import type { BlobRoute } from '../config/routes';
 import type { BlobArrival } from './storageEvents';
 import { BlobLocation, BlobUrlError, parseBlobUrl } from './blobUrls';
 import { matchesGlob } from './pathGlobs';
+import { clip } from './untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
 
@@ -23,6 +24,20 @@ export function partitionOf(route: BlobRoute, blobPath: string): string {
   return dir === '.' ? '' : dir;
 }
 
+/**
+ * Whether a blob name is one of the route's inputs by its path: under the prefix, not ignored, and
+ * matching the glob. The intake asks it of every arrival and the manifest reader of every entry.
+ */
+export function pathRefusal(route: BlobRoute, blobPath: string): string | undefined {
+  const t = route.trigger;
+  if (!blobPath.startsWith(t.pathPrefix)) return `path does not start with '${t.pathPrefix}'`;
+  const rel = blobPath.slice(t.pathPrefix.length);
+  const ignored = t.ignore.find((g) => matchesGlob(blobPath, g) || matchesGlob(rel, g));
+  if (ignored) return `path matches the ignored pattern '${ignored}'`;
+  if (t.pathGlob && !matchesGlob(rel, t.pathGlob)) return `path does not match '${t.pathGlob}'`;
+  return undefined;
+}
+
 /** Matches an arrival against the routes, in order; the first route that takes it wins. */
 export function matchRoute(arrival: BlobArrival, routes: readonly BlobRoute[], pathStyleOrigins: readonly string[]): RouteDecision {
   let location: BlobLocation;
@@ -31,6 +46,8 @@ export function matchRoute(arrival: BlobArrival, routes: readonly BlobRoute[], p
   } catch (err) {
     return { matched: false, reason: (err as BlobUrlError).message };
   }
+  // Container and account names are short by now (parseBlobUrl checked them); the path, up to 1024
+  // characters, is quoted once, clipped, not once per route.
   const reasons: string[] = [];
   for (const route of routes) {
     const t = route.trigger;
@@ -42,29 +59,21 @@ export function matchRoute(arrival: BlobArrival, routes: readonly BlobRoute[], p
       reasons.push(`${route.name}: account ${location.account} is not in its allow-list`);
       continue;
     }
-    if (!location.blobPath.startsWith(t.pathPrefix)) {
-      reasons.push(`${route.name}: path does not start with '${t.pathPrefix}'`);
-      continue;
-    }
     if (!t.apis.includes(arrival.api)) {
-      reasons.push(`${route.name}: api ${arrival.api} is not one of ${t.apis.join(', ')}`);
+      reasons.push(`${route.name}: api ${clip(arrival.api, 60)} is not one of ${t.apis.join(', ')}`);
       continue;
     }
-    const base = posix.basename(location.blobPath);
     const marker = markerName(route);
-    if (marker && base === marker) {
+    if (marker && location.blobPath.startsWith(t.pathPrefix) && posix.basename(location.blobPath) === marker) {
       return { matched: true, route, location, role: 'marker', partition: partitionOf(route, location.blobPath) };
     }
-    const rel = location.blobPath.slice(t.pathPrefix.length);
-    if (t.ignore.some((g) => matchesGlob(location.blobPath, g) || matchesGlob(rel, g))) {
-      reasons.push(`${route.name}: ${location.blobPath} matches an ignored pattern`);
-      continue;
-    }
-    if (t.pathGlob && !matchesGlob(rel, t.pathGlob)) {
-      reasons.push(`${route.name}: ${rel} does not match ${t.pathGlob}`);
+    const refusal = pathRefusal(route, location.blobPath);
+    if (refusal) {
+      reasons.push(`${route.name}: ${refusal}`);
       continue;
     }
     return { matched: true, route, location, role: 'input', partition: partitionOf(route, location.blobPath) };
   }
-  return { matched: false, reason: reasons.length ? `no route takes it (${reasons.join('; ')})` : 'no routes are configured' };
+  if (!reasons.length) return { matched: false, reason: 'no routes are configured' };
+  return { matched: false, reason: `no route takes '${clip(location.blobPath)}' (${reasons.join('; ')})` };
 }

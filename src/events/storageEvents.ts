@@ -1,8 +1,20 @@
 // Storage events as the intake receives them — Event Grid schema or CloudEvents 1.0, one per trigger
 // invocation — normalised into a BlobArrival. Anything else is refused with the reason.
 import { z } from 'zod';
+import { clip } from './untrustedText';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
+/** Event Grid never delivers an event larger than 1 MB; one that claims to come from it is refused. */
+export const MAX_EVENT_SIZE_IN_BYTES = 1024 * 1024;
+
+/** The size of an event as Event Grid counts it: its JSON, in UTF-8 bytes. */
+export function eventSizeInBytes(event: unknown): number {
+  return Buffer.byteLength(JSON.stringify(event) ?? '', 'utf8');
+}
+
+function formatBytes(n: number): string {
+  return n.toLocaleString('en-US');
+}
 
 const blobCreatedData = z.object({
   api: z.string().min(1),
@@ -51,25 +63,35 @@ export interface BlobArrival {
   sequencer?: string;
 }
 
+/** Schema problems, named by field; a field path is user-controlled too (keys of an unknown object). */
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string {
+  const shown = issues.slice(0, 5).map((i) => `${clip(prefix + i.path.join('.'), 80) || 'event'} ${clip(i.message, 120)}`);
+  return shown.join('; ') + (issues.length > shown.length ? `; and ${issues.length - shown.length} more` : '');
+}
+
 export type ParsedStorageEvent = { ok: true; arrival: BlobArrival } | { ok: false; reason: string };
 
 /** Normalises one storage event; BlobCreated only (BlobDeleted and others are refused by reason). */
 export function parseStorageEvent(input: unknown): ParsedStorageEvent {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return { ok: false, reason: 'the event is not a JSON object' };
+  const size = eventSizeInBytes(input);
+  if (size > MAX_EVENT_SIZE_IN_BYTES) {
+    return { ok: false, reason: `the event is ${formatBytes(size)} bytes; Event Grid delivers events of at most ${formatBytes(MAX_EVENT_SIZE_IN_BYTES)} bytes (1 MB)` };
+  }
   const asCloud = 'specversion' in (input as object);
   let head: { id: string; type: string; time: string; subject: string; source: string; data: unknown };
   if (asCloud) {
     const r = cloudEvent.safeParse(input);
-    if (!r.success) return { ok: false, reason: `malformed CloudEvent: ${r.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}` };
+    if (!r.success) return { ok: false, reason: `malformed CloudEvent: ${describeIssues(r.error.issues)}` };
     head = { id: r.data.id, type: r.data.type, time: r.data.time ?? '', subject: r.data.subject ?? '', source: r.data.source, data: r.data.data };
   } else {
     const r = eventGridSchemaEvent.safeParse(input);
-    if (!r.success) return { ok: false, reason: `malformed Event Grid event: ${r.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}` };
+    if (!r.success) return { ok: false, reason: `malformed Event Grid event: ${describeIssues(r.error.issues)}` };
     head = { id: r.data.id, type: r.data.eventType, time: r.data.eventTime, subject: r.data.subject, source: r.data.topic ?? '', data: r.data.data };
   }
-  if (head.type !== BLOB_CREATED) return { ok: false, reason: `event type ${head.type} is not ${BLOB_CREATED}` };
+  if (head.type !== BLOB_CREATED) return { ok: false, reason: `event type ${clip(head.type)} is not ${BLOB_CREATED}` };
   const data = blobCreatedData.safeParse(head.data);
-  if (!data.success) return { ok: false, reason: `BlobCreated data is malformed: ${data.error.issues.map((i) => `data.${i.path.join('.')} ${i.message}`).join('; ')}` };
+  if (!data.success) return { ok: false, reason: `BlobCreated data is malformed: ${describeIssues(data.error.issues, 'data.')}` };
   if (!data.data.eTag) return { ok: false, reason: 'BlobCreated data has no eTag, so the blob version cannot be identified' };
   return {
     ok: true,

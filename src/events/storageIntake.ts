@@ -8,6 +8,7 @@ import { parseStorageEvent } from './storageEvents';
 import { matchRoute } from './routeMatching';
 import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
 import { BlobLocation, siblingBlobUrl } from './blobUrls';
+import { clip } from './untrustedText';
 import { startRunOnce, wakeOrStart } from './runStarter';
 import { appRoutes, appSettings } from '../activities/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
@@ -51,7 +52,8 @@ export function partitionFolderUrl(route: BlobRoute, like: BlobLocation, partiti
 
 export async function intakeStorageEvent(event: unknown, client: DurableClient, context: InvocationContext): Promise<IntakeOutcome> {
   const parsed = parseStorageEvent(event);
-  const eventId = (event as { id?: unknown })?.id;
+  const rawId = (event as { id?: unknown } | null)?.id;
+  const eventId = rawId === undefined ? undefined : clip(rawId, 100);
   if (!parsed.ok) {
     context.warn(JSON.stringify({ eventId, message: `Dropped event: ${parsed.reason}` }));
     return { action: 'dropped', reason: parsed.reason };
@@ -59,7 +61,7 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
   const settings = appSettings();
   const decision = matchRoute(parsed.arrival, appRoutes().routes, pathStyleOriginsOf(settings.dataStorage));
   if (!decision.matched) {
-    context.log(JSON.stringify({ eventId, url: parsed.arrival.url, message: `No run: ${decision.reason}` }));
+    context.log(JSON.stringify({ eventId, url: clip(parsed.arrival.url), message: `No run: ${decision.reason}` }));
     return { action: 'dropped', reason: decision.reason };
   }
   const { route, location, role, partition } = decision;
@@ -92,6 +94,6 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
   };
   const wakeUp: ArrivalWakeUp = { role };
   const wake = await wakeOrStart(client, COALESCE_PARTITION, coalescerId, ARRIVAL_EVENT, coalesceInput, wakeUp);
-  context.log(JSON.stringify({ eventId, coalescerId, url: location.url, message: fresh ? `Recorded ${role} for partition '${partition}'.` : 'Arrival already recorded (duplicate delivery).' }));
+  context.log(JSON.stringify({ eventId, coalescerId, url: clip(location.url), message: fresh ? `Recorded ${role} for partition '${clip(partition)}'.` : 'Arrival already recorded (duplicate delivery).' }));
   return { action: fresh ? 'recorded' : 'duplicate-arrival', coalescerId, wake };
 }

@@ -8,6 +8,7 @@ import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, callActivity, ClosedBatch, PartitionSnapshot } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
+import { clip } from '../events/untrustedText';
 
 export const COALESCE_PARTITION = 'coalescePartition';
 export const ARRIVAL_EVENT = 'ArrivalRecorded';
@@ -69,7 +70,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
   const input = context.df.getInput() as CoalescePartitionInput;
   const { route, partition } = input;
   const log = (message: string, runId?: string): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition, runId, message }));
+    if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition: clip(partition), runId, message }));
   };
 
   // Every generation starts from the ledger, the truth; wake-ups in between only move timers.
@@ -79,7 +80,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
   context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
   if (decision.close) {
     const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
-    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest });
+    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest, route });
     log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
     if (batch.files.length > 0 || batch.refusal) {
       const runInput: ScoreBlobRunInput = {

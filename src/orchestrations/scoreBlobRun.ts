@@ -60,10 +60,13 @@ function fillOutputPath(template: string, runId: string, route: string, partitio
     .replace(/^\/+|\/+$/g, '');
 }
 
-/** UriFile for one file, UriFolder for a marked folder, List (an MLTable naming the exact files) for windows and manifests. */
+/**
+ * UriFile for one file; List (an MLTable naming the exact files) for every batch, so a marked folder's
+ * job gets its data files and never the marker, a manifest or a file the route's filters left out.
+ * UriFolder only when a route asks for it.
+ */
 export function inputModeOf(route: BlobRoute): 'UriFile' | 'UriFolder' | 'List' {
-  const b = route.batching;
-  return route.target.inputMode ?? (b.mode === 'perFile' ? 'UriFile' : b.mode === 'window' || (b.mode === 'marker' && b.manifest) ? 'List' : 'UriFolder');
+  return route.target.inputMode ?? (route.batching.mode === 'perFile' ? 'UriFile' : 'List');
 }
 
 export function jobInputsFor(input: ScoreBlobRunInput, inputTableUrl?: string): Record<string, JobInputSpec> {

@@ -21,6 +21,8 @@ function startHost(settings: Record<string, string>): { status: number | null; s
     env: { ...process.env, AzureWebJobsStorage: testAzurite().connectionString, ...settings },
     encoding: 'utf8',
     timeout: 60_000,
+    // A host that does start (the configuration was not refused) must not outlive the test.
+    killSignal: 'SIGKILL',
   });
   return { status: r.status, stderr: r.stderr };
 }
@@ -38,6 +40,13 @@ describe('app startup', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Routes file .* is invalid/);
     expect(r.stderr).toMatch(/route 'daily', field batching\.quietPeriodInSeconds/);
+  });
+
+  it('refuses to start with a glob that does not compile, naming the route and field', () => {
+    const file = routesFile('routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming, pathGlob: "**/*.{csv,tsv" }\n    target: { endpoint: churn }\n');
+    const r = startHost({ ...GOOD_SETTINGS, BATCHPILOT_ROUTES_PATH: file });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/route 'daily', field trigger\.pathGlob: glob '\*\*\/\*\.\{csv,tsv' is invalid: '\{' at position 5 is never closed/);
   });
 
   it('refuses to start with a missing or malformed setting, naming it', () => {

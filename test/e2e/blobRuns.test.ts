@@ -1,6 +1,6 @@
 // The main job end to end on the local stack: blob arrivals become validated Azure ML batch scoring
 // runs with exactly one completion or failure event and one run record each.
-import { BlobRunStack } from '../support/blobRunStack';
+import { BlobRunStack, RunEvent } from '../support/blobRunStack';
 import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
 import { deliverEvent, durableClientFor } from '../support/testStack';
@@ -28,8 +28,8 @@ routes:
     validation: {}
     events: { typePrefix: Test }
   - name: manifested
-    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: manifested/ }
-    batching: { mode: marker, markerName: _manifest.json, manifest: true }
+    trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: manifested/, pathGlob: "**/*.csv" }
+    batching: { mode: marker, markerName: _manifest.json, manifest: true, maxManifestFiles: 3, maxManifestSizeInBytes: 200 }
     target: { endpoint: churn-scoring }
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 5, timeoutInMinutes: 10 }
     validation: {}
@@ -104,6 +104,8 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(event.type).toBe('Test.Run.Completed');
     expect(event.data.inputs.map((u) => u.replace(/.*\/marked\//, ''))).toEqual(['day1/part-1.csv', 'day1/part-2.csv']);
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
+    // The job was given the two data files, not the folder with its marker.
+    expect(s.stack.azureMl.jobReport(event.data.jobName!)?.counters?.inputFiles).toBe(2);
   });
 
   it('scores exactly the files a manifest marker lists, not the rest of the folder', async () => {
@@ -123,6 +125,47 @@ describe('blob arrivals become validated scoring runs', () => {
     const event = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && JSON.stringify(e.data).includes('missing.csv')), 'the failed manifest run', 90_000);
     expect(event.type).toBe('Test.Run.Failed');
     expect(event.data.reason).toMatch(/names missing\.csv, which does not exist/);
+  });
+
+  it('fails the batch with the reason when its manifest names a file the route does not take, too many files, or is too large', async () => {
+    await s.upload('manifested/day3/a.csv', csv(3, 44));
+    await s.upload('manifested/day3/notes.txt', 'not an input');
+    await s.upload('manifested/day3/_manifest.json', JSON.stringify({ files: ['a.csv', 'notes.txt'] }));
+    const filtered = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && (e.data.reason ?? '').includes('notes.txt')), 'the refused manifest run', 90_000);
+    expect(filtered.type).toBe('Test.Run.Failed');
+    expect(filtered.data.reason).toMatch(/'notes\.txt': path does not match '\*\*\/\*\.csv'/);
+    expect(await s.jobsOfRun(filtered.data.runId)).toHaveLength(0);
+
+    await Promise.all(['a', 'b', 'c', 'd'].map((n, i) => s.upload(`manifested/day4/${n}.csv`, csv(2, 45 + i))));
+    await s.upload('manifested/day4/_manifest.json', 'a.csv\nb.csv\nc.csv\nd.csv\n');
+    const capped = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && /day4\/_manifest\.json names 4 files/.test(e.data.reason ?? '')), 'the over-long manifest run', 90_000);
+    expect(capped.type).toBe('Test.Run.Failed');
+    expect(capped.data.reason).toMatch(/accepts at most 3 \(batching\.maxManifestFiles\)/);
+
+    await s.upload('manifested/day5/a.csv', csv(2, 49));
+    await s.upload('manifested/day5/_manifest.json', `${'# padding\n'.repeat(30)}a.csv\n`);
+    const large = await waitUntil(() => s.runEvents().find((e) => e.type.startsWith('Test.Run.') && /day5\/_manifest\.json is \d+ bytes/.test(e.data.reason ?? '')), 'the oversized manifest run', 90_000);
+    expect(large.type).toBe('Test.Run.Failed');
+    expect(large.data.reason).toMatch(/is 306 bytes; route manifested reads manifests of at most 200 bytes \(batching\.maxManifestSizeInBytes\)/);
+  });
+
+  it('makes one run and one job for one blob version however its URL is spelled, and hands Azure ML the canonical URL', async () => {
+    await s.upload('single/one id/é.csv', csv(4, 50));
+    const canonical = s.input.getBlobClient('single/one id/é.csv').url;
+    const original = await waitUntil(() => s.stack.eventGrid.published('storage').map((p) => p.event as { id: string; data: { url: string } }).find((e) => e.data.url === canonical), 'the storage event of the blob');
+    const container = canonical.slice(0, canonical.indexOf('/single/'));
+    const spellings = [`${container}/single%2Fone%20id%2F%C3%A9.csv`, `${container}/single/one id/é.csv`, `${container}/single/one%20id/%c3%a9.csv`, `${container}/%73ingle/one%20id%2f%C3%A9.csv`];
+    const responses = await Promise.all(spellings.map((url, i) => s.deliver([{ ...original, id: `${original.id}-spelling-${i}`, data: { ...original.data, url } }])));
+    expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    const sameBlob = (): RunEvent[] => s.runEvents().filter((e) => (e.data.inputs ?? []).some((u) => decodeURIComponent(u).endsWith('/single/one id/é.csv')));
+    const event = await waitUntil(() => sameBlob()[0], 'the run of the blob');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(sameBlob()).toHaveLength(1);
+    expect(event.data.inputs).toEqual([canonical]);
+    const jobs = await s.jobsOfRun(event.data.runId);
+    expect(jobs).toHaveLength(1);
+    const job = await s.arm.jobs.get(s.stack.azureMl.resourceGroup, s.stack.azureMl.workspaceName, jobs[0]);
+    expect(JSON.stringify(job.properties)).toContain(canonical);
   });
 
   it('makes one run and one job when the same BlobCreated arrives three times, shuffled and concurrent', async () => {
@@ -309,6 +352,9 @@ describe('bad input starts nothing and says why', () => {
     ['a blob URL on a foreign host', blobEvent('bad-2', 'https://evil.example.com/devstoreaccount1/input/single/x.csv'), /not an Azure Storage blob endpoint/],
     ['api DeleteBlob', blobEvent('bad-3', `${'BLOB'}/input/single/x.csv`, 'DeleteBlob'), /api DeleteBlob is not one of/],
     ['a malformed event', { ...blobEvent('bad-4', 'x'), data: { api: 'PutBlob' } }, /BlobCreated data is malformed/],
+    ['a path that climbs into another container once decoded', blobEvent('bad-5', `${'BLOB'}/input/single/a%2F..%2F..%2Fruns%2Fx.csv`), /blob name has a \.\. segment/],
+    ['a tab in the path', blobEvent('bad-6', `${'BLOB'}/input/single/a\tb.csv`), /control character/],
+    ['a backslash in the path', blobEvent('bad-7', `${'BLOB'}/input/single\\..\\x.csv`), /backslash/],
   ])('drops an event for %s with a clear log line', async (_what, event, reason) => {
     const proxy = s.stack.eventGrid.blobProxyUrl;
     const e = JSON.parse(JSON.stringify(event).replace(/BLOB/g, proxy)) as Record<string, unknown>;
@@ -316,5 +362,26 @@ describe('bad input starts nothing and says why', () => {
     expect(await deliver(e)).toBe(202);
     await waitUntil(() => s.hostLogMessages().some((m) => reason.test(m)), `a log line matching ${reason}`);
     expect(s.runEvents().length).toBe(before);
+  });
+
+  it('keeps the log line of a refused 10,000-character URL short', async () => {
+    const url = `${s.stack.eventGrid.blobProxyUrl}/input/single/${'x'.repeat(10_000)}.csv`;
+    expect(await deliver({ ...blobEvent('i'.repeat(3000), url), subject: `/blobServices/default/containers/input/blobs/${'s'.repeat(5000)}` })).toBe(202);
+    await waitUntil(() => s.hostLogMessages().some((m) => /longer than 4096 characters/.test(m)), 'the refusal of the long URL');
+    const longest = Math.max(...(s.stack.host?.logs ?? []).filter((l) => l.includes('xxxxxxxxxx')).map((l) => l.length));
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThan(1500);
+  });
+
+  it('refuses a delivery holding an event over 1 MB with 413, naming the event and its size, and starts nothing', async () => {
+    const url = `${s.stack.eventGrid.blobProxyUrl}/input/single/padded.csv`;
+    const small = blobEvent('padded-0', `${s.stack.eventGrid.blobProxyUrl}/input/single/padded-neighbour.csv`);
+    const padded = { ...blobEvent('padded-1', url), data: { ...blobEvent('padded-1', url).data, padding: 'p'.repeat(2 * 1024 * 1024) } };
+    const res = await s.deliver([small, padded]);
+    expect(res.status).toBe(413);
+    expect(await res.text()).toMatch(/event 1 is 2,097,\d{3} bytes/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(s.hostLogMessages().filter((m) => m.includes('padded'))).toEqual([]);
+    expect(s.eventsFor('/single/padded')).toHaveLength(0);
   });
 });

@@ -35,6 +35,16 @@ export class BlobRunStack {
     await this.input.getBlockBlobClient(blobPath).upload(content, Buffer.byteLength(content));
   }
 
+  /** Posts events to the storage intake's Event Grid webhook, as Event Grid would (Event Grid schema). */
+  async deliver(events: unknown[]): Promise<Response> {
+    const key = (JSON.parse(fs.readFileSync(this.stack.host!.keysFile, 'utf8')) as { systemKeys: Record<string, string> }).systemKeys.eventgrid_extension;
+    return fetch(`${this.stack.hostUrl}/runtime/webhooks/eventgrid?functionName=intakeStorageEvents&code=${encodeURIComponent(key)}`, {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
+  }
+
   runEvents(): RunEvent[] {
     return this.stack.eventGrid.published(EVENTS_TOPIC).map((p) => p.event as unknown as RunEvent);
   }

@@ -67,3 +67,21 @@ describe('shipped routes files', () => {
     expect(rest).toEqual(JSON.parse(JSON.stringify(routesJsonSchema())));
   });
 });
+
+describe('globs and manifests are checked at load (issues 15.7, 15.9)', () => {
+  const route = (trigger: string, batching = '') => `routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming, ${trigger} }\n${batching}    target: { endpoint: churn }\n`;
+
+  it('refuses a glob that does not compile, naming the route, the field and the problem', () => {
+    expect(errorOf(route('pathGlob: "**/*.{csv,tsv"'))).toMatch(/route 'daily', field trigger\.pathGlob: glob '\*\*\/\*\.\{csv,tsv' is invalid: '\{' at position 5 is never closed/);
+    expect(errorOf(route('ignore: ["**/_tmp*", "*.csv}"]'))).toMatch(/route 'daily', field trigger\.ignore\.1: glob/);
+    expect(errorOf(`modelRoutes:\n  - name: models\n    trigger: { modelName: "churn-{a,b" }\n    target: { endpoint: churn }\n    validationData: { type: data_asset, asset: "azureml:x:1" }\n`)).toMatch(/model route 'models', field trigger\.modelName: glob/);
+  });
+
+  it('gives manifests a size and entry cap by default, configurable per route', () => {
+    const file = parseRoutes(route('pathGlob: "**/*.csv"', '    batching: { mode: marker, markerName: _manifest.json, manifest: true }\n'), 'r.yaml', {});
+    expect(file.routes[0].batching).toMatchObject({ maxManifestSizeInBytes: 1024 * 1024, maxManifestFiles: 5000 });
+    const custom = parseRoutes(route('pathGlob: "**/*.csv"', '    batching: { mode: marker, manifest: true, maxManifestSizeInBytes: 4096, maxManifestFiles: 10 }\n'), 'r.yaml', {});
+    expect(custom.routes[0].batching).toMatchObject({ maxManifestSizeInBytes: 4096, maxManifestFiles: 10 });
+    expect(errorOf(route('', '    batching: { mode: marker, manifest: true, maxManifestFiles: 0 }\n'))).toMatch(/field batching\.maxManifestFiles/);
+  });
+});

@@ -1,7 +1,8 @@
 // The Event Grid trigger's webhook, `/runtime/webhooks/eventgrid?functionName=NAME`, as the Functions
 // Event Grid extension serves it: the subscription-validation handshake (Event Grid schema) and the
 // CloudEvents abuse-protection handshake (OPTIONS), then one function invocation per event. Status
-// codes follow what Event Grid acts on: 400 is not retried (dead-lettered), 5xx is retried.
+// codes follow what Event Grid acts on: 400 and 413 are not retried (dead-lettered), 5xx is retried.
+// Event Grid never delivers an event over 1 MB, so a delivery holding one did not come from it: 413.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionInvoker } from './contracts';
 import { FunctionKeyStore, keyGivenIn } from './functionKeys';
@@ -11,6 +12,23 @@ import type { HostLogger } from './hostLog';
 export const EVENT_GRID_WEBHOOK_PATH = '/runtime/webhooks/eventgrid';
 export const EVENT_GRID_SYSTEM_KEY = 'eventgrid_extension';
 const VALIDATION_EVENT_TYPE = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+/** Event Grid's limit on one event (its JSON, in UTF-8 bytes). */
+export const EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES = 1024 * 1024;
+const QUOTED_CHARS = 100;
+
+/** Sender-chosen values (event IDs, field values) are quoted short in messages and log lines. */
+function quoted(value: unknown): string {
+  const text = String(value);
+  return text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}… (${text.length} characters)` : text;
+}
+
+/** The events over Event Grid's size limit, by index: "event 0 is 2,097,412 bytes". */
+export function oversizedEvents(events: readonly unknown[]): string[] {
+  return events.flatMap((e, i) => {
+    const size = Buffer.byteLength(JSON.stringify(e) ?? '', 'utf8');
+    return size > EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES ? [`event ${i} is ${size.toLocaleString('en-US')} bytes`] : [];
+  });
+}
 
 type EventShape = Record<string, unknown>;
 
@@ -25,13 +43,13 @@ export function eventProblems(event: unknown, schema: 'EventGridSchema' | 'Cloud
   if (schema === 'CloudEventSchemaV1_0') {
     const missing = describeMissing(e, ['id', 'source', 'type', 'specversion']);
     const problems = missing.map((f) => `missing required attribute '${f}'`);
-    if (e.specversion !== undefined && e.specversion !== '1.0') problems.push(`specversion must be '1.0' (got '${String(e.specversion)}')`);
+    if (e.specversion !== undefined && e.specversion !== '1.0') problems.push(`specversion must be '1.0' (got '${quoted(e.specversion)}')`);
     return problems;
   }
   // subject and dataVersion are required but may be empty: storage events carry dataVersion "".
   const problems = describeMissing(e, ['id', 'eventType', 'eventTime']).map((f) => `missing required property '${f}'`);
   for (const f of ['subject', 'dataVersion']) if (typeof e[f] !== 'string') problems.push(`missing required property '${f}'`);
-  if (typeof e.eventTime === 'string' && Number.isNaN(Date.parse(e.eventTime))) problems.push(`eventTime '${e.eventTime}' is not a date-time`);
+  if (typeof e.eventTime === 'string' && Number.isNaN(Date.parse(e.eventTime))) problems.push(`eventTime '${quoted(e.eventTime)}' is not a date-time`);
   return problems;
 }
 
@@ -81,6 +99,10 @@ export class EventGridWebhook {
     const events: unknown[] = Array.isArray(payload) ? payload : isCloud ? [payload] : [];
     if (!Array.isArray(payload) && !isCloud) throw new HttpError(400, 'An Event Grid schema delivery must be a JSON array of events.');
     if (events.length === 0) throw new HttpError(400, 'The delivery contains no events.');
+    const oversized = oversizedEvents(events);
+    if (oversized.length) {
+      throw new HttpError(413, `The delivery holds an event larger than Event Grid delivers (${EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES.toLocaleString('en-US')} bytes, 1 MB): ${oversized.join('; ')}. No event of it was processed.`);
+    }
 
     const first = events[0] as EventShape;
     if (eventType === 'subscriptionvalidation' || (!isCloud && first?.eventType === VALIDATION_EVENT_TYPE)) {
@@ -104,8 +126,8 @@ export class EventGridWebhook {
       const outcome = await this.invoker.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: JSON.stringify(event) } }], triggerMetadata: {} });
       if (!outcome.ok) {
         const id = (event as EventShape).id;
-        this.logger({ level: 'error', category: 'host', functionName: fn.name, message: `Event ${String(id)} failed: ${outcome.error.message}` });
-        throw new HttpError(500, `Function '${fn.name}' failed on event ${String(id)}; Event Grid will retry the delivery.`);
+        this.logger({ level: 'error', category: 'host', functionName: fn.name, message: `Event ${quoted(id)} failed: ${outcome.error.message}` });
+        throw new HttpError(500, `Function '${fn.name}' failed on event ${quoted(id)}; Event Grid will retry the delivery.`);
       }
     }
     res.writeHead(202);

@@ -16,7 +16,34 @@ export interface RunEventData {
   output?: string;
   validation?: { passed: boolean; summary: string; report?: string };
   inputs?: string[];
+  startedAt?: string;
+  finishedAt?: string;
   durationInSeconds?: number;
+}
+
+/** A run's duration as people read it: milliseconds under a second (a local run is often that quick), else seconds. */
+export function formatRunDuration(durationInMs: number): string {
+  if (durationInMs < 1000) return `${durationInMs} ms`;
+  if (durationInMs < 60_000) return `${(durationInMs / 1000).toFixed(1)} s`;
+  return `${Math.floor(durationInMs / 60_000)} min ${Math.round((durationInMs % 60_000) / 1000)} s`;
+}
+
+/**
+ * The demo's closing summary. The duration comes from the run's start and finish: the event's
+ * whole-second durationInSeconds reads "0 s" for the sub-second runs of the local stack.
+ */
+export function describeDemoOutcome(result: { type: string; data: RunEventData }, topic: string = EVENTS_TOPIC): string[] {
+  const d = result.data;
+  const runInMs = d.startedAt && d.finishedAt ? Date.parse(d.finishedAt) - Date.parse(d.startedAt) : Number.NaN;
+  return [
+    `Outcome:     ${d.outcome}${d.reason ? ` — ${d.reason}` : ''}`,
+    `Run:         ${d.runId}`,
+    `Azure ML job: ${d.jobName ?? '(none)'}`,
+    `Outputs:     ${d.output ?? '(none)'}`,
+    `Validation:  ${d.validation ? `${d.validation.passed ? 'passed' : 'FAILED'} — ${d.validation.summary}` : '(no rules)'}`,
+    `Event:       ${result.type} received from topic ${topic}`,
+    `Duration:    ${Number.isFinite(runInMs) ? formatRunDuration(runInMs) : '?'}`,
+  ];
 }
 
 export async function runDemo(stack: RunningLocalStack, options: { folder?: string; timeoutInMs?: number; say?: (line: string) => void } = {}): Promise<{ type: string; data: RunEventData }> {

@@ -1,6 +1,6 @@
 // `npm start`: brings up the whole local stack, runs the demo (see demo.ts) and prints the outcome. The stack then stays up for exploring until Ctrl-C (`--demo-only` exits; `--verbose` prints the host's log).
 import { startLocalStack, EVENTS_TOPIC } from './localStack';
-import { runDemo } from './demo';
+import { describeDemoOutcome, runDemo } from './demo';
 
 function say(line = ''): void {
   process.stdout.write(line + '\n');
@@ -29,16 +29,9 @@ async function main(): Promise<void> {
   say('Demo: score a folder of customer files as one batch job.');
   try {
     const result = await runDemo(stack);
-    const d = result.data;
     say();
-    say(`Outcome:     ${d.outcome}${d.reason ? ` — ${d.reason}` : ''}`);
-    say(`Run:         ${d.runId}`);
-    say(`Azure ML job: ${d.jobName ?? '(none)'}`);
-    say(`Outputs:     ${d.output ?? '(none)'}`);
-    say(`Validation:  ${d.validation ? `${d.validation.passed ? 'passed' : 'FAILED'} — ${d.validation.summary}` : '(no rules)'}`);
-    say(`Event:       ${result.type} received from topic ${EVENTS_TOPIC}`);
-    say(`Duration:    ${d.durationInSeconds ?? '?'} s`);
-    if (d.outcome !== 'Completed') process.exitCode = 1;
+    for (const line of describeDemoOutcome(result)) say(line);
+    if (result.data.outcome !== 'Completed') process.exitCode = 1;
   } catch (err) {
     say(`Demo failed: ${(err as Error).message}`);
     process.exitCode = 1;
