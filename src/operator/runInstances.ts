@@ -51,12 +51,25 @@ export interface ReadOptions {
 /** One instance, or undefined when there is none with that ID. */
 export async function readInstance(client: DurableClient, instanceId: string, options: ReadOptions = {}): Promise<InstanceStatus | undefined> {
   try {
-    const status = await client.getStatus(instanceId, { showHistory: !!options.history, showHistoryOutput: !!options.history, showInput: true });
-    return instanceStatusOf(status);
+    if (options.history) return await readWithHistory(client, instanceId);
+    return instanceStatusOf(await client.getStatus(instanceId, { showInput: true }));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * The status with its history, from the extension's status URL: the library's getStatus drops the
+ * `historyEvents` the extension answers (azure-functions-durable-js#620).
+ */
+async function readWithHistory(client: DurableClient, instanceId: string): Promise<InstanceStatus> {
+  const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
+  for (const flag of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(flag, 'true');
+  const res = await fetch(url);
+  if (res.status === 404) throw new Error(`HTTP 404 response: no instance with ID '${instanceId}'.`);
+  if (res.status !== 200 && res.status !== 202) throw new Error(`Reading the status of '${instanceId}' failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return instanceStatusOf(await res.json());
 }
 
 export interface InstanceQuery {

@@ -808,14 +808,22 @@ export class DurableEngine {
     return result;
   }
 
-  async purgeInstance(instanceId: string): Promise<'purged' | 'notFound' | 'running'> {
+  /**
+   * Deletes an instance and its history. An unfinished one is purged too (unless `onlyIfFinished`), as
+   * the Azure Storage provider does: its timers stop, and work still in flight finds no instance.
+   */
+  async purgeInstance(instanceId: string, onlyIfFinished = false): Promise<'purged' | 'notFound' | 'running'> {
     return this.#mutex.run(instanceId, async () => {
       const state = await this.#stateOf(instanceId);
       if (!state) return (await this.store.purgeInstance(instanceId)) ? 'purged' : 'notFound';
-      if (state.kind === 'orchestration' && !isTerminal(state.runtimeStatus)) return 'running';
+      const running = state.kind === 'orchestration' && !isTerminal(state.runtimeStatus);
+      if (running && onlyIfFinished) return 'running';
       this.#projection.discard(instanceId);
       await this.#projection.flush();
       await this.store.purgeInstance(instanceId);
+      if (running) this.#timers.cancelPrefix(`${instanceId}\u0000`);
+      const live = this.#live.get(instanceId);
+      for (const w of live?.firstCommitWaiters?.splice(0) ?? []) w.reject(new EngineRequestError(409, `Instance '${instanceId}' was purged before it started.`));
       this.#live.delete(instanceId);
       this.#known.delete(instanceId);
       return 'purged';
@@ -833,7 +841,7 @@ export class DurableEngine {
       ids.push(...page.items.map((i) => i.instanceId));
       token = page.continuationToken;
     } while (token);
-    for (const id of ids) if ((await this.purgeInstance(id)) === 'purged') deleted++;
+    for (const id of ids) if ((await this.purgeInstance(id, true)) === 'purged') deleted++;
     return deleted;
   }
 
@@ -856,10 +864,10 @@ export class DurableEngine {
     await this.#deliver(entityId, this.#newEnvelope({ type: 'EntityOperation', requestId, operation, input, signal: true, scheduledTime: new Date().toISOString() }, true, `op-${requestId}`));
   }
 
-  async readEntity(entityId: string): Promise<{ exists: boolean; state?: string }> {
+  async readEntity(entityId: string): Promise<{ exists: boolean; state?: string; lastOperationTime?: string }> {
     const state = await this.#stateOf(entityId);
     if (!state?.entity) return { exists: false };
-    return { exists: state.entity.exists, state: state.entity.state };
+    return { exists: state.entity.exists, state: state.entity.state, lastOperationTime: state.lastUpdatedTime };
   }
 
   /** True while steps or activities run or wait (tests, benchmarks). */
