@@ -156,6 +156,12 @@ function olderThan(summary: RunSummary, cursor: Cursor): boolean {
 }
 
 const WINDOWS_IN_HOURS = [1, 6, 24, 24 * 7, 24 * 30];
+/** The extension reports creation times to the second: an upper bound taken from one covers that whole second. */
+const CREATED_TIME_RESOLUTION_IN_MS = 1000;
+
+function upTo(bound: number | undefined): Date | undefined {
+  return bound === undefined ? undefined : new Date(bound + CREATED_TIME_RESOLUTION_IN_MS - 1);
+}
 
 function runtimeStatusesFor(filter: RunFilter): string[] | undefined {
   return filter.statuses ? [...new Set(filter.statuses.flatMap((s) => RUNTIME_STATUSES_OF[s]))] : undefined;
@@ -176,7 +182,7 @@ export async function listRuns(client: DurableClient, filter: RunFilter, pageSiz
     if (windowBottom !== undefined && lowest !== undefined && windowBottom <= lowest) windowBottom = lowest;
     const statuses = await queryInstances(client, {
       createdTimeFrom: windowBottom !== undefined ? new Date(windowBottom) : undefined,
-      createdTimeTo: windowTop !== undefined ? new Date(windowTop) : undefined,
+      createdTimeTo: upTo(windowTop),
       runtimeStatus,
     });
     for (const s of statuses) {
@@ -202,7 +208,7 @@ export async function listRuns(client: DurableClient, filter: RunFilter, pageSiz
 
 /** How many runs match the filter, by status (the status filter, if any, is ignored: counts show all). */
 export async function countRuns(client: DurableClient, filter: RunFilter): Promise<RunCounts> {
-  const statuses = await queryInstances(client, { createdTimeFrom: filter.from, createdTimeTo: filter.to });
+  const statuses = await queryInstances(client, { createdTimeFrom: filter.from, createdTimeTo: upTo(filter.to?.getTime()) });
   const byStatus: Partial<Record<RunStatus, number>> = {};
   let total = 0;
   for (const s of statuses) {

@@ -22,6 +22,7 @@ import { rewindHistory } from './rewind';
 import { StatusProjection } from './statusProjection';
 import { MAX_PAYLOAD_CHARS, PayloadTooLargeError } from './tablePayloads';
 import { EngineRequestError } from './engineErrors';
+import { HTTP_ACTIVITY_NAME, runHttpActivity } from './durableHttp';
 
 export { EngineRequestError };
 
@@ -205,8 +206,8 @@ export class DurableEngine {
         if (task.kind === 'activity') {
           if (task.retryOf !== undefined && s.replay.retries[String(task.retryOf)]?.timedOut) {
             this.#enqueueLocal(s.instanceId, { type: 'TaskFailed', executionId: s.executionId, taskId, failure: s.replay.retries[String(task.retryOf)].lastFailure ?? { ErrorType: 'Error', ErrorMessage: 'The task failed.' } });
-          } else if (task.name === 'BuiltIn::HttpActivity') {
-            this.#enqueueLocal(s.instanceId, { type: 'TaskFailed', executionId: s.executionId, taskId, failure: { ErrorType: 'NotSupportedException', ErrorMessage: 'context.df.callHttp is not supported by the local durable engine.' } });
+          } else if (task.waitsForTimer !== undefined && s.replay.openTasks[String(task.waitsForTimer)]) {
+            // A callHttp poll still waiting for its timer (re-armed below) goes out when it fires.
           } else this.#activities.push({ instanceId: s.instanceId, executionId: s.executionId, taskId, name: task.name, input: task.input });
         } else if (task.kind === 'timer' && !task.canceled) {
           this.#armTimer(s, taskId, task.fireAt);
@@ -410,7 +411,7 @@ export class DurableEngine {
   async #runActivity(job: ActivityJob): Promise<void> {
     const live = this.#live.get(job.instanceId);
     if (!live || live.state.executionId !== job.executionId || isTerminal(live.state.runtimeStatus)) return;
-    const result = await invokeActivity(this.#invoker, job.instanceId, job.name, job.input);
+    const result = job.name === HTTP_ACTIVITY_NAME ? await runHttpActivity(job.input) : await invokeActivity(this.#invoker, job.instanceId, job.name, job.input);
     const at = performance.now();
     const message: InstanceMessage = result.ok
       ? { type: 'TaskCompleted', executionId: job.executionId, taskId: job.taskId, result: result.result }
