@@ -37,7 +37,7 @@ export async function startDurableHost(fixture: string, options: { hub?: string;
  * getStatus with the history: the extension answers it as `historyEvents`, which the library's
  * DurableOrchestrationStatus drops (azure-functions-durable-js#620), so it is read from the HTTP API.
  */
-async function statusWithHistory(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus> {
+export async function statusWithHistory(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus> {
   const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
   for (const flag of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(flag, 'true');
   const res = await fetch(url);
