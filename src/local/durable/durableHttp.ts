@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { ActivityResult } from './functionInvocations';
+import { ManagedIdentityError, managedIdentityToken } from '../host/managedIdentity';
 import { HistoryEvent, HistoryEventType } from './historyEvents';
 import type { ReplayState } from './instanceModel';
 
@@ -16,7 +17,6 @@ export const HTTP_ACTIVITY_NAME = 'BuiltIn::HttpActivity';
 export const DEFAULT_HTTP_ASYNC_SLEEP_IN_MS = 30000;
 /** .NET HttpClient's default timeout, which the extension's client keeps. */
 const REQUEST_TIMEOUT_IN_MS = 100_000;
-const IDENTITY_API_VERSION = '2019-08-01';
 /** Headers .NET keeps on the content, not the response: the extension's DurableHttpResponse leaves them out. */
 const CONTENT_HEADERS = new Set(['allow', 'content-disposition', 'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type', 'expires', 'last-modified']);
 
@@ -102,26 +102,6 @@ export function httpPollAfter(requestInput: string | undefined, result: string):
   return { delayInMs: seconds !== undefined ? seconds * 1000 : DEFAULT_HTTP_ASYNC_SLEEP_IN_MS, input: httpActivityInput(poll) };
 }
 
-/** A token from the managed-identity endpoint App Service gives the app (the local stack serves one). */
-async function managedIdentityToken(resource: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const endpoint = env.IDENTITY_ENDPOINT;
-  const secret = env.IDENTITY_HEADER;
-  if (!endpoint || !secret) {
-    throw new Error(
-      `callHttp asked for a managed-identity token for '${resource}', but the host has no managed-identity endpoint: set IDENTITY_ENDPOINT and IDENTITY_HEADER (the local stack does), or call the API from an activity with your own credential.`,
-    );
-  }
-  const url = new URL(endpoint);
-  url.searchParams.set('resource', resource.replace(/\/\.default$/, ''));
-  url.searchParams.set('api-version', IDENTITY_API_VERSION);
-  if (env.AZURE_CLIENT_ID) url.searchParams.set('client_id', env.AZURE_CLIENT_ID);
-  const response = await send('GET', url, { 'x-identity-header': secret }, undefined);
-  if (response.statusCode !== 200) throw new Error(`The managed-identity endpoint refused a token for '${resource}': HTTP ${response.statusCode} ${response.content.slice(0, 300)}`);
-  const token = (JSON.parse(response.content) as { access_token?: unknown }).access_token;
-  if (typeof token !== 'string' || !token) throw new Error(`The managed-identity endpoint answered without an access_token for '${resource}'.`);
-  return token;
-}
-
 interface RawResponse {
   statusCode: number;
   /** Names as the server sent them (durable-functions code reads e.g. `headers.Location`). */
@@ -182,13 +162,15 @@ export async function runHttpActivity(input: string | undefined, env: NodeJS.Pro
         return { ok: false, failure: { ErrorType: 'NotSupportedException', ErrorMessage: `The token source kind '${request.tokenSource.kind}' is not supported.` } };
       }
       if (!request.tokenSource.resource) return { ok: false, failure: { ErrorType: 'ArgumentNullException', ErrorMessage: 'The ManagedIdentityTokenSource has no resource.' } };
-      headers.Authorization = `Bearer ${await managedIdentityToken(request.tokenSource.resource, env)}`;
+      const token = await managedIdentityToken(request.tokenSource.resource, { env, purpose: 'callHttp with a ManagedIdentityTokenSource' });
+      headers.Authorization = `Bearer ${token.token}`;
     }
     const response = await send(request.method.toUpperCase(), url, headers, body);
     const kept = Object.fromEntries(Object.entries(response.headers).filter(([k]) => !CONTENT_HEADERS.has(k.toLowerCase())));
     const result: WireHttpResponse = { statusCode: response.statusCode, headers: kept, content: response.content };
     return { ok: true, result: JSON.stringify(result) };
   } catch (err) {
+    if (err instanceof ManagedIdentityError) return { ok: false, failure: { ErrorType: 'AuthenticationFailedException', ErrorMessage: err.message } };
     const e = err as Error & { code?: string };
     const why = e.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_IN_MS / 1000} s` : `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
     return { ok: false, failure: { ErrorType: 'HttpRequestException', ErrorMessage: `callHttp ${request.method.toUpperCase()} ${url.origin}${url.pathname} failed: ${why}` } };
