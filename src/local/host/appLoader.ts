@@ -70,6 +70,7 @@ export class LoadedApp implements FunctionInvoker {
   readonly #registry: FunctionsCoreRegistry;
   readonly #providers = new Map<string, InputBindingProvider>();
   readonly #writers = new Map<string, OutputBindingWriter>();
+  readonly #needsBindingData = new Map<string, boolean>();
   readonly #registered = new Map<string, RegisteredFunction>();
 
   constructor(
@@ -136,6 +137,14 @@ export class LoadedApp implements FunctionInvoker {
 
   /** What binding expressions may use: the JSON trigger payload's properties, then what the trigger adds. */
   #bindingData(fn: RegisteredFunction, request: InvocationRequest): Record<string, unknown> {
+    // Only functions with bindings beyond the trigger, HTTP and the durable client use it: orchestrator
+    // payloads (the whole history) are not parsed for nothing.
+    let needed = this.#needsBindingData.get(fn.name);
+    if (needed === undefined) {
+      needed = Object.entries(fn.bindings).some(([name, b]) => name !== fn.triggerName && !['http', 'durableclient'].includes(String(b.type ?? '').toLowerCase()));
+      this.#needsBindingData.set(fn.name, needed);
+    }
+    if (!needed) return {};
     const trigger = request.inputData.find((i) => i.name === fn.triggerName)?.data;
     let fromPayload: Record<string, unknown> = {};
     if (trigger?.http) {
