@@ -1,7 +1,8 @@
 // Loads a Functions app folder the way the Node worker does — settings from local.settings.json,
 // `@azure/functions-core` provided, the entry files from package.json `main` required — and runs its
-// registered functions with the worker's invocation sequence (arguments, preInvocation hooks, the
-// callback, postInvocation hooks, response).
+// registered functions with the worker's invocation sequence (input bindings, arguments,
+// preInvocation hooks, the callback, postInvocation hooks, response), then delivers the output
+// bindings the host serves and reports those it cannot.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';

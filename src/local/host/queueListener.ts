@@ -107,6 +107,11 @@ export class QueueListener {
         batch = [];
         if ((err as { statusCode?: number }).statusCode !== 404) await this.#sleep(RETRY_AFTER_STORAGE_ERROR_IN_MS);
       }
+      if (this.#stopped) {
+        // Received while stopping: visible again now rather than after the receive's invisibility.
+        await Promise.allSettled(batch.map((m) => this.#queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)));
+        break;
+      }
       if (batch.length === 0) {
         const jittered = this.#delayInMs * (0.8 + Math.random() * 0.4);
         await this.#sleep(jittered);
