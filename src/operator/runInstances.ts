@@ -53,12 +53,36 @@ export interface ReadOptions {
 /** One instance, or undefined when there is none with that ID. */
 export async function readInstance(client: DurableClient, instanceId: string, options: ReadOptions = {}): Promise<InstanceStatus | undefined> {
   try {
-    const status = await client.getStatus(instanceId, { showHistory: !!options.history, showHistoryOutput: !!options.history, showInput: true });
-    return instanceStatusOf(status);
+    if (options.history) return await readWithHistory(client, instanceId);
+    return instanceStatusOf(await client.getStatus(instanceId, { showInput: true }));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * The status with its history, read where the client's own status queries go (its rpcBaseUrl in
+ * Azure, the keyed management URL locally): the library's getStatus drops the `historyEvents` the
+ * extension answers (azure-functions-durable-js#620). Never the app's public host name, which
+ * App Service authentication guards.
+ */
+async function readWithHistory(client: DurableClient, instanceId: string): Promise<InstanceStatus> {
+  const url = instanceQueryUrl(client);
+  url.pathname += encodeURIComponent(instanceId);
+  for (const flag of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(flag, 'true');
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json' } });
+  } catch (err) {
+    throw new TransientError(`Reading the status of Durable instance at ${url.origin}${url.pathname} failed: ${(err as Error).message}`);
+  }
+  if (res.status === 404) throw new Error(`HTTP 404 response: no instance with ID '${instanceId}'.`);
+  if (res.status !== 200 && res.status !== 202) {
+    const message = `Reading the status of Durable instance at ${url.origin}${url.pathname} answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
+    throw res.status === 429 || res.status >= 500 ? new TransientError(message, { statusCode: res.status }) : new PermanentError(message, { statusCode: res.status });
+  }
+  return instanceStatusOf(await res.json());
 }
 
 export interface InstanceQuery {

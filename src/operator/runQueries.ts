@@ -162,6 +162,13 @@ function olderThan(summary: RunSummary, cursor: { t: number; id: string }): bool
   return t < cursor.t || (t === cursor.t && summary.runId < cursor.id);
 }
 
+/** The extension reports creation times to the second: an upper bound taken from one covers that whole second. */
+const CREATED_TIME_RESOLUTION_IN_MS = 1000;
+
+function upTo(bound: number | undefined): Date | undefined {
+  return bound === undefined ? undefined : new Date(bound + CREATED_TIME_RESOLUTION_IN_MS - 1);
+}
+
 function runtimeStatusesFor(filter: RunFilter): string[] | undefined {
   return filter.statuses ? [...new Set(filter.statuses.flatMap((s) => RUNTIME_STATUSES_OF[s]))] : undefined;
 }
@@ -240,7 +247,7 @@ function* windowsFrom(top: number | undefined, now: number, lowest: number | und
 async function readWindow(client: DurableClient, w: TimeWindow, runtimeStatus: string[] | undefined, reads: Reads, soft: boolean): Promise<{ statuses: InstanceStatus[]; complete: boolean }> {
   const query: InstanceQuery = {
     createdTimeFrom: w.bottom !== undefined ? new Date(w.bottom) : undefined,
-    createdTimeTo: w.top !== undefined ? new Date(w.top) : undefined,
+    createdTimeTo: upTo(w.top),
     runtimeStatus,
   };
   const statuses: InstanceStatus[] = [];

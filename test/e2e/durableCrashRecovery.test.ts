@@ -3,7 +3,7 @@
 // been recorded never run again, and the others run again (at least once, as in Azure).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startDurableHost, waitForStatus, historyOf, DurableHost } from './durableHarness';
+import { startDurableHost, waitForStatus, historyOf, statusWithHistory, DurableHost } from './durableHarness';
 import { REPO_ROOT } from '../support/localHostProcess';
 import { testAzurite, uniqueName } from '../support/azurite';
 import { DurableStore } from '../../src/local/durable/durableStore';
@@ -76,7 +76,7 @@ it('resumes every instance after SIGKILL: timers re-armed, unrecorded activities
   const deadline = Date.now() + 60000;
   const waitingOnTimer = async (): Promise<boolean> => {
     for (const id of ids) {
-      const status = await first.client.getStatus(id, { showHistory: true });
+      const status = await statusWithHistory(first.client, id);
       if (historyOf(status).some((e) => e.EventType === 'TimerCreated')) return true;
     }
     return false;

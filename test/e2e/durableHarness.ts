@@ -37,6 +37,20 @@ export async function startDurableHost(fixture: string, options: { hub?: string;
   return { host, hub, client: new DurableClientClass(urls.clientBinding()), rpc, systemKey, call };
 }
 
+/**
+ * getStatus with the history: the extension answers it as `historyEvents`, which the library's
+ * DurableOrchestrationStatus drops (azure-functions-durable-js#620), so it is read from the HTTP API.
+ */
+export async function statusWithHistory(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus> {
+  const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
+  for (const flag of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(flag, 'true');
+  const res = await fetch(url);
+  if (res.status === 404) throw new Error(`HTTP 404 response for instance ${instanceId}`);
+  if (res.status !== 200 && res.status !== 202) throw new Error(`Status of ${instanceId}: HTTP ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as Record<string, unknown>;
+  return { ...body, createdTime: new Date(String(body.createdTime)), lastUpdatedTime: new Date(String(body.lastUpdatedTime)), history: body.historyEvents } as unknown as DurableOrchestrationStatus;
+}
+
 const UNFINISHED = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);
 
 /** Polls getStatus until `done` holds (default: the instance finished). */
@@ -50,7 +64,7 @@ export async function waitForStatus(
   let last: DurableOrchestrationStatus | undefined;
   for (;;) {
     try {
-      const current = await client.getStatus(instanceId, { showHistory: options.showHistory ?? true, showHistoryOutput: true, showInput: true });
+      const current = (options.showHistory ?? true) ? await statusWithHistory(client, instanceId) : await client.getStatus(instanceId, { showInput: true });
       last = current;
       if (done(current)) return current;
     } catch (err) {

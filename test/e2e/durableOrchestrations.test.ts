@@ -36,19 +36,21 @@ describe('orchestrations', () => {
     expect(body.runtimeStatus).toBe('Completed');
 
     const viaApp = await fetch(`${d.host.url}/api/status/seq-1`);
-    const appView = (await viaApp.json()) as { runtimeStatus: string; history: unknown[] };
+    const appView = (await viaApp.json()) as { runtimeStatus: string; history?: unknown[] };
     expect(appView.runtimeStatus).toBe('Completed');
-    expect(appView.history.length).toBeGreaterThan(0);
+    // The library's DurableOrchestrationStatus drops the extension's historyEvents, in Azure too.
+    expect(appView.history).toBeUndefined();
   });
 
-  it('answers status with both historyEvents and history, and 202 with Location while running', async () => {
+  it('answers status with historyEvents, and 202 with Location while running', async () => {
     const id = await d.client.startNew('WaitForever', { instanceId: 'waiting-status' });
     await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running');
     const res = await d.call(`/instances/${id}?showHistory=true`);
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toContain(`/instances/${id}`);
-    const body = (await res.json()) as { historyEvents: unknown[]; history: unknown[]; customStatus: { stage: string } };
-    expect(body.historyEvents).toEqual(body.history);
+    const body = (await res.json()) as { historyEvents: unknown[]; history?: unknown[]; customStatus: { stage: string } };
+    expect(body.historyEvents.length).toBeGreaterThan(0);
+    expect(body.history).toBeUndefined();
     expect(body.customStatus.stage).toBe('waiting');
     await d.client.terminate(id, 'done with it');
   });
@@ -196,7 +198,7 @@ describe('management', () => {
     expect(second.output).toEqual(['Hello Oslo!']);
   });
 
-  it('purges one instance and instances by filter; refuses a running one', async () => {
+  it('purges one instance, a running one, and instances by filter', async () => {
     const a = await d.client.startNew('HelloSequence', { instanceId: 'purge-a', input: ['A'] });
     await waitForStatus(d.client, a);
     expect((await d.client.purgeInstanceHistory(a)).instancesDeleted).toBe(1);
@@ -205,9 +207,8 @@ describe('management', () => {
 
     const running = await d.client.startNew('WaitForever', { instanceId: 'purge-running' });
     await waitForStatus(d.client, running, (s) => s.runtimeStatus === 'Running');
-    await expect(d.client.purgeInstanceHistory(running)).rejects.toThrow(/409/);
-    await d.client.terminate(running, 'cleanup');
-    await waitForStatus(d.client, running);
+    expect((await d.client.purgeInstanceHistory(running)).instancesDeleted).toBe(1);
+    await expect(d.client.getStatus(running)).rejects.toThrow(/404/);
 
     const from = new Date(Date.now() - 1000);
     const ids = await Promise.all([1, 2, 3].map((i) => d.client.startNew('HelloSequence', { instanceId: `purge-by-${i}`, input: [`P${i}`] })));

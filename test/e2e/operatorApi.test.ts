@@ -53,6 +53,11 @@ let s: BlobRunStack;
 let ops: OperatorClient;
 const ids: Record<string, string> = {};
 
+/** The extension reports creation times to the second; runs in later seconds list in a known order. */
+async function nextSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1005 - (Date.now() % 1000)));
+}
+
 async function runOf(path: string): Promise<string> {
   const event = await s.waitForRunEvent(path, 120_000);
   return event.data.runId;
@@ -67,15 +72,18 @@ beforeAll(async () => {
   ops = new OperatorClient(s);
   await s.upload('alpha/a1.csv', csv(5, 1));
   ids.a1 = await runOf('/alpha/a1.csv');
+  await nextSecond();
   await s.upload('beta/b1.csv', csv(5, 2));
   ids.b1 = await runOf('/beta/b1.csv');
   s.stack.azureMl.setFaults({ seed: 1, jobs: { failFraction: 1 } });
   try {
+    await nextSecond();
     await s.upload('alpha/broken.csv', csv(5, 3));
     ids.broken = await runOf('/alpha/broken.csv');
   } finally {
     s.stack.azureMl.setFaults({});
   }
+  await nextSecond();
   await s.upload('alpha/a2.csv', csv(5, 4));
   ids.a2 = await runOf('/alpha/a2.csv');
 }, 300_000);

@@ -21,6 +21,9 @@ import { entitySchedulerId } from './episodeOutcome';
 import { PayloadTooLargeError } from './tablePayloads';
 
 const CONTINUATION_HEADER = 'x-ms-continuation-token';
+/** What the extension asks of clients polling a running instance, and of clients of a start. */
+const STATUS_RETRY_AFTER_IN_SECONDS = 5;
+const START_RETRY_AFTER_IN_SECONDS = 10;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
@@ -75,6 +78,12 @@ function jsonBody(body: Buffer, what: string): string | undefined {
   return text;
 }
 
+function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-length': '0', ...headers });
+  res.end();
+}
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -100,6 +109,8 @@ export class DurableClientRoutes implements RouteHandler {
       this.#authorize(req, url);
       await this.#route({ req, res, url, body, segments });
     } catch (err) {
+      // The extension answers 404 and 410 with an empty body; clients tell the cases apart by route.
+      if (err instanceof RouteError && (err.status === 404 || err.status === 410)) return sendEmpty(res, err.status, err.headers);
       if (err instanceof RouteError) return sendError(res, err.status, err.message, err.headers);
       if (err instanceof EngineRequestError) return sendError(res, err.status, err.message);
       if (err instanceof PayloadTooLargeError) return sendError(res, 413, err.message);
@@ -173,7 +184,7 @@ export class DurableClientRoutes implements RouteHandler {
         await new Promise((r) => setTimeout(r, Math.min(interval * 1000, Math.max(0, deadline - Date.now()))));
       }
     }
-    sendJson(x.res, 202, payload, { location: payload.statusQueryGetUri, 'retry-after': '10' });
+    sendJson(x.res, 202, payload, { location: payload.statusQueryGetUri, 'retry-after': String(START_RETRY_AFTER_IN_SECONDS) });
   }
 
   async #instances(x: Exchange, rest: string[]): Promise<void> {
@@ -234,8 +245,9 @@ export class DurableClientRoutes implements RouteHandler {
     const view = statusView(found.state, found.history, options);
     const s = found.state.runtimeStatus;
     if (s === 'Pending' || s === 'Running' || s === 'ContinuedAsNew' || s === 'Suspended') {
-      const location = this.urls().forInstance(instanceId).statusQueryGetUri;
-      return sendJson(x.res, 202, view, { location, 'retry-after': '10' });
+      // Location is the URL asked, as the extension answers.
+      const location = `http://${x.req.headers.host ?? '127.0.0.1'}${x.req.url ?? x.url.pathname}`;
+      return sendJson(x.res, 202, view, { location, 'retry-after': String(STATUS_RETRY_AFTER_IN_SECONDS) });
     }
     if (s === 'Failed' && bool(q.get('returnInternalServerErrorOnFailure'))) return sendJson(x.res, 500, view);
     sendJson(x.res, 200, view);
@@ -270,17 +282,16 @@ export class DurableClientRoutes implements RouteHandler {
   }
 
   async #purge(x: Exchange, instanceId: string): Promise<void> {
+    // A running instance is purged too, as the Azure Storage provider does.
     const result = await this.engine.purgeInstance(instanceId);
     if (result === 'notFound') throw new RouteError(404, `No instance with ID '${instanceId}' found.`);
-    if (result === 'running') throw new RouteError(409, `Instance '${instanceId}' has not finished; terminate it before purging its history.`);
     sendJson(x.res, 200, { instancesDeleted: 1 });
   }
 
   async #purgeBy(x: Exchange): Promise<void> {
     const filter = this.#filter(x);
-    if (!filter.createdTimeFrom && !filter.runtimeStatus && !filter.instanceIdPrefix && !filter.createdTimeTo) {
-      throw new RouteError(400, 'Purging by filter needs at least one of createdTimeFrom, createdTimeTo, runtimeStatus or instanceIdPrefix.');
-    }
+    // The extension's own answer (a JSON string), which clients may show as is.
+    if (!filter.createdTimeFrom) return sendJson(x.res, 400, "Please provide value for 'createdTimeFrom' parameter.");
     const deleted = await this.engine.purgeInstances(filter);
     if (deleted === 0) throw new RouteError(404, 'No finished instances match the filter.');
     sendJson(x.res, 200, { instancesDeleted: deleted });
@@ -298,7 +309,7 @@ export class DurableClientRoutes implements RouteHandler {
         const key = item.instanceId.slice(name.length + 2);
         const entity = await this.engine.readEntity(item.instanceId);
         if (!entity.exists) continue;
-        list.push({ entityId: { name: name.toLowerCase(), key }, lastOperationTime: item.lastUpdatedTime, ...(withState ? { state: parseForDisplay(entity.state) } : {}) });
+        list.push({ entityId: { name: name.toLowerCase(), key }, lastOperationTime: entity.lastOperationTime ?? item.lastUpdatedTime, ...(withState ? { state: parseForDisplay(entity.state) } : {}) });
       }
       return sendJson(x.res, 200, list);
     }

@@ -22,6 +22,7 @@ import { rewindHistory } from './rewind';
 import { StatusProjection } from './statusProjection';
 import { MAX_PAYLOAD_CHARS, PayloadTooLargeError } from './tablePayloads';
 import { EngineRequestError } from './engineErrors';
+import { HTTP_ACTIVITY_NAME, runHttpActivity } from './durableHttp';
 
 export { EngineRequestError };
 
@@ -205,8 +206,8 @@ export class DurableEngine {
         if (task.kind === 'activity') {
           if (task.retryOf !== undefined && s.replay.retries[String(task.retryOf)]?.timedOut) {
             this.#enqueueLocal(s.instanceId, { type: 'TaskFailed', executionId: s.executionId, taskId, failure: s.replay.retries[String(task.retryOf)].lastFailure ?? { ErrorType: 'Error', ErrorMessage: 'The task failed.' } });
-          } else if (task.name === 'BuiltIn::HttpActivity') {
-            this.#enqueueLocal(s.instanceId, { type: 'TaskFailed', executionId: s.executionId, taskId, failure: { ErrorType: 'NotSupportedException', ErrorMessage: 'context.df.callHttp is not supported by the local durable engine.' } });
+          } else if (task.waitsForTimer !== undefined && s.replay.openTasks[String(task.waitsForTimer)]) {
+            // A callHttp poll still waiting for its timer (re-armed below) goes out when it fires.
           } else this.#activities.push({ instanceId: s.instanceId, executionId: s.executionId, taskId, name: task.name, input: task.input });
         } else if (task.kind === 'timer' && !task.canceled) {
           this.#armTimer(s, taskId, task.fireAt);
@@ -410,7 +411,7 @@ export class DurableEngine {
   async #runActivity(job: ActivityJob): Promise<void> {
     const live = this.#live.get(job.instanceId);
     if (!live || live.state.executionId !== job.executionId || isTerminal(live.state.runtimeStatus)) return;
-    const result = await invokeActivity(this.#invoker, job.instanceId, job.name, job.input);
+    const result = job.name === HTTP_ACTIVITY_NAME ? await runHttpActivity(job.input) : await invokeActivity(this.#invoker, job.instanceId, job.name, job.input);
     const at = performance.now();
     const message: InstanceMessage = result.ok
       ? { type: 'TaskCompleted', executionId: job.executionId, taskId: job.taskId, result: result.result }
@@ -808,14 +809,22 @@ export class DurableEngine {
     return result;
   }
 
-  async purgeInstance(instanceId: string): Promise<'purged' | 'notFound' | 'running'> {
+  /**
+   * Deletes an instance and its history. An unfinished one is purged too (unless `onlyIfFinished`), as
+   * the Azure Storage provider does: its timers stop, and work still in flight finds no instance.
+   */
+  async purgeInstance(instanceId: string, onlyIfFinished = false): Promise<'purged' | 'notFound' | 'running'> {
     return this.#mutex.run(instanceId, async () => {
       const state = await this.#stateOf(instanceId);
       if (!state) return (await this.store.purgeInstance(instanceId)) ? 'purged' : 'notFound';
-      if (state.kind === 'orchestration' && !isTerminal(state.runtimeStatus)) return 'running';
+      const running = state.kind === 'orchestration' && !isTerminal(state.runtimeStatus);
+      if (running && onlyIfFinished) return 'running';
       this.#projection.discard(instanceId);
       await this.#projection.flush();
       await this.store.purgeInstance(instanceId);
+      if (running) this.#timers.cancelPrefix(`${instanceId}\u0000`);
+      const live = this.#live.get(instanceId);
+      for (const w of live?.firstCommitWaiters?.splice(0) ?? []) w.reject(new EngineRequestError(409, `Instance '${instanceId}' was purged before it started.`));
       this.#live.delete(instanceId);
       this.#known.delete(instanceId);
       return 'purged';
@@ -833,7 +842,7 @@ export class DurableEngine {
       ids.push(...page.items.map((i) => i.instanceId));
       token = page.continuationToken;
     } while (token);
-    for (const id of ids) if ((await this.purgeInstance(id)) === 'purged') deleted++;
+    for (const id of ids) if ((await this.purgeInstance(id, true)) === 'purged') deleted++;
     return deleted;
   }
 
@@ -856,10 +865,10 @@ export class DurableEngine {
     await this.#deliver(entityId, this.#newEnvelope({ type: 'EntityOperation', requestId, operation, input, signal: true, scheduledTime: new Date().toISOString() }, true, `op-${requestId}`));
   }
 
-  async readEntity(entityId: string): Promise<{ exists: boolean; state?: string }> {
+  async readEntity(entityId: string): Promise<{ exists: boolean; state?: string; lastOperationTime?: string }> {
     const state = await this.#stateOf(entityId);
     if (!state?.entity) return { exists: false };
-    return { exists: state.entity.exists, state: state.entity.state };
+    return { exists: state.entity.exists, state: state.entity.state, lastOperationTime: state.lastUpdatedTime };
   }
 
   /** True while steps or activities run or wait (tests, benchmarks). */

@@ -5,9 +5,14 @@
 // knows exactly which IDs those are: the SDK numbers first what user code yields, then these.
 import { FailureDetails, HistoryEvent, historyEvent } from './historyEvents';
 import type { Envelope, InstanceState, OpenTask, ReplayState } from './instanceModel';
+import { HTTP_ACTIVITY_NAME, HttpPoll, httpPollAfter } from './durableHttp';
 
 /** What the engine must do with the ID the SDK allocates while replaying one of the batch's last events. */
-export type AllocationSlot = { kind: 'retryTimer'; root: number } | { kind: 'retryAttempt'; root: number };
+export type AllocationSlot =
+  | { kind: 'retryTimer'; root: number }
+  | { kind: 'retryAttempt'; root: number }
+  /** A callHttp answered 202 + Location: the SDK allocates a timer, then the follow-up call. */
+  | { kind: 'httpPoll'; poll: HttpPoll };
 
 export interface PreparedEpisode {
   now: Date;
@@ -79,7 +84,10 @@ export function prepareEpisode(state: InstanceState, history: HistoryEvent[], ba
         const open = takeOpen(replay, m.taskId, 'activity');
         if (!open) break;
         if (open.retryOf !== undefined) delete replay.retries[String(open.retryOf)];
-        ordinary.push(historyEvent.taskCompleted(now, m.taskId, m.result));
+        const event = historyEvent.taskCompleted(now, m.taskId, m.result);
+        const poll = open.name === HTTP_ACTIVITY_NAME ? httpPollAfter(open.input, m.result) : undefined;
+        if (poll) allocating.push({ event, slot: { kind: 'httpPoll', poll } });
+        else ordinary.push(event);
         break;
       }
       case 'TaskFailed': {

@@ -9,6 +9,7 @@ import type { Envelope, InstanceMessage, InstanceState, OpenTask, RecordedAction
 import { ActionType, OrchestratorAction, OrchestratorState, WireFailureDetails, cumulativeActions, describeAction, leafActions } from './orchestratorActions';
 import type { PreparedEpisode } from './episodeInputs';
 import { nextRetry, validateRetryOptions } from './retryPolicy';
+import { HTTP_ACTIVITY_NAME, httpActivityInput, releasedHttpPolls } from './durableHttp';
 
 export type SdkOutcome =
   | { kind: 'state'; state: OrchestratorState }
@@ -286,19 +287,10 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
       }
       case ActionType.CallHttp: {
         const id = counter++;
-        events.push(historyEvent.taskScheduled(now, id, 'BuiltIn::HttpActivity', undefined));
-        open(id, { kind: 'activity', name: 'BuiltIn::HttpActivity', scheduledAt: nowIso, action: key });
-        work.selfMessages.push({
-          id: `http-${deterministicGuid(instance.instanceId, instance.executionId, id)}`,
-          durable: false,
-          receivedAt: nowIso,
-          message: {
-            type: 'TaskFailed',
-            executionId: instance.executionId,
-            taskId: id,
-            failure: { ErrorType: 'NotSupportedException', ErrorMessage: 'context.df.callHttp is not supported by the local durable engine; call HTTP from an activity instead.' },
-          },
-        });
+        const input = httpActivityInput(leaf.httpRequest);
+        events.push(historyEvent.taskScheduled(now, id, HTTP_ACTIVITY_NAME, input));
+        open(id, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input, scheduledAt: nowIso, action: key });
+        work.activities.push({ taskId: id, name: HTTP_ACTIVITY_NAME, input });
         return id;
       }
       default:
@@ -359,6 +351,16 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
   // The IDs the SDK allocated itself while replaying the batch's last events (see episodeInputs).
   for (const slot of prepared.allocations) {
     const id = counter++;
+    if (slot.kind === 'httpPoll') {
+      // The poll's timer, then the poll itself, which goes out when the timer fires.
+      const pollId = counter++;
+      const fireAt = new Date(now.getTime() + slot.poll.delayInMs).toISOString();
+      events.push(historyEvent.timerCreated(now, id, fireAt));
+      open(id, { kind: 'timer', fireAt });
+      work.timers.push({ timerId: id, fireAt });
+      open(pollId, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input: slot.poll.input, scheduledAt: nowIso, waitsForTimer: id });
+      continue;
+    }
     const tracker = replay.retries[String(slot.root)];
     if (!tracker) continue;
     if (slot.kind === 'retryTimer') {
@@ -388,6 +390,10 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
     }
   }
   replay.nextTaskId = counter;
+  for (const poll of releasedHttpPolls(replay, prepared.newEvents)) {
+    events.push(historyEvent.taskScheduled(now, poll.taskId, HTTP_ACTIVITY_NAME, poll.input));
+    work.activities.push(poll);
+  }
 
   const customStatus = serializeValue(sdkState.customStatus);
   if (continueAsNew) {

@@ -7,6 +7,7 @@ import type { FailureDetails, HistoryEvent } from './historyEvents';
 import type { InstanceState } from './instanceModel';
 import { OrchestratorProtocolError, parseOrchestratorFailure, parseOrchestratorReturnValue } from './orchestratorActions';
 import type { SdkOutcome } from './episodeOutcome';
+import { DEFAULT_HTTP_ASYNC_SLEEP_IN_MS } from './durableHttp';
 
 /** The newest replay schema durable-functions 3.x speaks (V4: cumulative actions, entity locks). */
 export const UPPER_SCHEMA_VERSION = 3;
@@ -16,7 +17,6 @@ export const UPPER_SCHEMA_VERSION = 3;
  */
 const MAXIMUM_SHORT_TIMER_DURATION = '36500.00:00:00';
 const LONG_RUNNING_TIMER_INTERVAL = '3.00:00:00';
-const DEFAULT_HTTP_ASYNC_SLEEP_IN_MS = 30000;
 
 export class FunctionKindError extends Error {}
 

@@ -46,7 +46,8 @@ export interface RecordedAction {
 
 /** A scheduled step waiting for its completion event, by task ID. */
 export type OpenTask =
-  | { kind: 'activity'; name: string; input?: string; retryOf?: number; scheduledAt: string; action?: string }
+  /** `waitsForTimer`: a callHttp poll, dispatched when that timer fires (the 202 pattern). */
+  | { kind: 'activity'; name: string; input?: string; retryOf?: number; scheduledAt: string; action?: string; waitsForTimer?: number }
   | { kind: 'timer'; fireAt: string; retryOf?: number; canceled?: boolean; action?: string }
   | { kind: 'subOrchestration'; name: string; instanceId: string; input?: string; retryOf?: number; scheduledAt: string; action?: string }
   | { kind: 'entityCall'; entityId: string; operation: string; requestId: string; action?: string }

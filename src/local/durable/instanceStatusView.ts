@@ -21,6 +21,12 @@ export function parseForDisplay(text: string | undefined): unknown {
   }
 }
 
+/** The extension's timestamp format: ISO 8601 to the second, UTC (`2024-01-31T08:15:00Z`). */
+export function extensionTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19)}Z`;
+}
+
 export function statusView(state: InstanceState | InstanceSummary, history: HistoryEvent[] | undefined, options: StatusViewOptions): Record<string, unknown> {
   const view: Record<string, unknown> = {
     name: state.name,
@@ -29,15 +35,12 @@ export function statusView(state: InstanceState | InstanceSummary, history: Hist
     input: options.showInput === false ? null : parseForDisplay(state.input),
     customStatus: parseForDisplay(state.customStatus),
     output: parseForDisplay(state.output),
-    createdTime: state.createdTime,
-    lastUpdatedTime: state.lastUpdatedTime,
+    createdTime: extensionTime(state.createdTime),
+    lastUpdatedTime: extensionTime(state.lastUpdatedTime),
   };
-  if (options.showHistory && history) {
-    const timeline = historyTimeline(history, !!options.showHistoryOutput, options.showInput !== false);
-    // The extension answers `historyEvents`; durable-functions' DurableOrchestrationStatus reads `history`.
-    view.historyEvents = timeline;
-    view.history = timeline;
-  }
+  // Only `historyEvents`, as the extension answers: durable-functions' DurableOrchestrationStatus reads
+  // `history` and so drops it (azure-functions-durable-js#620), in Azure and here alike.
+  if (options.showHistory && history) view.historyEvents = historyTimeline(history, !!options.showHistoryOutput, options.showInput !== false);
   return view;
 }
 

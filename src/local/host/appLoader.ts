@@ -1,14 +1,16 @@
 // Loads a Functions app folder the way the Node worker does — settings from local.settings.json,
 // `@azure/functions-core` provided, the entry files from package.json `main` required — and runs its
-// registered functions with the worker's invocation sequence (arguments, preInvocation hooks, the
-// callback, postInvocation hooks, response).
+// registered functions with the worker's invocation sequence (input bindings, arguments,
+// preInvocation hooks, the callback, postInvocation hooks, response), then delivers the output
+// bindings the host serves and reports those it cannot.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { globSync } from 'glob';
 import { installFunctionsCore, FunctionsCoreRegistry, CapturedFunction } from './functionsCore';
-import type { CoreInvocationContext, RpcLogCategory, RpcLogLevel, RpcParameterBinding } from './functionsCoreTypes';
-import type { FunctionInvoker, InputBindingProvider, InvocationOutcome, InvocationRequest, RegisteredFunction } from './contracts';
+import type { CoreInvocationContext, RpcInvocationResponse, RpcLogCategory, RpcLogLevel, RpcParameterBinding, RpcTypedData } from './functionsCoreTypes';
+import type { FunctionInvoker, InputBindingProvider, InvocationOutcome, InvocationRequest, OutputBindingWriter, RegisteredFunction } from './contracts';
+import { payloadBindingData } from './bindingExpressions';
 import { createHostLogger, HostLogger } from './hostLog';
 
 export interface HostJson {
@@ -68,6 +70,8 @@ function toRegistered(fn: CapturedFunction): RegisteredFunction {
 export class LoadedApp implements FunctionInvoker {
   readonly #registry: FunctionsCoreRegistry;
   readonly #providers = new Map<string, InputBindingProvider>();
+  readonly #writers = new Map<string, OutputBindingWriter>();
+  readonly #needsBindingData = new Map<string, boolean>();
   readonly #registered = new Map<string, RegisteredFunction>();
 
   constructor(
@@ -93,6 +97,20 @@ export class LoadedApp implements FunctionInvoker {
     this.#providers.set(provider.type.toLowerCase(), provider);
   }
 
+  addOutputBindingWriter(writer: OutputBindingWriter): void {
+    this.#writers.set(writer.type.toLowerCase(), writer);
+  }
+
+  /** Whether the host can fill an input binding of this (lower-cased) type. */
+  servesInput(type: string): boolean {
+    return this.#providers.has(type.toLowerCase());
+  }
+
+  /** Whether the host can deliver an output binding of this (lower-cased) type (`http` is the gateway's). */
+  servesOutput(type: string): boolean {
+    return type.toLowerCase() === 'http' || this.#writers.has(type.toLowerCase());
+  }
+
   async runAppStartHooks(): Promise<void> {
     for (const hook of this.#registry.hooks.appStart) {
       await hook({ hookData: {}, appHookData: this.#registry.appHookData, functionAppDirectory: this.appDir });
@@ -105,17 +123,66 @@ export class LoadedApp implements FunctionInvoker {
     }
   }
 
-  #extraInputs(fn: RegisteredFunction, given: RpcParameterBinding[]): RpcParameterBinding[] {
+  async #extraInputs(fn: RegisteredFunction, given: RpcParameterBinding[], bindingData: Record<string, unknown>): Promise<RpcParameterBinding[]> {
     const extra: RpcParameterBinding[] = [];
     for (const [name, binding] of Object.entries(fn.bindings)) {
       if (name === fn.triggerName || binding.direction !== 'in' || given.some((g) => g.name === name)) continue;
       const provider = this.#providers.get(String(binding.type ?? '').toLowerCase());
       if (!provider) {
-        throw new Error(`Function "${fn.name}" has an input binding "${name}" of type "${binding.type}" that the local host does not support.`);
+        throw new Error(`Function '${fn.name}' has an input binding '${name}' of type '${binding.type}', which the local host cannot serve; the function cannot run here.`);
       }
-      extra.push({ name, data: provider.provide(fn, name, binding) });
+      extra.push({ name, data: await provider.provide(fn, name, binding, bindingData) });
     }
     return extra;
+  }
+
+  /** What binding expressions may use: the JSON trigger payload's properties, then what the trigger adds. */
+  #bindingData(fn: RegisteredFunction, request: InvocationRequest): Record<string, unknown> {
+    // Only functions with bindings beyond the trigger, HTTP and the durable client use it: orchestrator
+    // payloads (the whole history) are not parsed for nothing.
+    let needed = this.#needsBindingData.get(fn.name);
+    if (needed === undefined) {
+      needed = Object.entries(fn.bindings).some(([name, b]) => name !== fn.triggerName && !['http', 'durableclient'].includes(String(b.type ?? '').toLowerCase()));
+      this.#needsBindingData.set(fn.name, needed);
+    }
+    if (!needed) return {};
+    const trigger = request.inputData.find((i) => i.name === fn.triggerName)?.data;
+    let fromPayload: Record<string, unknown> = {};
+    if (trigger?.http) {
+      const http = trigger.http;
+      const body = http.body?.bytes ? Buffer.from(http.body.bytes).toString('utf8') : (http.body?.string ?? undefined);
+      fromPayload = { ...payloadBindingData(body), Query: { ...(http.query ?? {}) }, Headers: { ...(http.headers ?? {}) }, ...(http.params ?? {}) };
+    } else if (trigger) {
+      fromPayload = payloadBindingData(trigger.string ?? trigger.json ?? undefined);
+    }
+    return { ...fromPayload, ...(request.bindingData ?? {}) };
+  }
+
+  /** Delivers the function's outputs; values set on bindings the host cannot serve are reported, never silently dropped. */
+  async #writeOutputs(fn: RegisteredFunction, response: RpcInvocationResponse, bindingData: Record<string, unknown>, invocationId: string): Promise<void> {
+    for (const [name, binding] of Object.entries(fn.bindings)) {
+      if (binding.direction !== 'out') continue;
+      const type = String(binding.type ?? '').toLowerCase();
+      if (type === 'http') continue;
+      const value: RpcTypedData | null | undefined = name === '$return' ? response.returnValue : response.outputData?.find((o) => o.name === name)?.data;
+      if (!value || Object.values(value).every((v) => v === undefined || v === null)) continue;
+      const writer = this.#writers.get(type);
+      if (!writer) {
+        this.logger({
+          level: 'warning',
+          category: 'host',
+          functionName: fn.name,
+          invocationId,
+          message: `The value set on output binding '${name}' (${String(binding.type)}) was NOT delivered: the local host cannot serve ${String(binding.type)} bindings.`,
+        });
+        continue;
+      }
+      try {
+        await writer.write(fn, name, binding, value, bindingData);
+      } catch (err) {
+        throw new Error(`Writing output binding '${name}' (${String(binding.type)}) failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
   }
 
   async invoke(name: string, request: InvocationRequest): Promise<InvocationOutcome> {
@@ -126,6 +193,13 @@ export class LoadedApp implements FunctionInvoker {
     if (!model) return { ok: false, error: new Error('The app did not set a programming model (is @azure/functions v4 loaded?).') };
 
     const invocationId = randomUUID();
+    const bindingData = this.#bindingData(fn, request);
+    let extraInputs: RpcParameterBinding[];
+    try {
+      extraInputs = await this.#extraInputs(fn, request.inputData, bindingData);
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
     const registry = this.#registry;
     const logger = this.logger;
     let invocationContext: unknown;
@@ -134,7 +208,7 @@ export class LoadedApp implements FunctionInvoker {
       request: {
         invocationId,
         functionId: captured.functionId,
-        inputData: [...request.inputData, ...this.#extraInputs(fn, request.inputData)],
+        inputData: [...request.inputData, ...extraInputs],
         triggerMetadata: request.triggerMetadata ?? {},
       },
       metadata: { name: fn.name, functionId: captured.functionId, bindings: fn.bindings, directory: this.appDir },
@@ -176,6 +250,7 @@ export class LoadedApp implements FunctionInvoker {
         return { ok: false, error: e };
       }
       const response = await invocationModel.getResponse(args.context, post.result);
+      await this.#writeOutputs(fn, response, bindingData, invocationId);
       return { ok: true, response };
     } catch (err) {
       coreCtx.state = undefined;

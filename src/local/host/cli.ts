@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `batchpilot-host --app <folder> [--port N]`: runs any Azure Functions Node v4 app folder locally,
-// with no Core Tools — HTTP, Event Grid and timer triggers, and Durable Functions on Azurite.
+// with no Core Tools — HTTP, Event Grid, timer, queue and blob triggers, Storage bindings, and Durable
+// Functions on Azurite (README.md beside this file says what it serves and how it differs from Azure).
 import * as path from 'node:path';
 import { startLocalHost, DEFAULT_LOCAL_HOST_PORT } from './localHost';
 import { createHostLogger } from './hostLog';
@@ -76,7 +77,11 @@ async function main(): Promise<void> {
   const lines: string[] = ['', 'Functions:', ''];
   for (const h of host.httpTriggers.describe(host.url)) lines.push(`  ${h.name}: [${h.methods}] ${h.url}${h.authLevel === 'anonymous' ? '' : ` (${h.authLevel} key)`}`);
   for (const fn of host.app.list()) {
+    const queue = host.queueTriggers.describe().find((q) => q.name === fn.name);
+    const blob = host.blobTriggers.describe().find((q) => q.name === fn.name);
     if (fn.triggerType === 'eventgridtrigger') lines.push(`  ${fn.name}: eventGridTrigger ${host.url}${EVENT_GRID_WEBHOOK_PATH}?functionName=${fn.name}`);
+    else if (queue) lines.push(`  ${fn.name}: queueTrigger (queue '${queue.queue}')`);
+    else if (blob) lines.push(`  ${fn.name}: blobTrigger (${blob.path})`);
     else if (fn.triggerType !== 'httptrigger' && fn.triggerType !== 'timertrigger') lines.push(`  ${fn.name}: ${fn.bindings[fn.triggerName].type}`);
   }
   for (const t of host.timers.describe()) lines.push(`  ${t.name}: timerTrigger (${t.schedule})`);

@@ -18,6 +18,11 @@ export interface InvocationRequest {
   /** One entry per input binding the host fills (the trigger and any extra inputs). */
   inputData: RpcParameterBinding[];
   triggerMetadata?: Record<string, RpcTypedData>;
+  /**
+   * Values binding expressions (`{name}`) may use, beyond the properties of a JSON trigger payload,
+   * which the host adds itself: e.g. a queue message's Id and DequeueCount, a blob path's parameters.
+   */
+  bindingData?: Record<string, unknown>;
 }
 
 export type InvocationOutcome =
@@ -45,7 +50,18 @@ export interface RouteHandler {
 export interface InputBindingProvider {
   /** Lower-cased binding type, e.g. `durableclient`. */
   type: string;
-  provide(fn: RegisteredFunction, bindingName: string, binding: Record<string, unknown>): RpcTypedData;
+  /** `bindingData`: what the binding's expressions may use. Undefined data binds as null. */
+  provide(fn: RegisteredFunction, bindingName: string, binding: Record<string, unknown>, bindingData: Record<string, unknown>): RpcTypedData | undefined | Promise<RpcTypedData | undefined>;
+}
+
+/**
+ * Delivers what a function set on an output binding of one type (e.g. `blob`, `queue`), after the
+ * function succeeded; a rejection fails the invocation.
+ */
+export interface OutputBindingWriter {
+  /** Lower-cased binding type. */
+  type: string;
+  write(fn: RegisteredFunction, bindingName: string, binding: Record<string, unknown>, value: RpcTypedData, bindingData: Record<string, unknown>): Promise<void>;
 }
 
 /** Something the host starts after the app is loaded and its server listens, and stops on shutdown. */

@@ -1,6 +1,7 @@
-// The local Functions host: loads an app folder, serves its HTTP triggers, Event Grid webhooks, timers
-// and (through the durable engine) its orchestrations, activities, entities and durable client RPC.
-// It runs any Node v4-model app, not only batchpilot.
+// The local Functions host: loads an app folder, serves its HTTP triggers, Event Grid webhooks, timers,
+// queue and blob triggers, its Storage input and output bindings, and (through the durable engine) its
+// orchestrations, activities, entities and durable client RPC. It runs any Node v4-model app, not only
+// batchpilot; what it cannot serve it says at startup (see bindingSupport.ts and README.md).
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,11 @@ import { TimerScheduler } from './timerScheduler';
 import { HttpError, readBody, sendError, sendJson } from './httpExchange';
 import { createHostLogger, HostLogger } from './hostLog';
 import { LOCAL_HOST_VERSION } from './functionsCore';
+import { poisonBlobThreshold, queueOptions } from './queueMessages';
+import { QueueTriggers } from './queueTrigger';
+import { BlobTriggers, localHostId } from './blobTrigger';
+import { readBlobInput, readTableInput, outputValue, writeBlobOutput, writeQueueOutput, writeTableOutput, OutputContext } from './storageBindings';
+import { bindingProblems, reportBindingProblems } from './bindingSupport';
 
 export const DEFAULT_LOCAL_HOST_PORT = 7071;
 const DEFAULT_MAX_REQUEST_BODY_IN_BYTES = 100 * 1024 * 1024;
@@ -38,6 +44,8 @@ export interface RunningLocalHost {
   httpTriggers: HttpTriggerGateway;
   eventGrid: EventGridWebhook;
   timers: TimerScheduler;
+  queueTriggers: QueueTriggers;
+  blobTriggers: BlobTriggers;
   durable?: DurableEngineHandle;
   stop(): Promise<void>;
 }
@@ -51,6 +59,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const httpTriggers = new HttpTriggerGateway(app, keys, routePrefix, logger);
   const eventGrid = new EventGridWebhook(app, keys, logger);
   const timers = new TimerScheduler(app, logger);
+  const queues = queueOptions(app.hostJson);
+  const queueTriggers = new QueueTriggers(app, queues, logger);
+  const blobTriggers = new BlobTriggers(app, localHostId(app.appDir), { ...queues, maxDequeueCount: poisonBlobThreshold(app.hostJson) }, logger);
+  app.addInputBindingProvider({ type: 'blob', provide: (fn, name, binding, data) => readBlobInput(fn, name, binding, data) });
+  app.addInputBindingProvider({ type: 'table', provide: (fn, name, binding, data) => readTableInput(fn, name, binding, data) });
+  const outputContext = (data: Record<string, unknown>): OutputContext => ({ data, queueEncoding: queues.messageEncoding, queueWritten: (url) => queueTriggers.written(url) });
+  app.addOutputBindingWriter({ type: 'blob', write: (fn, name, binding, value, data) => writeBlobOutput(fn, name, binding, outputValue(value), outputContext(data)) });
+  app.addOutputBindingWriter({ type: 'queue', write: (fn, name, binding, value, data) => writeQueueOutput(fn, name, binding, outputValue(value), outputContext(data)) });
+  app.addOutputBindingWriter({ type: 'table', write: (fn, name, binding, value, data) => writeTableOutput(fn, name, binding, outputValue(value), outputContext(data)) });
   const maxBody = Number(process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT) || DEFAULT_MAX_REQUEST_BODY_IN_BYTES;
 
   let durable: DurableEngineHandle | undefined;
@@ -76,6 +93,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     });
     app.addInputBindingProvider(durable.durableClientProvider);
   }
+  reportBindingProblems(bindingProblems(app.list(), app), logger);
   const routeHandlers: RouteHandler[] = durable ? [durable.routeHandler] : [];
 
   const server = http.createServer((req, res) => {
@@ -145,11 +163,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   await app.runAppStartHooks();
   await durable?.start();
   await timers.start();
+  await queueTriggers.start();
+  await blobTriggers.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await timers.stop();
+      await blobTriggers.stop();
+      await queueTriggers.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -158,5 +180,5 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       await app.runAppTerminateHooks();
     })());
 
-  return { url, port, app, keys, httpTriggers, eventGrid, timers, durable, stop };
+  return { url, port, app, keys, httpTriggers, eventGrid, timers, queueTriggers, blobTriggers, durable, stop };
 }
