@@ -165,6 +165,10 @@ function olderThan(summary: RunSummary, cursor: { t: number; id: string }): bool
 /** The extension reports creation times to the second: an upper bound taken from one covers that whole second. */
 const CREATED_TIME_RESOLUTION_IN_MS = 1000;
 
+function wholeSecondAtOrBefore(t: number): number {
+  return Math.floor(t / CREATED_TIME_RESOLUTION_IN_MS) * CREATED_TIME_RESOLUTION_IN_MS;
+}
+
 function upTo(bound: number | undefined): Date | undefined {
   return bound === undefined ? undefined : new Date(bound + CREATED_TIME_RESOLUTION_IN_MS - 1);
 }
@@ -233,7 +237,10 @@ function* windowsFrom(top: number | undefined, now: number, lowest: number | und
   let size = firstSizeInMs;
   for (;;) {
     const last = size > LONGEST_WINDOW_IN_MS;
-    let bottom = last ? lowest : (windowTop ?? now) - size;
+    // Bottoms fall on whole seconds, the resolution of reported creation times: a run read in this
+    // window then reports a time at or after its bottom, so a cursor resuming strictly below the
+    // bottom never hands it out twice.
+    let bottom = last ? lowest : wholeSecondAtOrBefore((windowTop ?? now) - size);
     const reachesLowest = lowest !== undefined && bottom !== undefined && bottom <= lowest;
     if (reachesLowest) bottom = lowest;
     const wasEmpty = yield { top: windowTop, bottom, sizeInMs: last ? LONGEST_WINDOW_IN_MS * growth : size };

@@ -23,6 +23,8 @@ export async function startTestStack(routesYaml: string, options: Partial<LocalS
     taskHub: uniqueName('hub'),
     persistAzurite: false,
     ...options,
+    // The audit trail is one hash chain per container: suites running side by side keep their own.
+    settings: { BATCHPILOT_AUDIT_CONTAINER: uniqueName('audit'), ...options.settings },
   });
 }
 
