@@ -77,10 +77,11 @@ export const OPERATOR_CASES: OperatorCase[] = [
   // Encoded dot segments are resolved as URL parsers do: /runs/%2E%2E is /api/ops (nothing), /runs/%2E the list.
   { name: 'a run ID of an encoded ..', method: 'GET', path: '/runs/%2E%2E', expect: bad(404, 'NotFound') },
   { name: 'a run ID of an encoded .', method: 'GET', path: '/runs/%2E', expect: { status: 200 } },
-  { name: 'a run ID with an encoded NUL', method: 'GET', path: '/runs/bp-x%00y', expect: bad(404, 'RunNotFound') },
+  { name: 'a run ID with an encoded NUL', method: 'GET', path: '/runs/bp-x%00y', expect: bad(400, 'InvalidRunId') },
   { name: 'a run ID with an encoded line break', method: 'GET', path: '/runs/bp-x%0Ay', expect: bad(400, 'InvalidRunId') },
-  { name: 'a run ID of broken percent-encoding', method: 'GET', path: '/runs/%E0%A4%A', expect: bad(404, 'RunNotFound') },
-  { name: 'a run ID of an overlong UTF-8 dot', method: 'GET', path: '/runs/%C0%AE%C0%AE', expect: bad(404, 'RunNotFound') },
+  // Percent-encoding that does not decode to UTF-8 matches no route of the host.
+  { name: 'a run ID of broken percent-encoding', method: 'GET', path: '/runs/%E0%A4%A', expect: bad(404, 'NotFound') },
+  { name: 'a run ID of an overlong UTF-8 dot', method: 'GET', path: '/runs/%C0%AE%C0%AE', expect: bad(404, 'NotFound') },
   { name: 'an action on a run ID with a slash', method: 'POST', path: `/runs/${encodeURIComponent('../purge')}/terminate`, body: reason, expect: bad(400, 'InvalidRunId') },
   { name: 'an action that does not exist', method: 'POST', path: `/runs/${WELL_FORMED_RUN}/explode`, body: reason, expect: bad(404, 'UnknownAction') },
   { name: 'an action called __proto__', method: 'POST', path: `/runs/${WELL_FORMED_RUN}/__proto__`, body: reason, expect: bad(404, 'UnknownAction') },
@@ -106,7 +107,14 @@ export const OPERATOR_CASES: OperatorCase[] = [
   { name: 'a purge before a date in the future', method: 'POST', path: '/purge', body: { before: '2999-01-01', ...reason }, expect: bad(400, 'InvalidPurge') },
   { name: 'a purge before no day of the calendar', method: 'POST', path: '/purge', body: { before: '2024-02-31T99:99:99Z', ...reason }, expect: bad(400, 'InvalidPurge') },
   { name: 'a rollback of an endpoint name of 100 characters', method: 'POST', path: '/rollbacks', body: { endpoint: 'e'.repeat(100), ...reason }, expect: bad(400, 'InvalidField') },
+  { name: 'a start for a blob that does not exist', method: 'POST', path: '/runs', body: { blob: 'input/hostile/never-uploaded.csv', ...reason }, expect: bad(404) },
+  { name: 'a start for a whole container as a folder', method: 'POST', path: '/runs', body: { folder: 'input/', ...reason }, expect: bad(400) },
+  { name: 'a start for a container that is not one', method: 'POST', path: '/runs', body: { blob: 'Input_Container/a.csv', ...reason }, expect: bad(400, 'InvalidPath') },
   { name: 'an audit page of 0', method: 'GET', path: '/audit?top=0', expect: bad(400, 'InvalidFilter') },
+  { name: 'the audit of a run ID of 2,000 characters', method: 'GET', path: `/audit?runId=${'r'.repeat(2000)}`, expect: bad(400, 'InvalidRunId') },
+  { name: 'the audit of a run ID climbing folders', method: 'GET', path: '/audit?runId=..%2F..%2Fchain', expect: bad(400, 'InvalidRunId') },
+  { name: 'the audit of a run ID with a NUL', method: 'GET', path: '/audit?runId=bp-x%00', expect: bad(400, 'InvalidRunId') },
+  { name: 'the audit of a run that does not exist', method: 'GET', path: `/audit?runId=${WELL_FORMED_RUN}`, expect: { status: 200 } },
   { name: 'an audit check from sequence -1', method: 'GET', path: '/audit/verify?fromSeq=-1', expect: bad(400, 'InvalidFilter') },
 
   // ---- who asks ----------------------------------------------------------------------------------
@@ -126,7 +134,8 @@ export const OPERATOR_CASES: OperatorCase[] = [
   { name: 'a Reader rolling back', method: 'POST', path: '/rollbacks', body: { endpoint: 'churn-scoring', ...reason }, as: 'reader', expect: bad(403, 'OperatorRoleRequired') },
   { name: 'a Reader claiming to be an Operator in x-batchpilot-actor', method: 'POST', path: `/runs/${WELL_FORMED_RUN}/terminate`, body: reason, as: 'reader', headers: { 'x-batchpilot-actor': 'Operator' }, expect: bad(403, 'OperatorRoleRequired') },
   { name: 'a Reader looking', method: 'GET', path: '/runs', as: 'reader', expect: { status: 200 } },
-  { name: 'an Operator with a name of 8,000 characters', method: 'POST', path: `/runs/${WELL_FORMED_RUN}/terminate`, body: reason, as: 'operator', headers: { 'x-ms-client-principal-name': 'n'.repeat(8000), 'x-batchpilot-actor': 'a'.repeat(8000) }, expect: bad(404, 'RunNotFound') },
+  { name: 'an Operator with a name of 5,000 characters', method: 'POST', path: `/runs/${WELL_FORMED_RUN}/terminate`, body: reason, as: 'operator', headers: { 'x-ms-client-principal-name': 'n'.repeat(5000), 'x-batchpilot-actor': 'a'.repeat(5000) }, expect: bad(404, 'RunNotFound') },
+  { name: 'headers over the 16 KB the server reads', method: 'GET', path: '/runs', headers: { 'x-batchpilot-actor': 'a'.repeat(20_000) }, expect: { status: 431 } },
   { name: 'DELETE on the runs list', method: 'DELETE', path: '/runs', expect: { status: 405 } },
 ];
 
