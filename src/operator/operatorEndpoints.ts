@@ -21,6 +21,7 @@ import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollback
 import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
 import { instanceExists } from '../events/runStarter';
+import { clip } from '../events/untrustedText';
 
 const RUN_ACTIONS = ['terminate', 'rerun', 'approve', 'reject'] as const;
 
@@ -28,10 +29,18 @@ function queryOf(request: HttpRequest): URLSearchParams {
   return new URL(request.url).searchParams;
 }
 
-function runIdParam(request: HttpRequest): string {
-  const runId = (request.params.runId ?? '').trim();
-  if (!runId || runId.length > 256 || /[\s/\\?#]/.test(runId)) throw new OperatorError(400, 'InvalidRunId', `'${runId}' is not a run ID (run IDs look like bp-<route>-<hash>).`);
+/** A run ID as a caller gives it, in the path or a query: refused when it cannot be one. */
+function checkedRunId(text: string): string {
+  const runId = text.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
+  if (!runId || runId.length > 256 || /[\s/\\?#\u0000-\u001f\u007f]/.test(runId)) {
+    throw new OperatorError(400, 'InvalidRunId', `'${clip(runId)}' is not a run ID (run IDs look like bp-<route>-<hash>).`);
+  }
   return runId;
+}
+
+function runIdParam(request: HttpRequest): string {
+  return checkedRunId(request.params.runId ?? '');
 }
 
 function callerFor(request: HttpRequest, client: DurableClient, context: InvocationContext, reason: string): ActionCaller {
@@ -134,7 +143,7 @@ export async function auditEndpoint(request: HttpRequest): Promise<HttpResponseI
   checkQueryNames(query, ['runId', 'top']);
   const top = query.get('top') ? Number(query.get('top')) : 50;
   if (!Number.isInteger(top) || top < 1 || top > 500) throw new OperatorError(400, 'InvalidFilter', `top '${query.get('top')}' must be a whole number from 1 to 500.`);
-  const runId = query.get('runId')?.trim();
+  const runId = query.get('runId') ? checkedRunId(query.get('runId')!) : undefined;
   const records = runId ? (await auditLog().listForRun(runId)).reverse().slice(0, top) : await auditLog().listRecent(top);
   return jsonResponse(200, { records });
 }

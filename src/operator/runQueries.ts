@@ -135,6 +135,9 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify({ v: 1, ...c })).toString('base64url');
 }
 
+/** The latest instant a Date can hold. */
+const MAX_DATE_IN_MS = 8.64e15;
+
 function decodeCursor(token: string, filter: RunFilter): Cursor {
   let c: Partial<Cursor> & { v?: number };
   try {
@@ -142,7 +145,8 @@ function decodeCursor(token: string, filter: RunFilter): Cursor {
   } catch {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
-  if (c?.v !== 1 || typeof c.t !== 'number' || !Number.isFinite(c.t) || typeof c.id !== 'string' || typeof c.f !== 'string' || (c.w !== undefined && (typeof c.w !== 'number' || !(c.w >= MIN_WINDOW_IN_MS)))) {
+  // A position is a creation time a Date can hold (ms since 1970); anything else was not issued here.
+  if (c?.v !== 1 || typeof c.t !== 'number' || !Number.isSafeInteger(c.t) || c.t < 0 || c.t > MAX_DATE_IN_MS || typeof c.id !== 'string' || typeof c.f !== 'string' || (c.w !== undefined && (typeof c.w !== 'number' || !(c.w >= MIN_WINDOW_IN_MS)))) {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
   if (c.f !== fingerprint(filter)) {

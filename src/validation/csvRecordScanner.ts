@@ -4,8 +4,9 @@
 // Text is handed over only for the records the consumer asks for (the header, or every row when a row
 // schema is set), because counting rows and cells over a gigabyte must not allocate per cell.
 // Memory stays bounded: a record longer than `maxRecordBytes` (an unterminated quote, a binary file) is
-// counted and reported, never accumulated.
-import { isAscii } from 'node:buffer';
+// counted and reported, never accumulated. Asked to, it also checks that the bytes are UTF-8 text,
+// chunk by chunk (a character split across chunks is carried over), and says where the first bad byte is.
+import { isAscii, isUtf8 } from 'node:buffer';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -27,8 +28,10 @@ export interface CsvRecordScannerOptions {
   quote?: string;
   /** Which records' text reaches the listener: none, the first record only (a header), or all. Default 'none'. */
   recordText?: RecordTextMode;
-  /** Records longer than this are not handed over as text (they are still counted). Default 1 MiB. */
+  /** Records longer than this are reported in the summary, and not handed over as text. Default 1 MiB. */
   maxRecordBytes?: number;
+  /** Check that the data is UTF-8 text; the first offending byte is reported in the summary. Default false. */
+  checkUtf8?: boolean;
   onRecord?: CsvRecordListener;
 }
 
@@ -43,9 +46,54 @@ export interface CsvScanSummary {
   bytes: number;
   /** The line where a quoted field opened and was never closed before the end of the data. */
   unterminatedQuoteLine?: number;
-  /** Records longer than maxRecordBytes whose text was wanted but not kept: their count and first lines. */
+  /** Records longer than maxRecordBytes (their text is never kept): their count and first lines. */
   oversizedRecords: number;
   oversizedRecordLines: number[];
+  /** With checkUtf8: where the first byte that is not part of a UTF-8 character is (offset from 0, a byte-order mark counted). */
+  invalidUtf8?: { offset: number; line: number };
+}
+
+/** Bytes a UTF-8 character takes, from its first byte. */
+function utf8Length(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
+
+/** How many bytes at the end of `buf` begin a UTF-8 character that the buffer does not finish. */
+function unfinishedUtf8Tail(buf: Uint8Array): number {
+  for (let k = 1; k <= Math.min(3, buf.length); k++) {
+    const b = buf[buf.length - k];
+    if ((b & 0xc0) === 0x80) continue;
+    return b >= 0xc0 && utf8Length(b) > k ? k : 0;
+  }
+  return 0;
+}
+
+/** The offset of the first byte of `buf` that does not begin a well-formed UTF-8 character (RFC 3629). */
+function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const more = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (more === 0 || i + more >= buf.length) return i;
+    // Second bytes that would make an overlong form, a surrogate or a code point past U+10FFFF.
+    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    if (buf[i + 1] < low || buf[i + 1] > high) return i;
+    for (let k = 2; k <= more; k++) if ((buf[i + k] & 0xc0) !== 0x80) return i;
+    i += more + 1;
+  }
+  return buf.length;
+}
+
+/** Line breaks (LF, CRLF or CR alone) in buf[0, end). */
+function lineBreaksBefore(buf: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) if (buf[i] === LF || (buf[i] === CR && buf[i + 1] !== LF)) n++;
+  return n;
 }
 
 function asciiCharacter(value: string, what: string): number {
@@ -62,6 +110,7 @@ export class CsvRecordScanner {
   readonly #quoteChar: string;
   readonly #mode: RecordTextMode;
   readonly #maxRecordBytes: number;
+  readonly #checkUtf8: boolean;
   readonly #onRecord: CsvRecordListener | undefined;
 
   // Scanner state carried from one chunk to the next.
@@ -84,6 +133,9 @@ export class CsvRecordScanner {
   #oversized = false;
   /** Until three bytes have arrived we cannot tell a byte-order mark from data. */
   #head: Buffer | undefined = Buffer.alloc(0);
+  /** The start of a UTF-8 character the previous chunk did not finish. */
+  #utf8Carry: Buffer = EMPTY;
+  #invalidUtf8: { offset: number; line: number } | undefined;
   #ended = false;
 
   #lastByte = -1;
@@ -101,6 +153,7 @@ export class CsvRecordScanner {
     if (this.#delimiter === this.#quote) throw new RangeError('The CSV delimiter and quote character must differ.');
     this.#mode = options.recordText ?? 'none';
     this.#maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+    this.#checkUtf8 = options.checkUtf8 ?? false;
     this.#onRecord = options.onRecord;
   }
 
@@ -112,8 +165,9 @@ export class CsvRecordScanner {
   write(chunk: Uint8Array): void {
     if (this.#ended) throw new Error('CsvRecordScanner: write after end.');
     if (chunk.length === 0) return;
-    this.#bytes += chunk.length;
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.#checkUtf8 && !this.#invalidUtf8) this.#checkUtf8Chunk(buf, this.#bytes);
+    this.#bytes += chunk.length;
     if (this.#head !== undefined) {
       const head = Buffer.concat([this.#head, buf]);
       let matches = true;
@@ -137,6 +191,8 @@ export class CsvRecordScanner {
         this.#scan(head);
       }
       this.#ended = true;
+      // A character the data never finishes.
+      if (this.#utf8Carry.length && !this.#invalidUtf8) this.#invalidUtf8 = { offset: this.#bytes - this.#utf8Carry.length, line: this.#line };
       // Remembered, not thrown: the consumer turns it into a validation failure naming the line.
       if (this.#inQuotes && !this.#quotePending) this.#unterminatedQuoteLine = this.#quoteOpenLine;
       this.#inQuotes = false;
@@ -151,7 +207,42 @@ export class CsvRecordScanner {
       unterminatedQuoteLine: this.#unterminatedQuoteLine > 0 ? this.#unterminatedQuoteLine : undefined,
       oversizedRecords: this.#oversizedRecords,
       oversizedRecordLines: this.#oversizedRecordLines,
+      invalidUtf8: this.#invalidUtf8,
     };
+  }
+
+  /** Checks one chunk (file offset `start`) as UTF-8, finishing the character the last one began. */
+  #checkUtf8Chunk(buf: Buffer, start: number): void {
+    const invalidAt = (offset: number, inChunk: number): void => {
+      this.#invalidUtf8 = { offset, line: this.#line + lineBreaksBefore(buf, Math.max(0, inChunk)) };
+    };
+    let from = 0;
+    if (this.#utf8Carry.length) {
+      const carried = this.#utf8Carry;
+      const take = Math.min(utf8Length(carried[0]) - carried.length, buf.length);
+      // A byte that cannot continue the character ends it unfinished, on the line where it began.
+      for (let i = 0; i < take; i++) {
+        if ((buf[i] & 0xc0) !== 0x80) {
+          this.#utf8Carry = EMPTY;
+          return invalidAt(start - carried.length, 0);
+        }
+      }
+      const joined = Buffer.concat([carried, buf.subarray(0, take)]);
+      if (joined.length < utf8Length(carried[0])) {
+        this.#utf8Carry = joined;
+        return;
+      }
+      this.#utf8Carry = EMPTY;
+      if (!isUtf8(joined)) return invalidAt(start - carried.length, 0);
+      from = take;
+    }
+    const tail = unfinishedUtf8Tail(buf.subarray(from));
+    const body = buf.subarray(from, buf.length - tail);
+    if (!isUtf8(body)) {
+      const at = from + firstInvalidUtf8(body);
+      return invalidAt(start + at, at);
+    }
+    if (tail) this.#utf8Carry = Buffer.from(buf.subarray(buf.length - tail));
   }
 
   #wantsText(): boolean {
@@ -168,11 +259,14 @@ export class CsvRecordScanner {
       this.#blankLines++;
     } else {
       let text: string | undefined;
-      if (this.#wantsText()) {
-        if (this.#oversized || length > this.#maxRecordBytes) {
-          this.#oversizedRecords++;
-          if (this.#oversizedRecordLines.length < 100) this.#oversizedRecordLines.push(this.#recordStartLine);
-        } else if (this.#pendingParts.length === 0) {
+      // Reported whether or not its text was wanted: no row of a CSV the scanner is meant for is that long.
+      const oversized = this.#oversized || length > this.#maxRecordBytes;
+      if (oversized) {
+        this.#oversizedRecords++;
+        if (this.#oversizedRecordLines.length < 100) this.#oversizedRecordLines.push(this.#recordStartLine);
+      }
+      if (this.#wantsText() && !oversized) {
+        if (this.#pendingParts.length === 0) {
           text = asciiText !== '' ? asciiText.slice(start, end) : buf.toString('utf8', start, end);
         } else {
           this.#pendingParts.push(buf.subarray(start, end));

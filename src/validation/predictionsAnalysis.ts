@@ -1,6 +1,6 @@
 // What one pass over a predictions file finds: its rows, its header, rows whose cell count differs
 // from the expected one, rows the route's JSON Schema rejects, and structural damage (a quote never
-// closed, a record too long to be a row). Fed chunk by chunk from a download; only the first few
+// closed, a record too long to be a row, bytes that are not UTF-8). Fed chunk by chunk from a download; only the first few
 // offending lines are kept (with their line numbers), the counts are always complete.
 import { CsvRecordScanner, splitCsvRecord, type CsvScanSummary } from './csvRecordScanner';
 import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from './rowSchema';
@@ -60,6 +60,8 @@ export class PredictionsAnalyzer {
       delimiter: this.#rules.delimiter,
       quote: this.#rules.quote,
       recordText: this.#schema ? 'all' : this.#rules.header ? 'first' : 'none',
+      // Batch outputs are UTF-8 text; anything else would be read wrongly by whoever reads them next.
+      checkUtf8: true,
       onRecord: (line, fieldCount, text) => this.#onRecord(line, fieldCount, text),
     });
   }

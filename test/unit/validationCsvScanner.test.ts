@@ -7,13 +7,14 @@ interface Seen {
   summary: CsvScanSummary;
 }
 
-function scan(data: Buffer | string, chunkSizes: (index: number) => number, options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number } = {}): Seen {
+function scan(data: Buffer | string, chunkSizes: (index: number) => number, options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number; checkUtf8?: boolean } = {}): Seen {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const records: Seen['records'] = [];
   const scanner = new CsvRecordScanner({
     delimiter: options.delimiter,
     recordText: options.mode ?? 'all',
     maxRecordBytes: options.maxRecordBytes,
+    checkUtf8: options.checkUtf8,
     onRecord: (line, fields, text) => records.push(text === undefined ? { line, fields } : { line, fields, text }),
   });
   let offset = 0;
@@ -141,6 +142,34 @@ describe('CsvRecordScanner', () => {
     expect(seen.summary.oversizedRecordLines).toEqual([2]);
     expect(seen.records.map((r) => r.text)).toEqual(['a,b', undefined, '2,3']);
     expect(seen.records[1].fields).toBe(2);
+  });
+
+  it('reports a record longer than maxRecordBytes even when no text is wanted (issue 10 §3)', () => {
+    const seen = scan(`1,2\n${'x'.repeat(5000)}`, (i) => (i % 2 ? 7 : 1000), { mode: 'none', maxRecordBytes: 1000 });
+    expect(seen.summary).toMatchObject({ records: 2, oversizedRecords: 1, oversizedRecordLines: [2] });
+  });
+
+  describe('with checkUtf8 (issue 10 §3)', () => {
+    const utf8 = Buffer.from('\ufeffa,café\r\nb,数据\nc,🙂\n', 'utf8');
+    const cases: Array<[string, Buffer, { offset: number; line: number } | undefined]> = [
+      ['UTF-8 with a byte-order mark, accents, CJK and emoji', utf8, undefined],
+      ['a Latin-1 byte', Buffer.from('a,b\nc,caf\xe9\n', 'latin1'), { offset: 9, line: 2 }],
+      ['a continuation byte alone', Buffer.from([0x61, 0x0a, 0x80]), { offset: 2, line: 2 }],
+      ['an overlong form', Buffer.from([0x61, 0xc0, 0xaf]), { offset: 1, line: 1 }],
+      ['an encoded surrogate', Buffer.from([0x0d, 0x0a, 0x0d, 0xed, 0xa0, 0x80]), { offset: 3, line: 3 }],
+      ['a code point past U+10FFFF', Buffer.from([0xf4, 0x90, 0x80, 0x80]), { offset: 0, line: 1 }],
+      ['a character cut off at the end', Buffer.concat([Buffer.from('a\nb\n'), Buffer.from([0xf0, 0x9f, 0x99])]), { offset: 4, line: 3 }],
+      ['a character cut off by the next one', Buffer.from([0x61, 0xe6, 0x95, 0xe6, 0x95, 0xb0]), { offset: 1, line: 1 }],
+    ];
+    it.each(cases)('%s: the same verdict whatever the chunking', (_name, bytes, expected) => {
+      for (const chunking of [whole, byteByByte, (i: number) => 1 + (i % 3), (i: number) => 2 + (i % 2)]) {
+        expect(scan(bytes, chunking, { checkUtf8: true }).summary.invalidUtf8).toEqual(expected);
+      }
+    });
+
+    it('is off unless asked for', () => {
+      expect(scan(Buffer.from([0xff, 0x0a]), whole).summary.invalidUtf8).toBeUndefined();
+    });
   });
 
   it('hands over only the first record in "first" mode', () => {
