@@ -5,9 +5,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { globSync } from 'glob';
-import type { BenchSection } from './benchSection';
+import type { BenchOptions, BenchSection } from './benchSection';
 
-const ROUNDS = Number(process.env.BENCH_COLD_START_ROUNDS ?? 9);
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -20,7 +19,8 @@ function probe(files: string[]): number {
   return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { elapsedInMs: number }).elapsedInMs;
 }
 
-export async function benchColdStart(): Promise<BenchSection> {
+export async function benchColdStart(options: BenchOptions): Promise<BenchSection> {
+  const ROUNDS = Number(process.env.BENCH_COLD_START_ROUNDS ?? (options.quick ? 5 : 9));
   const root = path.resolve(__dirname, '..', '..');
   const appFiles = globSync('dist/functions/*.js', { cwd: root, absolute: true }).sort();
   const bareDir = path.join(root, '.local', 'bench', 'bare-app');
@@ -40,7 +40,7 @@ export async function benchColdStart(): Promise<BenchSection> {
     rows: [
       { name: `batchpilot (${appFiles.length} entry files)`, value: a, unit: 'ms', note: `median of ${ROUNDS}` },
       { name: 'bare app (one function)', value: b, unit: 'ms', note: `median of ${ROUNDS}` },
-      { name: 'batchpilot / bare', value: a / b, unit: '×' },
+      { name: 'batchpilot / bare', value: a / b, unit: '×', goal: { kind: 'max', target: 1.5, label: 'cold start of the app as a multiple of a bare one-function app' } },
     ],
   };
 }

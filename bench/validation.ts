@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { startAzurite } from '../src/local/stack/azurite';
 import { validateJobOutputs, type ValidationRulesInput } from '../src/validation';
-import type { BenchRow, BenchSection } from './benchSection';
+import type { BenchOptions, BenchRow, BenchSection } from './benchSection';
 
 const MB = 1024 * 1024;
 const LABELS = ['churn', 'stay', 'review'];
@@ -81,8 +81,8 @@ function best<T>(runs: T[], key: (run: T) => number): T {
   return runs.reduce((a, b) => (key(b) < key(a) ? b : a));
 }
 
-export async function benchValidation(): Promise<BenchSection> {
-  const sizeInMb = Number(process.env.BENCH_VALIDATION_MB ?? 1024);
+export async function benchValidation(options: BenchOptions): Promise<BenchSection> {
+  const sizeInMb = Number(process.env.BENCH_VALIDATION_MB ?? (options.quick ? 128 : 1024));
   if (!Number.isFinite(sizeInMb) || sizeInMb <= 0) throw new Error(`BENCH_VALIDATION_MB must be a positive number of megabytes; got '${process.env.BENCH_VALIDATION_MB}'.`);
   const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
   try {
@@ -126,10 +126,10 @@ export async function benchValidation(): Promise<BenchSection> {
       { name: 'predictions file', value: sizeMb, unit: 'MB', note: `${uploaded.rows} rows` },
       { name: 'raw download', value: rawMbPerSecond, unit: 'MB/s', note: `best of 2; ${(rawBest.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB in this process` },
       { name: 'validation: rows, columns, job log', value: plainMbPerSecond, unit: 'MB/s', note: `best of 2; ${(plainBest.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB` },
-      { name: 'validation / raw download', value: plainMbPerSecond / rawMbPerSecond, unit: 'x' },
+      { name: 'validation / raw download', value: plainMbPerSecond / rawMbPerSecond, unit: 'x', goal: { kind: 'min', target: 0.8, label: `validation of a ${Math.round(sizeMb)} MB predictions file as a share of a raw download` } },
       { name: 'validation with row schema', value: schemaMbPerSecond, unit: 'MB/s', note: `${(schema.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB` },
       { name: 'with row schema / raw download', value: schemaMbPerSecond / rawMbPerSecond, unit: 'x' },
-      { name: 'peak RSS during validation', value: Math.max(...plain.map((r) => r.peakRssInMb)), unit: 'MB', note: `${plainBest.rssBeforeInMb.toFixed(0)} MB before` },
+      { name: 'peak RSS during validation', value: Math.max(...plain.map((r) => r.peakRssInMb)), unit: 'MB', note: `${plainBest.rssBeforeInMb.toFixed(0)} MB before`, goal: { kind: 'max', target: 150, label: `validation peak RSS on a ${Math.round(sizeMb)} MB file` } },
       { name: 'peak RSS with row schema', value: schema.peakRssInMb, unit: 'MB', note: `${schema.rssBeforeInMb.toFixed(0)} MB before` },
     ];
     return { title: `Validation of a ${Math.round(sizeMb)} MB predictions file (streamed from Azurite)`, rows };
