@@ -3,12 +3,13 @@
 // instance at a time and many instances at once, commits every step to Table storage before acting on
 // it (dispatching activities, arming timers, delivering messages to other instances), and on start
 // resumes whatever a previous process left: pending messages, open activities (run again: at least
-// once), timers, undelivered messages and stale status projections.
+// once), timers and undelivered messages; first of all it writes to the instance rows what the commit
+// journal still holds (see durableStore.ts).
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { FunctionInvoker } from '../host/contracts';
-import { DurableStore, InstanceQuery, InstanceSummary, OutboxEntry } from './durableStore';
+import { CommitReceipt, DurableStore, InstanceQuery, InstanceSummary, OutboxEntry } from './durableStore';
 import { DurableTimers } from './durableTimers';
 import { KeyedMutex } from './keyedMutex';
 import { WorkQueue } from './workQueue';
@@ -19,7 +20,6 @@ import { EpisodeDecision, OutboundMessage, decideEpisode, deterministicGuid } fr
 import { FunctionKindError, invokeActivity, invokeEntity, invokeOrchestrator, requireFunction } from './functionInvocations';
 import { applyEntityResults, entityHasWork, isEntityInstanceId, parseEntityId, planEntityStep, toBatchItems } from './entityBatch';
 import { rewindHistory } from './rewind';
-import { StatusProjection } from './statusProjection';
 import { MAX_PAYLOAD_CHARS, PayloadTooLargeError } from './tablePayloads';
 import { EngineRequestError } from './engineErrors';
 
@@ -130,7 +130,6 @@ export class DurableEngine {
   #stopped = false;
   #started = false;
   #envelopeSeq = 0;
-  readonly #projection: StatusProjection;
   /** IDs with a state row in storage (loaded at start-up): a start of any other ID needs no read. */
   readonly #known = new Set<string>();
   readonly #idleWaiters: Array<() => void> = [];
@@ -138,15 +137,17 @@ export class DurableEngine {
   constructor(options: DurableEngineOptions) {
     this.#invoker = options.invoker;
     this.taskHubName = options.taskHubName;
-    this.store = new DurableStore(options.connectionString, options.taskHubName);
     this.#log = options.log ?? (() => undefined);
+    this.store = new DurableStore(options.connectionString, options.taskHubName, {
+      onError: (what, err) => this.#log('warning', `${what} failed (retrying): ${(err as Error).message}`),
+      onClean: (instanceId) => {
+        const live = this.#live.get(instanceId);
+        if (live) this.#maybeEvict(live);
+      },
+    });
     this.#observer = options.observer ?? {};
     const processors = Math.max(1, cpus().length);
     this.#maxEpisodes = options.maxConcurrentOrchestratorFunctions ?? 10 * processors;
-    this.#projection = new StatusProjection(
-      (state) => this.store.writeProjection(state),
-      (state, err) => this.#log('warning', `Updating the status row of '${state.instanceId}' failed: ${(err as Error).message}`),
-    );
     this.#activities = new WorkQueue<ActivityJob>(
       options.maxConcurrentActivityFunctions ?? 10 * processors,
       (job) => this.#runActivity(job),
@@ -171,12 +172,14 @@ export class DurableEngine {
     for (const live of this.#live.values()) {
       for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(new EngineRequestError(409, 'The host stopped before the instance was created.'));
     }
-    await this.#projection.flush();
+    await this.store.close();
   }
 
   /** Resumes what a previous process left behind (see the module comment). */
   async #recover(): Promise<void> {
-    const [states, projections] = await Promise.all([this.store.listStateVersions(), this.store.listProjectionVersions()]);
+    // First the journal: instance rows catch up with the last commits, so what follows reads them.
+    const journalMessages = await this.store.recoverJournal();
+    const states = await this.store.listStateVersions();
     for (const id of states.keys()) this.#known.add(id);
     const ids = new Set([...(await this.store.listActiveInstanceIds()), ...(await this.store.listInstancesWithInbox())]);
     const list = [...ids];
@@ -187,12 +190,7 @@ export class DurableEngine {
       }));
     }
     await this.#deliverOutboxes(await this.store.listOutbox());
-    for (const [id, version] of states) {
-      if (projections.get(id) === version) continue;
-      const state = this.#live.get(id)?.state ?? (await this.store.readState(id));
-      if (state) this.#projection.update(state);
-    }
-    await this.#projection.flush();
+    await Promise.all(journalMessages.map((m) => this.#deliverOutbound(m.owner, m.receipt, m.outbound)));
     if (list.length > 0) this.#log('information', `Resumed ${list.length} instance(s) of task hub '${this.taskHubName}'.`);
   }
 
@@ -326,7 +324,7 @@ export class DurableEngine {
   /** Finished instances leave memory; they are loaded again when asked about or messaged. */
   #maybeEvict(live: LiveInstance): void {
     const s = live.state;
-    if (s.kind === 'orchestration' && isTerminal(s.runtimeStatus) && live.pending.length === 0 && !live.queued && !this.#mutex.isBusy(s.instanceId)) {
+    if (s.kind === 'orchestration' && isTerminal(s.runtimeStatus) && live.pending.length === 0 && !live.queued && !this.#mutex.isBusy(s.instanceId) && this.store.isClean(s.instanceId)) {
       this.#live.delete(s.instanceId);
     }
   }
@@ -370,8 +368,8 @@ export class DurableEngine {
     this.#schedule(target);
   }
 
-  /** Sends a commit's messages; its outbox rows go once all arrived (a crash before re-sends them). */
-  async #deliverOutbound(owner: string, outboxRowKeys: string[], outbound: OutboundMessage[]): Promise<void> {
+  /** Sends a commit's messages; its outbox rows and journal record go once all arrived (a crash before re-sends them). */
+  async #deliverOutbound(owner: string, receipt: CommitReceipt | undefined, outbound: OutboundMessage[]): Promise<void> {
     const remaining = [...outbound];
     for (let attempt = 0; remaining.length > 0 && !this.#stopped; attempt++) {
       const failed: OutboundMessage[] = [];
@@ -389,9 +387,10 @@ export class DurableEngine {
       if (remaining.length > 0) await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_IN_MS).unref());
     }
     if (remaining.length > 0) return;
-    for (const key of outboxRowKeys) {
+    for (const key of receipt?.outboxRowKeys ?? []) {
       await this.store.deleteOutbox(owner, key).catch((err: unknown) => this.#log('warning', `Deleting a delivered outbox row of '${owner}' failed: ${(err as Error).message}`));
     }
+    receipt?.delivered();
   }
 
   // ---- timers and activities --------------------------------------------------------------------------
@@ -522,10 +521,10 @@ export class DurableEngine {
   /** Persists a step, then updates memory and acts: the only way instance state changes. */
   async #commit(live: LiveInstance, next: InstanceState, events: HistoryEvent[], consumed: Envelope[], outbound: OutboundMessage[]): Promise<void> {
     const before = live.state;
-    let outboxRowKeys: string[];
+    let receipt: CommitReceipt;
     try {
       const history = before.executionId === next.executionId && before.historyCount === live.history.length ? live.history.concat(events) : events;
-      outboxRowKeys = await this.store.commit({ state: next, history, consumed, outbound });
+      receipt = await this.store.commit({ state: next, history, consumed, outbound });
     } catch (err) {
       for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(err as Error);
       throw err;
@@ -550,17 +549,7 @@ export class DurableEngine {
       this.#timers.cancelPrefix(`${next.instanceId}\u0000`);
       this.#observer.instanceFinished?.(next);
     }
-    if (
-      before.version === 0 ||
-      before.runtimeStatus !== next.runtimeStatus ||
-      before.customStatus !== next.customStatus ||
-      before.executionId !== next.executionId ||
-      before.input !== next.input ||
-      before.entity?.exists !== next.entity?.exists
-    ) {
-      this.#projection.update(next);
-    }
-    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, outboxRowKeys, outbound);
+    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, receipt, outbound);
   }
 
   /** What a finished orchestration tells others: its parent, and the entities it still holds locked. */
@@ -666,7 +655,6 @@ export class DurableEngine {
       };
       if (!(await this.store.createInstance(state))) return this.#getLive(entityId);
       this.#known.add(entityId);
-      this.#projection.update(state);
       const live: LiveInstance = { state, history: [], pending: [], queued: false };
       this.#live.set(entityId, live);
       return live;
@@ -695,7 +683,7 @@ export class DurableEngine {
       }
       if (existing && sameParent(existing.parent, m.parent)) {
         // This child already ran for this very call; its parent may not have heard.
-        void this.#deliverOutbound(instanceId, [], this.#completionMessages(existing));
+        void this.#deliverOutbound(instanceId, undefined, this.#completionMessages(existing));
         return;
       }
       const fresh = { ...this.#newOrchestrationState(instanceId, m.name, m.input, m.executionId, m.parent), orchestrationVersion: m.orchestrationVersion };
@@ -735,7 +723,10 @@ export class DurableEngine {
   async getInstance(instanceId: string, withHistory: boolean): Promise<{ state: InstanceState; history?: HistoryEvent[] } | undefined> {
     const live = this.#live.get(instanceId);
     if (live) return { state: live.state, history: withHistory ? [...live.history] : undefined };
-    if (withHistory) return this.store.readStateAndHistory(instanceId);
+    if (withHistory) {
+      const loaded = await this.store.loadInstance(instanceId);
+      return loaded ? { state: loaded.state, history: loaded.history } : undefined;
+    }
     const state = await this.store.readState(instanceId);
     return state ? { state } : undefined;
   }
@@ -797,7 +788,6 @@ export class DurableEngine {
       const next: InstanceState = { ...rewound.state, version: live.state.version + 1, flushedEvents: 0 };
       await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [] });
       live.state = next;
-      this.#projection.update(next);
       live.history = rewound.history.map((e) => ({ ...e, IsPlayed: true }));
       children.push(...rewound.failedChildren);
       for (const a of rewound.activities) this.#activities.push({ instanceId, executionId: next.executionId, taskId: a.taskId, name: a.name, input: a.input });
@@ -813,8 +803,9 @@ export class DurableEngine {
       const state = await this.#stateOf(instanceId);
       if (!state) return (await this.store.purgeInstance(instanceId)) ? 'purged' : 'notFound';
       if (state.kind === 'orchestration' && !isTerminal(state.runtimeStatus)) return 'running';
-      this.#projection.discard(instanceId);
-      await this.#projection.flush();
+      // The journal must hold nothing of it, or a restart would bring it back.
+      await this.store.flush([instanceId]);
+      await this.store.released(instanceId);
       await this.store.purgeInstance(instanceId);
       this.#live.delete(instanceId);
       this.#known.delete(instanceId);
@@ -827,7 +818,7 @@ export class DurableEngine {
     let deleted = 0;
     let token: string | undefined;
     const ids: string[] = [];
-    await this.#projection.flush();
+    await this.store.flush();
     do {
       const page = await this.store.queryInstances({ ...filter, runtimeStatus: statuses, kind: 'orchestration' }, 500, token);
       ids.push(...page.items.map((i) => i.instanceId));
@@ -838,7 +829,7 @@ export class DurableEngine {
   }
 
   async queryInstances(filter: InstanceQuery, pageSize: number, continuationToken?: string): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
-    await this.#projection.flush();
+    await this.store.flush();
     return this.store.queryInstances(filter, pageSize, continuationToken);
   }
 
@@ -867,8 +858,8 @@ export class DurableEngine {
     return this.#runningSteps > 0 || this.#ready.running.size > 0 || this.#ready.starting.size > 0 || this.#activities.size > 0;
   }
 
-  /** Resolves once every status change so far is in the Instances table. */
+  /** Resolves once every commit so far is in the instance rows (what queries read). */
   async settle(): Promise<void> {
-    await this.#projection.flush();
+    await this.store.flush();
   }
 }
