@@ -786,7 +786,7 @@ export class DurableEngine {
       }
       const rewound = rewindHistory(live.state, live.history, new Date(), reason);
       const next: InstanceState = { ...rewound.state, version: live.state.version + 1, flushedEvents: 0 };
-      await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [] });
+      await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [], rewritten: true });
       live.state = next;
       live.history = rewound.history.map((e) => ({ ...e, IsPlayed: true }));
       children.push(...rewound.failedChildren);

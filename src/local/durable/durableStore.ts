@@ -68,6 +68,8 @@ export interface InstanceCommit {
   /** Inbox envelopes applied or dropped by this commit. */
   consumed: Envelope[];
   outbound: OutboundMessage[];
+  /** The history was rewritten rather than appended to (rewind): the record carries all of its tail. */
+  rewritten?: boolean;
 }
 
 /** What a commit leaves for the engine to finish once its messages are delivered. */
@@ -119,16 +121,23 @@ export interface DurableStoreOptions {
   onError?(what: string, err: unknown): void;
   /** An instance's row caught up with its last commit: it may leave memory. */
   onClean?(instanceId: string): void;
+  /** How long a running instance's row may lag its last commit (default CHECKPOINT_MAX_DELAY_IN_MS). */
+  maxRowDelayInMs?: number;
 }
 
 type Row = TableEntity<Record<string, unknown>>;
 
-/** A journal record as stored: the instance's state and tail are JSON values, not strings. */
+/**
+ * A journal record as stored. `e` holds the history events from position `b` on: the events this
+ * commit added, on top of the instance's previous record or row (same execution); when `b` is at most
+ * the state's flushedEvents, `e` is the whole tail and the record stands alone.
+ */
 interface JournalRecord {
   i: string;
   v: number;
   s: InstanceState;
-  t: HistoryEvent[];
+  b: number;
+  e: HistoryEvent[];
   c: string[];
   o: OutboundMessage[];
 }
@@ -139,7 +148,9 @@ interface PendingRow {
   version: number;
   fields: Record<string, unknown>;
   stateJson: string;
-  tailJson: string;
+  /** The row's tail: `history` from `from` on (the commit's own copy of the history; never changed). */
+  history: HistoryEvent[];
+  from: number;
   /** Inbox rows consumed since the last row write, to delete with it. */
   consumed: string[];
   /** When the row started lagging, and when the last commit came (epoch ms). */
@@ -175,6 +186,34 @@ function shardOf(escapedId: string): string {
     h = Math.imul(h, 0x01000193);
   }
   return `s${((h >>> 0) % SHARDS).toString(16)}`;
+}
+
+/**
+ * Each history event's JSON, made once: an instance's tail travels in every record of its execution,
+ * and events do not change once recorded (IsPlayed aside, which loading sets again).
+ */
+const eventJsonCache = new WeakMap<HistoryEvent, string>();
+
+function eventJson(e: HistoryEvent): string {
+  let json = eventJsonCache.get(e);
+  if (json === undefined) {
+    json = JSON.stringify(e);
+    eventJsonCache.set(e, json);
+  }
+  return json;
+}
+
+function eventsChars(events: HistoryEvent[], from: number): number {
+  let chars = 2;
+  for (let i = from; i < events.length; i++) chars += eventJson(events[i]).length + 1;
+  return chars;
+}
+
+function eventsJson(events: HistoryEvent[], from: number): string {
+  if (from >= events.length) return '[]';
+  let json = `[${eventJson(events[from])}`;
+  for (let i = from + 1; i < events.length; i++) json += `,${eventJson(events[i])}`;
+  return `${json}]`;
 }
 
 /** Splits JSON items into groups that fit one row each. */
@@ -221,6 +260,30 @@ function rowFields(state: InstanceState): Record<string, unknown> {
 }
 
 /**
+ * An instance's state and tail from its row and the journal records newer than it: records stand alone
+ * or add events to what came before (see JournalRecord).
+ */
+function applyRecords(row: { state: InstanceState; tail: HistoryEvent[] } | undefined, records: JournalRecord[]): { state: InstanceState; tail: HistoryEvent[] } | undefined {
+  let state = row?.state;
+  const events = new Map<number, HistoryEvent>();
+  row?.tail.forEach((e, j) => events.set((row.state.flushedEvents ?? 0) + j, e));
+  for (const r of records) {
+    if (state && r.v < state.version) continue;
+    if (r.b <= (r.s.flushedEvents ?? 0) || r.s.executionId !== state?.executionId) events.clear();
+    r.e.forEach((e, j) => events.set(r.b + j, e));
+    state = r.s;
+  }
+  if (!state) return undefined;
+  const tail: HistoryEvent[] = [];
+  for (let i = state.flushedEvents ?? 0; i < state.historyCount; i++) {
+    const e = events.get(i);
+    if (!e) throw new Error(`The commit journal lacks history event ${i} of instance '${state.instanceId}' (version ${state.version}).`);
+    tail.push(e);
+  }
+  return { state, tail };
+}
+
+/**
  * The history rows of one execution, in order, up to the committed count. Rows are taken only where
  * they continue the sequence: rows past the count (a commit that never completed) or overlapping it
  * (left over from before a rewind rewrote the history) are ignored.
@@ -247,6 +310,7 @@ export class DurableStore {
   readonly #transactions: TableTransactions;
   readonly #onError: (what: string, err: unknown) => void;
   readonly #onClean: (instanceId: string) => void;
+  readonly #maxRowDelayInMs: number;
 
   // Instance rows that lag the journal, and those being written (one write per instance at a time).
   readonly #pending = new Map<string, PendingRow>();
@@ -266,6 +330,8 @@ export class DurableStore {
   readonly #toTrim: number[] = [];
   #trimming: Promise<void> | undefined;
   readonly #releaseWaiters = new Map<string, Array<() => void>>();
+  /** Per instance in memory: the execution and history length its last record covers. */
+  readonly #journaled = new Map<string, { executionId: string; count: number }>();
 
   constructor(connectionString: string, readonly taskHubName: string, options: DurableStoreOptions = {}) {
     const clientOptions = { allowInsecureConnection: true };
@@ -275,6 +341,7 @@ export class DurableStore {
     this.#journal = new CommitJournal(TableClient.fromConnectionString(connectionString, `${taskHubName}Journal`, clientOptions), this.#transactions);
     this.#onError = options.onError ?? (() => undefined);
     this.#onClean = options.onClean ?? (() => undefined);
+    this.#maxRowDelayInMs = options.maxRowDelayInMs ?? CHECKPOINT_MAX_DELAY_IN_MS;
   }
 
   async initialize(): Promise<void> {
@@ -297,13 +364,13 @@ export class DurableStore {
     const key = escapeTableKey(p.instanceId);
     const row: Row = { partitionKey: shardOf(key), rowKey: key, ...p.fields };
     packText(row, 'State', p.stateJson, `The state of instance '${p.instanceId}'`);
-    packText(row, 'Tail', p.tailJson, `The latest history events of instance '${p.instanceId}'`);
+    packText(row, 'Tail', eventsJson(p.history, p.from), `The latest history events of instance '${p.instanceId}'`);
     return row;
   }
 
   #historyRows(instanceId: string, executionId: string, firstSeq: number, events: HistoryEvent[]): Row[] {
     let seq = firstSeq;
-    return groupJson(events.map((e) => JSON.stringify(e))).map((group) => {
+    return groupJson(events.map(eventJson)).map((group) => {
       const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: historyRowKey(executionId, seq), First: seq, Count: group.length };
       packText(row, 'Events', `[${group.join(',')}]`, `History events of instance '${instanceId}'`);
       seq += group.length;
@@ -338,15 +405,15 @@ export class DurableStore {
     const id = state.instanceId;
     if (history.length !== state.historyCount) throw new Error(`Commit of '${id}' has ${history.length} history events but the state says ${state.historyCount}.`);
     let flushed = Math.min(state.flushedEvents ?? 0, history.length);
-    let tailJson = JSON.stringify(flushed === 0 ? history : history.slice(flushed));
+    let tailChars = eventsChars(history, flushed);
     state.flushedEvents = flushed;
     let stateJson = JSON.stringify(state);
     const ahead: Row[] = [];
     // The row holds state and tail together: a long tail, or one beside a large state, goes to history rows.
-    if (tailJson.length > TAIL_JSON_CHARS || stateJson.length + tailJson.length > MAX_ROW_TEXT_CHARS) {
+    if (tailChars > TAIL_JSON_CHARS || stateJson.length + tailChars > MAX_ROW_TEXT_CHARS) {
       ahead.push(...this.#historyRows(id, state.executionId, flushed, history.slice(flushed)));
       flushed = history.length;
-      tailJson = '[]';
+      tailChars = 2;
       state.flushedEvents = flushed;
       stateJson = JSON.stringify(state);
     }
@@ -361,13 +428,18 @@ export class DurableStore {
     }
     if (ahead.length > 0) await this.#writeAhead(id, ahead);
 
+    // Events already in this instance's previous record need not travel again.
+    const before = this.#journaled.get(id);
+    const base = before && !commit.rewritten && before.executionId === state.executionId && before.count <= history.length ? Math.max(before.count, flushed) : flushed;
     const consumed: string[] = [];
     for (const e of commit.consumed) if (e.durable) consumed.push(e.id);
-    const record = `{"i":${JSON.stringify(id)},"v":${state.version},"s":${stateJson},"t":${tailJson},"c":${JSON.stringify(consumed)},"o":${outboundJson}}`;
+    const record = `{"i":${JSON.stringify(id)},"v":${state.version},"s":${stateJson},"b":${base},"e":${eventsJson(history, base)},"c":${JSON.stringify(consumed)},"o":${outboundJson}}`;
     if (Buffer.byteLength(record) > MAX_RECORD_BYTES) throw new PayloadTooLargeError(`A step of instance '${id}'`, record.length);
     const seq = await this.#journal.append(record);
+    this.#journaled.set(id, { executionId: state.executionId, count: history.length });
 
-    this.#markPending({ instanceId: id, version: state.version, fields: rowFields(state), stateJson, tailJson, consumed, dirtySince: Date.now(), lastCommitAt: Date.now() });
+    const now = Date.now();
+    this.#markPending({ instanceId: id, version: state.version, fields: rowFields(state), stateJson, history, from: flushed, consumed, dirtySince: now, lastCommitAt: now });
     this.#addRecord(seq, id, state.version);
     const inline = outboxRowKeys.length === 0 && commit.outbound.length > 0;
     if (inline) this.#openPerEntry.set(seq, (this.#openPerEntry.get(seq) ?? 0) + 1);
@@ -395,7 +467,7 @@ export class DurableStore {
 
   /** Creates an instance's row directly (entities); false when one exists already. */
   async createInstance(state: InstanceState): Promise<boolean> {
-    const row = this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson: JSON.stringify(state), tailJson: '[]', consumed: [], dirtySince: 0, lastCommitAt: 0 });
+    const row = this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson: JSON.stringify(state), history: [], from: 0, consumed: [], dirtySince: 0, lastCommitAt: 0 });
     try {
       await this.instances.createEntity(row);
     } catch (err) {
@@ -464,7 +536,7 @@ export class DurableStore {
 
   /** When a pending row should be written (epoch ms). */
   #due(p: PendingRow): number {
-    const at = p.fields.Terminal ? p.lastCommitAt : p.dirtySince + CHECKPOINT_MAX_DELAY_IN_MS;
+    const at = p.fields.Terminal ? p.lastCommitAt : p.dirtySince + this.#maxRowDelayInMs;
     const wanted = this.#urgent.has(p.instanceId) ? 0 : Math.ceil(at / CHECKPOINT_GATHER_IN_MS + 1) * CHECKPOINT_GATHER_IN_MS;
     return Math.max(p.retryAt ?? 0, wanted);
   }
@@ -526,7 +598,7 @@ export class DurableStore {
       const batch: PendingRow[] = [];
       let bytes = 0;
       for (const p of candidates) {
-        const size = (p.stateJson.length + p.tailJson.length) * 1.3 + 2048;
+        const size = (p.stateJson.length + eventsChars(p.history, p.from)) * 1.3 + 2048;
         if (batch.length > 0 && (batch.length >= MAX_TRANSACTION_OPS || bytes + size > MAX_TRANSACTION_BYTES)) {
           next = now;
           break;
@@ -580,6 +652,8 @@ export class DurableStore {
       this.#applied(p.instanceId, p.version);
       if (!this.#pending.has(p.instanceId)) {
         this.#urgent.delete(p.instanceId);
+        // The next record stands alone: nothing to keep about this one.
+        this.#journaled.delete(p.instanceId);
         this.#onClean(p.instanceId);
       }
     }
@@ -702,21 +776,29 @@ export class DurableStore {
   async recoverJournal(): Promise<RecoveredMessages[]> {
     const entries = await this.#journal.readAll();
     if (entries.length === 0) return [];
-    const versions = await this.listStateVersions();
-    const newest = new Map<string, JournalRecord>();
+    const records = new Map<string, JournalRecord[]>();
     const consumed = new Map<string, string[]>();
     for (const entry of entries) {
       for (const r of entry.records as JournalRecord[]) {
-        const best = newest.get(r.i);
-        if (!best || r.v >= best.v) newest.set(r.i, r);
+        const list = records.get(r.i);
+        if (list) list.push(r);
+        else records.set(r.i, [r]);
         if (r.c.length) consumed.set(r.i, (consumed.get(r.i) ?? []).concat(r.c));
       }
+    }
+    const rows = new Map<string, { state: InstanceState; tail: HistoryEvent[] }>();
+    const ids = [...records.keys()];
+    for (let i = 0; i < ids.length; i += 16) {
+      await Promise.all(ids.slice(i, i + 16).map(async (id) => {
+        const row = await this.#instanceRowOf(id);
+        if (row) rows.set(id, { state: JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState, tail: JSON.parse(unpackText(row, 'Tail') ?? '[]') as HistoryEvent[] });
+      }));
     }
     const messages: RecoveredMessages[] = [];
     for (const entry of entries) {
       this.#openPerEntry.set(entry.seq, 1); // held until every record below is registered
       for (const r of entry.records as JournalRecord[]) {
-        if (r.v > (versions.get(r.i) ?? 0)) this.#addRecord(entry.seq, r.i, r.v);
+        if (r.v > (rows.get(r.i)?.state.version ?? 0)) this.#addRecord(entry.seq, r.i, r.v);
         else this.#remember(entry.seq, r.i);
         if (r.o.length > 0) {
           this.#openPerEntry.set(entry.seq, (this.#openPerEntry.get(entry.seq) ?? 0) + 1);
@@ -724,9 +806,13 @@ export class DurableStore {
         }
       }
     }
-    for (const [id, record] of newest) {
-      if (record.v > (versions.get(id) ?? 0)) {
-        this.#markPending({ instanceId: id, version: record.v, fields: rowFields(record.s), stateJson: JSON.stringify(record.s), tailJson: JSON.stringify(record.t), consumed: consumed.get(id) ?? [], dirtySince: 0, lastCommitAt: 0 });
+    for (const [id, list] of records) {
+      const row = rows.get(id);
+      // Sorting is stable: a version written twice (a retried commit) keeps its journal order.
+      const latest = applyRecords(row, list.sort((a, b) => a.v - b.v))!;
+      if (latest.state.version > (row?.state.version ?? 0)) {
+        const s = latest.state;
+        this.#markPending({ instanceId: id, version: s.version, fields: rowFields(s), stateJson: JSON.stringify(s), history: latest.tail, from: 0, consumed: consumed.get(id) ?? [], dirtySince: 0, lastCommitAt: 0 });
       } else if (consumed.has(id)) {
         await this.#deleteInboxRows(id, consumed.get(id)!);
       }
@@ -742,7 +828,8 @@ export class DurableStore {
       const state = JSON.parse(unpackText(old, 'State') ?? 'null') as InstanceState | null;
       if (!state) continue;
       const pk = String(old.partitionKey);
-      await this.instances.upsertEntity(this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson: JSON.stringify(state), tailJson: unpackText(old, 'Tail') ?? '[]', consumed: [], dirtySince: 0, lastCommitAt: 0 }), 'Replace');
+      const tail = JSON.parse(unpackText(old, 'Tail') ?? '[]') as HistoryEvent[];
+      await this.instances.upsertEntity(this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson: JSON.stringify(state), history: tail, from: 0, consumed: [], dirtySince: 0, lastCommitAt: 0 }), 'Replace');
       await this.instances.deleteEntity(pk, '').catch((err: unknown) => {
         if (!isNotFound(err)) throw err;
       });
@@ -787,17 +874,10 @@ export class DurableStore {
   async readStateAndHistory(instanceId: string): Promise<{ state: InstanceState; history: HistoryEvent[] } | undefined> {
     const pk = escapeTableKey(instanceId);
     const [row, partition, entries] = await Promise.all([this.#instanceRowOf(instanceId), this.#partitionRows(pk), new CommitJournal(this.#journal.table, this.#transactions).readAll()]);
-    let state = row ? (JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState) : undefined;
-    let tailJson = row ? (unpackText(row, 'Tail') ?? '[]') : '[]';
-    for (const entry of entries) {
-      for (const r of entry.records as JournalRecord[]) {
-        if (r.i === instanceId && (!state || r.v >= state.version)) {
-          state = r.s;
-          tailJson = JSON.stringify(r.t);
-        }
-      }
-    }
-    return state ? { state, history: this.#historyOf(state, tailJson, partition.history) } : undefined;
+    const stored = row ? { state: JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState, tail: JSON.parse(unpackText(row, 'Tail') ?? '[]') as HistoryEvent[] } : undefined;
+    const records = entries.flatMap((e) => (e.records as JournalRecord[]).filter((r) => r.i === instanceId)).sort((a, b) => a.v - b.v);
+    const latest = applyRecords(stored, records);
+    return latest ? { state: latest.state, history: this.#historyOf(latest.state, JSON.stringify(latest.tail), partition.history) } : undefined;
   }
 
   #historyOf(state: InstanceState, tailJson: string, rows: Array<Record<string, unknown>>): HistoryEvent[] {
