@@ -2,21 +2,24 @@
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { operatorEndpoint } from '../src/operator/operatorHttp';
-import { auditEndpoint, purgeEndpoint, rollbackEndpointRequest, whoAmIEndpoint } from '../src/operator/operatorEndpoints';
+import type * as Endpoints from '../src/operator/operatorEndpoints';
+
+// The endpoints' code (and what it pulls in: run starts, event schemas) loads with the first request, not at startup.
+const endpoints = (): typeof Endpoints => require('../src/operator/operatorEndpoints') as typeof Endpoints;
 
 app.http('opsPurge', {
   authLevel: 'function',
   methods: ['POST'],
   route: 'ops/purge',
   extraInputs: [df.input.durableClient()],
-  handler: operatorEndpoint((req, ctx: InvocationContext) => purgeEndpoint(req, df.getClient(ctx), ctx)),
+  handler: operatorEndpoint((req, ctx: InvocationContext) => endpoints().purgeEndpoint(req, df.getClient(ctx), ctx)),
 });
 app.http('opsRollback', {
   authLevel: 'function',
   methods: ['POST'],
   route: 'ops/rollbacks',
   extraInputs: [df.input.durableClient()],
-  handler: operatorEndpoint((req, ctx: InvocationContext) => rollbackEndpointRequest(req, df.getClient(ctx), ctx)),
+  handler: operatorEndpoint((req, ctx: InvocationContext) => endpoints().rollbackEndpointRequest(req, df.getClient(ctx), ctx)),
 });
-app.http('opsAudit', { authLevel: 'function', methods: ['GET'], route: 'ops/audit', handler: operatorEndpoint((req) => auditEndpoint(req)) });
-app.http('opsMe', { authLevel: 'function', methods: ['GET'], route: 'ops/me', handler: operatorEndpoint((req) => whoAmIEndpoint(req)) });
+app.http('opsAudit', { authLevel: 'function', methods: ['GET'], route: 'ops/audit', handler: operatorEndpoint((req) => endpoints().auditEndpoint(req)) });
+app.http('opsMe', { authLevel: 'function', methods: ['GET'], route: 'ops/me', handler: operatorEndpoint((req) => endpoints().whoAmIEndpoint(req)) });
