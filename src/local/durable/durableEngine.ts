@@ -91,6 +91,19 @@ class ReadyQueue {
   }
 }
 
+let isoAt = 0;
+let isoText = '';
+
+/** The current time as ISO text, made once per millisecond (every message carries one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 function isControl(e: Envelope): boolean {
   return CONTROL_TYPES.has(e.message.type);
 }
@@ -264,10 +277,10 @@ export class DurableEngine {
   #hasWork(live: LiveInstance): boolean {
     const s = live.state;
     if (s.kind === 'entity') return !!s.entity && entityHasWork(s.entity, live.pending);
-    if (live.pending.some(isControl)) return true;
-    if (isTerminal(s.runtimeStatus)) return live.pending.length > 0;
-    if (s.runtimeStatus === 'Suspended') return false;
-    return !hasStarted(live.history) || live.pending.length > 0;
+    const suspended = s.runtimeStatus === 'Suspended';
+    if (live.pending.length === 0) return !suspended && !isTerminal(s.runtimeStatus) && !hasStarted(live.history);
+    // Called for every completion that arrives: only a suspended instance needs to look through them.
+    return !suspended || live.pending.some(isControl);
   }
 
   #schedule(instanceId: string): void {
@@ -331,7 +344,9 @@ export class DurableEngine {
 
   #newEnvelope(message: InstanceMessage, durable: boolean, id?: string): Envelope {
     this.#envelopeSeq++;
-    return { id: id ?? `${Date.now().toString(36)}-${this.#envelopeSeq.toString(36)}-${randomUUID()}`, message, durable, receivedAt: new Date().toISOString() };
+    // A durable message's ID names its inbox row, unique across restarts; an in-process one's only within this process.
+    const envelopeId = id ?? (durable ? `${Date.now().toString(36)}-${this.#envelopeSeq.toString(36)}-${randomUUID()}` : `local-${this.#envelopeSeq.toString(36)}`);
+    return { id: envelopeId, message, durable, receivedAt: isoNow() };
   }
 
   /** An in-process message (activity result, timer, synthetic failure): not stored; lost work is redone after a crash. */

@@ -38,8 +38,11 @@ import {
 const SEQ_DIGITS = 8;
 /** JSON characters per history or outbox row (packText chunks them under the entity size limit). */
 const ROW_JSON_CHARS = 400000;
-/** Tail size (JSON characters) beyond which a commit moves the tail into history rows. */
-const TAIL_JSON_CHARS = 48000;
+/**
+ * Tail size (JSON characters) beyond which a commit moves the tail into history rows. Records carry only
+ * new events and the row is written rarely, so the tail can be long; the row's limit bounds it.
+ */
+const TAIL_JSON_CHARS = 300000;
 /** Outbound messages (JSON characters) beyond which they go to outbox rows instead of the record. */
 const OUTBOUND_INLINE_CHARS = 64000;
 /**
@@ -203,9 +206,9 @@ function eventJson(e: HistoryEvent): string {
   return json;
 }
 
-function eventsChars(events: HistoryEvent[], from: number): number {
-  let chars = 2;
-  for (let i = from; i < events.length; i++) chars += eventJson(events[i]).length + 1;
+function eventsChars(events: HistoryEvent[], from: number, to = events.length): number {
+  let chars = 0;
+  for (let i = from; i < to; i++) chars += eventJson(events[i]).length + 1;
   return chars;
 }
 
@@ -331,7 +334,7 @@ export class DurableStore {
   #trimming: Promise<void> | undefined;
   readonly #releaseWaiters = new Map<string, Array<() => void>>();
   /** Per instance in memory: the execution and history length its last record covers. */
-  readonly #journaled = new Map<string, { executionId: string; count: number }>();
+  readonly #journaled = new Map<string, { executionId: string; count: number; flushed: number; tailChars: number }>();
 
   constructor(connectionString: string, readonly taskHubName: string, options: DurableStoreOptions = {}) {
     const clientOptions = { allowInsecureConnection: true };
@@ -405,7 +408,10 @@ export class DurableStore {
     const id = state.instanceId;
     if (history.length !== state.historyCount) throw new Error(`Commit of '${id}' has ${history.length} history events but the state says ${state.historyCount}.`);
     let flushed = Math.min(state.flushedEvents ?? 0, history.length);
-    let tailChars = eventsChars(history, flushed);
+    // Events already in this instance's previous record need not travel again, nor be measured again.
+    const before = this.#journaled.get(id);
+    const continues = before !== undefined && !commit.rewritten && before.executionId === state.executionId && before.count <= history.length;
+    let tailChars = continues && before.flushed === flushed ? before.tailChars + eventsChars(history, before.count) : eventsChars(history, flushed);
     state.flushedEvents = flushed;
     let stateJson = JSON.stringify(state);
     const ahead: Row[] = [];
@@ -413,7 +419,7 @@ export class DurableStore {
     if (tailChars > TAIL_JSON_CHARS || stateJson.length + tailChars > MAX_ROW_TEXT_CHARS) {
       ahead.push(...this.#historyRows(id, state.executionId, flushed, history.slice(flushed)));
       flushed = history.length;
-      tailChars = 2;
+      tailChars = 0;
       state.flushedEvents = flushed;
       stateJson = JSON.stringify(state);
     }
@@ -428,15 +434,13 @@ export class DurableStore {
     }
     if (ahead.length > 0) await this.#writeAhead(id, ahead);
 
-    // Events already in this instance's previous record need not travel again.
-    const before = this.#journaled.get(id);
-    const base = before && !commit.rewritten && before.executionId === state.executionId && before.count <= history.length ? Math.max(before.count, flushed) : flushed;
+    const base = continues ? Math.max(before.count, flushed) : flushed;
     const consumed: string[] = [];
     for (const e of commit.consumed) if (e.durable) consumed.push(e.id);
     const record = `{"i":${JSON.stringify(id)},"v":${state.version},"s":${stateJson},"b":${base},"e":${eventsJson(history, base)},"c":${JSON.stringify(consumed)},"o":${outboundJson}}`;
     if (Buffer.byteLength(record) > MAX_RECORD_BYTES) throw new PayloadTooLargeError(`A step of instance '${id}'`, record.length);
     const seq = await this.#journal.append(record);
-    this.#journaled.set(id, { executionId: state.executionId, count: history.length });
+    this.#journaled.set(id, { executionId: state.executionId, count: history.length, flushed, tailChars });
 
     const now = Date.now();
     this.#markPending({ instanceId: id, version: state.version, fields: rowFields(state), stateJson, history, from: flushed, consumed, dirtySince: now, lastCommitAt: now });

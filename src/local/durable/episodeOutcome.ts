@@ -237,8 +237,8 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
           const invalid = validateRetryOptions(leaf.retryOptions);
           if (invalid) protocolError = `callActivityWithRetry('${name}'): ${invalid}.`;
           replay.retries[String(id)] = { options: leaf.retryOptions!, target: { kind: 'activity', name, input }, failures: 0, firstAttemptAt: nowIso };
-          open(id, { kind: 'activity', name, input, retryOf: id, scheduledAt: nowIso, action: key });
-        } else open(id, { kind: 'activity', name, input, scheduledAt: nowIso, action: key });
+          open(id, { kind: 'activity', name, input, retryOf: id, action: key });
+        } else open(id, { kind: 'activity', name, input, action: key });
         work.activities.push({ taskId: id, name, input });
         return id;
       }
@@ -267,8 +267,8 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
             failures: 0,
             firstAttemptAt: nowIso,
           };
-          open(id, { kind: 'subOrchestration', name, instanceId: childId, input, retryOf: id, scheduledAt: nowIso, action: key });
-        } else open(id, { kind: 'subOrchestration', name, instanceId: childId, input, scheduledAt: nowIso, action: key });
+          open(id, { kind: 'subOrchestration', name, instanceId: childId, input, retryOf: id, action: key });
+        } else open(id, { kind: 'subOrchestration', name, instanceId: childId, input, action: key });
         startChild(id, name, childId, input, leaf.version);
         return id;
       }
@@ -297,7 +297,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
       case ActionType.CallHttp: {
         const id = counter++;
         events.push(historyEvent.taskScheduled(now, id, 'BuiltIn::HttpActivity', undefined));
-        open(id, { kind: 'activity', name: 'BuiltIn::HttpActivity', scheduledAt: nowIso, action: key });
+        open(id, { kind: 'activity', name: 'BuiltIn::HttpActivity', action: key });
         work.selfMessages.push({
           id: `http-${deterministicGuid(instance.instanceId, instance.executionId, id)}`,
           durable: false,
@@ -384,13 +384,13 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
     const lastFailure = tracker.lastFailure ?? { ErrorType: 'Error', ErrorMessage: 'The task failed.' };
     if (target.kind === 'activity') {
       events.push(historyEvent.taskScheduled(now, id, target.name, target.input));
-      open(id, { kind: 'activity', name: target.name, input: target.input, retryOf: slot.root, scheduledAt: nowIso });
+      open(id, { kind: 'activity', name: target.name, input: target.input, retryOf: slot.root });
       if (tracker.timedOut) {
         work.selfMessages.push({ id: `retry-timeout-${id}`, durable: false, receivedAt: nowIso, message: { type: 'TaskFailed', executionId: instance.executionId, taskId: id, failure: lastFailure } });
       } else work.activities.push({ taskId: id, name: target.name, input: target.input });
     } else {
       const childId = target.instanceId ?? childInstanceId(instance.instanceId, id);
-      open(id, { kind: 'subOrchestration', name: target.name, instanceId: childId, input: target.input, retryOf: slot.root, scheduledAt: nowIso });
+      open(id, { kind: 'subOrchestration', name: target.name, instanceId: childId, input: target.input, retryOf: slot.root });
       if (tracker.timedOut) {
         events.push(historyEvent.subOrchestrationCreated(now, id, target.name, childId, target.input));
         work.selfMessages.push({ id: `retry-timeout-${id}`, durable: false, receivedAt: nowIso, message: { type: 'SubOrchestrationFailed', executionId: instance.executionId, taskId: id, failure: lastFailure } });

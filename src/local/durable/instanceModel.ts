@@ -46,9 +46,9 @@ export interface RecordedAction {
 
 /** A scheduled step waiting for its completion event, by task ID. */
 export type OpenTask =
-  | { kind: 'activity'; name: string; input?: string; retryOf?: number; scheduledAt: string; action?: string }
+  | { kind: 'activity'; name: string; input?: string; retryOf?: number; action?: string }
   | { kind: 'timer'; fireAt: string; retryOf?: number; canceled?: boolean; action?: string }
-  | { kind: 'subOrchestration'; name: string; instanceId: string; input?: string; retryOf?: number; scheduledAt: string; action?: string }
+  | { kind: 'subOrchestration'; name: string; instanceId: string; input?: string; retryOf?: number; action?: string }
   | { kind: 'entityCall'; entityId: string; operation: string; requestId: string; action?: string }
   | { kind: 'entityLock'; entityIds: string[]; requestId: string; action?: string };
 
