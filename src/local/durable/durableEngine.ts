@@ -61,6 +61,8 @@ interface LiveInstance extends LoadedInstance {
   firstCommitWaiters?: Array<{ resolve: () => void; reject: (err: Error) => void }>;
   /** Set when an instance was restarted: the old execution's rows go after the next commit. */
   dropOldExecutions?: boolean;
+  /** Gives back the running step's concurrency slot (see #pump), once its functions have run. */
+  releaseSlot?: () => void;
 }
 
 const CONTROL_TYPES = new Set<InstanceMessage['type']>(['Terminate', 'Suspend', 'Resume']);
@@ -140,6 +142,12 @@ export class DurableEngine {
   /** Instances with work, in two queues: those already running first, new ones after, so work in flight finishes before more is admitted. */
   readonly #ready = { running: new ReadyQueue(), starting: new ReadyQueue() };
   #runningSteps = 0;
+  /**
+   * Steps holding one of the maxConcurrentOrchestratorFunctions slots: a step gives its slot back once
+   * its orchestrator or entity function has run and its commit is on its way, so steps waiting on
+   * storage do not keep others from running (the per-instance lock still orders an instance's steps).
+   */
+  #slotsInUse = 0;
   #stopped = false;
   #started = false;
   #envelopeSeq = 0;
@@ -293,27 +301,40 @@ export class DurableEngine {
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#runningSteps < this.#maxEpisodes) {
+    while (!this.#stopped && this.#slotsInUse < this.#maxEpisodes) {
       const id = this.#ready.running.shift() ?? this.#ready.starting.shift();
       if (id === undefined) break;
       const live = this.#live.get(id);
       if (!live) continue;
       live.queued = false;
       this.#runningSteps++;
-      void this.#process(id).finally(() => {
-        this.#runningSteps--;
-        if (this.#runningSteps === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      this.#slotsInUse++;
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        this.#slotsInUse--;
         this.#pump();
+      };
+      void this.#process(id, release).finally(() => {
+        this.#runningSteps--;
+        release();
+        if (this.#runningSteps === 0) for (const w of this.#idleWaiters.splice(0)) w();
       });
     }
   }
 
-  async #process(instanceId: string): Promise<void> {
+  async #process(instanceId: string, releaseSlot: () => void): Promise<void> {
     try {
       await this.#mutex.run(instanceId, async () => {
         const live = this.#live.get(instanceId);
         if (!live || this.#stopped || !this.#hasWork(live)) return;
-        await this.#step(live);
+        live.releaseSlot = releaseSlot;
+        try {
+          await this.#step(live);
+        } finally {
+          live.releaseSlot = undefined;
+        }
       });
       const live = this.#live.get(instanceId);
       if (live) {
@@ -539,7 +560,9 @@ export class DurableEngine {
     let receipt: CommitReceipt;
     try {
       const history = before.executionId === next.executionId && before.historyCount === live.history.length ? live.history.concat(events) : events;
-      receipt = await this.store.commit({ state: next, history, consumed, outbound });
+      const committing = this.store.commit({ state: next, history, consumed, outbound });
+      live.releaseSlot?.();
+      receipt = await committing;
     } catch (err) {
       for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(err as Error);
       throw err;
