@@ -137,6 +137,8 @@ export class CsvRecordScanner {
   #utf8Carry: Buffer = EMPTY;
   #invalidUtf8: { offset: number; line: number } | undefined;
   #ended = false;
+  /** Records with this many fields and no text wanted are counted without a call (see countQuietly). */
+  #quietDelimiters = -1;
 
   #lastByte = -1;
   #records = 0;
@@ -160,6 +162,15 @@ export class CsvRecordScanner {
   /** Records seen so far (a header included). */
   get records(): number {
     return this.#records;
+  }
+
+  /**
+   * From now on, records with exactly `fieldCount` fields whose text is not wanted are only counted
+   * (`records`), not handed to onRecord: the listener hears about the others. Over a gigabyte of
+   * uniform rows that saves a call per row.
+   */
+  countQuietly(fieldCount: number | undefined): void {
+    this.#quietDelimiters = fieldCount === undefined ? -1 : fieldCount - 1;
   }
 
   write(chunk: Uint8Array): void {
@@ -288,110 +299,104 @@ export class CsvRecordScanner {
     if (n === 0) return;
     const delimiter = this.#delimiter;
     const quote = this.#quote;
-    const delimiterChar = this.#delimiterChar;
-    const quoteChar = this.#quoteChar;
-    // The chunk as a one-byte string: String.prototype.indexOf is a fast builtin, Buffer#indexOf a C++ call.
-    const text = buf.toString('latin1');
-    const asciiText = this.#mode !== 'none' && isAscii(buf) ? text : '';
+    // Bytes above all four that matter (delimiter, quote, LF, CR) are ordinary text: one comparison each.
+    const top = Math.max(delimiter, quote, LF, CR);
+    // The chunk as text only when record text is wanted and byte offsets are character offsets.
+    const asciiText = this.#mode !== 'none' && isAscii(buf) ? buf.toString('latin1') : '';
 
     // Hot loop: state lives in locals and is written back around #emit and at the end.
     let inQuotes = this.#inQuotes;
     let quotePending = this.#quotePending;
-    let atFieldStart = this.#atFieldStart;
     let afterCr = this.#afterCr;
     let delimiters = this.#delimiters;
     let line = this.#line;
+    let records = this.#records;
+    let recordStartLine = this.#recordStartLine;
+    /** Where the current record's bytes start in this chunk. */
     let recordStart = 0;
-    // Next positions of LF, CR, quote and delimiter at or after i; -1 = not looked up yet, n = none left.
-    // Each is searched for once per occurrence, so a chunk costs a handful of indexOf calls per record.
-    let nextLf = -1;
-    let nextCr = -1;
-    let nextQuote = -1;
-    let nextDelimiter = -1;
+    // Counting quietly needs no text wanted and no part of the record in an earlier chunk.
+    const quiet = this.#mode === 'all' || (this.#mode === 'first' && records === 0) ? -2 : this.#quietDelimiters;
+    let carried = this.#pendingLength > 0;
+    // (No closures in here: a variable a closure captures is no longer a register in the hot loop.)
 
     let i = 0;
     while (i < n) {
-      // Fast paths: jump with indexOf to the next byte that can change the state. Outside quotes that
-      // is a line break or a quote (delimiters in between are only counted); inside quotes it is the
-      // next quote (line breaks in between only advance the line number).
-      if (!afterCr && !quotePending) {
-        if (nextQuote < i) {
-          nextQuote = text.indexOf(quoteChar, i);
-          if (nextQuote === -1) nextQuote = n;
-        }
-        if (nextLf < i) {
-          nextLf = text.indexOf('\n', i);
-          if (nextLf === -1) nextLf = n;
-        }
-        if (!inQuotes) {
-          if (nextCr < i) {
-            nextCr = text.indexOf('\r', i);
-            if (nextCr === -1) nextCr = n;
-          }
-          const stop = nextLf < nextCr ? (nextLf < nextQuote ? nextLf : nextQuote) : nextCr < nextQuote ? nextCr : nextQuote;
-          if (stop > i) {
-            if (nextDelimiter < i) {
-              nextDelimiter = text.indexOf(delimiterChar, i);
-              if (nextDelimiter === -1) nextDelimiter = n;
-            }
-            while (nextDelimiter < stop) {
-              delimiters++;
-              nextDelimiter = text.indexOf(delimiterChar, nextDelimiter + 1);
-              if (nextDelimiter === -1) nextDelimiter = n;
-            }
-            atFieldStart = buf[stop - 1] === delimiter;
-            i = stop;
-            if (i >= n) break;
-          }
-        } else if (nextQuote > i) {
-          while (nextLf < nextQuote) {
-            line++;
-            nextLf = text.indexOf('\n', nextLf + 1);
-            if (nextLf === -1) nextLf = n;
-          }
-          i = nextQuote;
-          if (i >= n) break;
-        }
-      }
-
-      // Slow path: one byte through the state machine.
-      const c = buf[i++];
       if (afterCr) {
         afterCr = false;
-        if (c === LF) {
-          recordStart = i;
+        if (buf[i] === LF) {
+          recordStart = ++i;
           continue;
         }
       }
       if (inQuotes) {
-        if (!quotePending) {
-          if (c === quote) quotePending = true;
-          else if (c === LF) line++;
+        if (quotePending) {
+          quotePending = false;
+          if (buf[i] === quote) {
+            i++; // "" is a quote inside the field
+            continue;
+          }
+          inQuotes = false; // the previous quote closed the field; this byte is read as unquoted text
+        } else {
+          // Inside quotes only the next quote matters; line breaks in between advance the line number.
+          let j = i;
+          for (; j < n; j++) {
+            const c = buf[j];
+            if (c === quote) break;
+            if (c === LF) line++;
+          }
+          if (j === n) {
+            i = n;
+            break;
+          }
+          quotePending = true;
+          i = j + 1;
           continue;
         }
-        quotePending = false;
-        if (c === quote) continue; // "" is a quote inside the field
-        inQuotes = false; // the previous quote closed the field; this byte is read as unquoted text
       }
-      if (c === delimiter) {
-        delimiters++;
-        atFieldStart = true;
-      } else if (c === LF || c === CR) {
-        this.#delimiters = delimiters;
-        this.#emit(buf, asciiText, recordStart, i - 1);
-        delimiters = 0;
-        atFieldStart = true;
-        line++;
-        this.#recordStartLine = line;
-        afterCr = c === CR;
-        recordStart = i;
-      } else if (c === quote && atFieldStart) {
-        inQuotes = true;
-        atFieldStart = false;
-        this.#quoteOpenLine = line;
-      } else {
-        atFieldStart = false;
+      // At a record's start, the rows that need no closer look are only counted (see uniformRecords).
+      if (quiet >= 0 && i === recordStart && !carried && delimiters === 0) {
+        const counted = uniformRecords(buf, i, n, delimiter, top, quiet);
+        if (counted > 0) {
+          records += counted;
+          line += counted;
+          recordStartLine = line;
+          i = recordStart = uniformEnd;
+          if (i >= n) break;
+        }
       }
+      // Outside quotes: skip to the next line break or quote, counting delimiters on the way.
+      let j = i;
+      let c = 0;
+      for (; j < n; j++) {
+        c = buf[j];
+        if (c > top) continue;
+        if (c === delimiter) delimiters++;
+        else if (c === LF || c === CR || c === quote) break;
+      }
+      if (j === n) {
+        i = n;
+        break;
+      }
+      if (c === quote) {
+        // A quote opens a quoted field only where a field starts: after a delimiter or at the record's start.
+        if (j === recordStart ? j > 0 || this.#atFieldStart : buf[j - 1] === delimiter) {
+          inQuotes = true;
+          this.#quoteOpenLine = line;
+        }
+        i = j + 1;
+        continue;
+      }
+      this.#delimiters = delimiters;
+      this.#recordStartLine = recordStartLine;
+      this.#records = records;
+      this.#emit(buf, asciiText, recordStart, j);
+      records = this.#records;
+      carried = false;
+      delimiters = 0;
+      recordStartLine = ++line;
+      afterCr = c === CR;
+      i = j + 1;
+      recordStart = i;
     }
 
     this.#lastByte = buf[n - 1];
@@ -407,17 +412,61 @@ export class CsvRecordScanner {
         }
       }
       this.#pendingLength += tail;
+      this.#atFieldStart = buf[n - 1] === delimiter;
+    } else {
+      this.#atFieldStart = true;
     }
     this.#inQuotes = inQuotes;
     this.#quotePending = quotePending;
-    this.#atFieldStart = atFieldStart;
     this.#afterCr = afterCr;
     this.#delimiters = delimiters;
     this.#line = line;
+    this.#records = records;
+    this.#recordStartLine = recordStartLine;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Where the last uniformRecords call stopped: the start of the first record it did not count. */
+let uniformEnd = 0;
+
+/**
+ * Counts the records from `start` (a record's start) that hold exactly `delimiters` delimiters, no quote
+ * and end in LF or CRLF inside this chunk; stops at the first other one (its start is `uniformEnd`).
+ * Kept small and apart from the scanner's state machine so the engine compiles it to a tight loop.
+ */
+function uniformRecords(buf: Buffer, start: number, n: number, delimiter: number, top: number, delimiters: number): number {
+  let count = 0;
+  let recordStart = start;
+  let seen = 0;
+  let j = start;
+  while (j < n) {
+    const c = buf[j];
+    if (c > top) {
+      j++;
+      continue;
+    }
+    if (c === delimiter) {
+      seen++;
+      j++;
+      continue;
+    }
+    if (seen !== delimiters || j === recordStart) break;
+    if (c === LF) {
+      count++;
+      seen = 0;
+      recordStart = ++j;
+    } else if (c === CR && j + 1 < n && buf[j + 1] === LF) {
+      count++;
+      seen = 0;
+      j += 2;
+      recordStart = j;
+    } else break;
+  }
+  uniformEnd = recordStart;
+  return count;
+}
 
 /**
  * Splits one record's text into cells: quotes removed, "" unescaped, delimiters inside quotes kept.

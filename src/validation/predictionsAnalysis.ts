@@ -40,7 +40,8 @@ export class PredictionsAnalyzer {
   #expectedColumns: number | undefined;
   #expectedColumnsFrom: PredictionsAnalysis['expectedColumnsFrom'];
   #header: string[] | undefined;
-  #rows = 0;
+  /** Records before the data rows (the header). */
+  #headerRecords = 0;
   #columnMismatches = 0;
   readonly #columnMismatchSamples: LineProblem[] = [];
   #schemaChecked = 0;
@@ -64,6 +65,8 @@ export class PredictionsAnalyzer {
       checkUtf8: true,
       onRecord: (line, fieldCount, text) => this.#onRecord(line, fieldCount, text),
     });
+    // Rows with the expected cells need no per-row look when no schema reads them: the scanner counts them.
+    this.#scanner.countQuietly(this.#expectedColumns);
   }
 
   write(chunk: Buffer): void {
@@ -74,7 +77,7 @@ export class PredictionsAnalyzer {
     const scan = this.#scanner.end();
     return {
       scan,
-      rows: this.#rows,
+      rows: scan.records - this.#headerRecords,
       header: this.#header,
       expectedColumns: this.#expectedColumns,
       expectedColumnsFrom: this.#expectedColumnsFrom,
@@ -90,16 +93,18 @@ export class PredictionsAnalyzer {
     if (this.#rules.header && this.#header === undefined) {
       this.#header = text === undefined ? [] : splitCsvRecord(text, this.#rules.delimiter, this.#rules.quote).map((h) => h.trim());
       this.#columnNames ??= this.#header;
+      this.#headerRecords = 1;
       if (this.#expectedColumns === undefined) {
         this.#expectedColumns = fieldCount;
         this.#expectedColumnsFrom = 'header';
+        this.#scanner.countQuietly(fieldCount);
       }
       return;
     }
-    this.#rows++;
     if (this.#expectedColumns === undefined) {
       this.#expectedColumns = fieldCount;
       this.#expectedColumnsFrom = 'first row';
+      this.#scanner.countQuietly(fieldCount);
     } else if (fieldCount !== this.#expectedColumns) {
       this.#columnMismatches++;
       if (this.#columnMismatchSamples.length < this.#maxSamples) {

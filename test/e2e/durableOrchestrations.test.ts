@@ -145,6 +145,11 @@ describe('orchestrations', () => {
     expect(direct.output).toBe("Orchestrator function 'ThrowsItself' failed: the orchestrator gave up");
   });
 
+  it('gives activities their instance ID in the trigger metadata as the string it is, even when it reads as JSON', async () => {
+    const id = await d.client.startNew('EchoMetadata', { instanceId: '42' });
+    expect((await waitForStatus(d.client, id)).output).toEqual({ value: '42', type: 'string' });
+  });
+
   it('passes the version given to startNew to context.df.version', async () => {
     const id = await d.client.startNew('ReportsVersion', { version: '2.1' });
     expect((await waitForStatus(d.client, id)).output).toEqual({ version: '2.1', parent: null });

@@ -7,7 +7,11 @@ interface Seen {
   summary: CsvScanSummary;
 }
 
-function scan(data: Buffer | string, chunkSizes: (index: number) => number, options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number; checkUtf8?: boolean } = {}): Seen {
+function scan(
+  data: Buffer | string,
+  chunkSizes: (index: number) => number,
+  options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number; quietFields?: number; checkUtf8?: boolean } = {},
+): Seen {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const records: Seen['records'] = [];
   const scanner = new CsvRecordScanner({
@@ -17,6 +21,7 @@ function scan(data: Buffer | string, chunkSizes: (index: number) => number, opti
     checkUtf8: options.checkUtf8,
     onRecord: (line, fields, text) => records.push(text === undefined ? { line, fields } : { line, fields, text }),
   });
+  if (options.quietFields !== undefined) scanner.countQuietly(options.quietFields);
   let offset = 0;
   for (let i = 0; offset < bytes.length; i++) {
     const size = Math.min(Math.max(1, chunkSizes(i)), bytes.length - offset);
@@ -115,6 +120,35 @@ describe('CsvRecordScanner', () => {
       expect(texted.records.map(({ line, fields }) => ({ line, fields }))).toEqual(reference.records);
       expect(texted.records.every((rec) => splitCsvRecord(rec.text ?? '').length === 3)).toBe(true);
     }
+  });
+
+  it('counts rows with the quiet field count quietly, reporting every other row with its line, for every chunking', () => {
+    const random = seeded(21);
+    const rows: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const r = random();
+      const cells = r < 0.05 ? `${i},short` : r < 0.1 ? `${i},${i},${i},long` : r < 0.2 ? `${i},"quoted, with\nbreak",x` : `${i},${(r * 10).toFixed(3)},label`;
+      rows.push(`${cells}${random() < 0.3 ? '\r\n' : random() < 0.05 ? '\r' : '\n'}${random() < 0.02 ? '\n' : ''}`);
+    }
+    const data = Buffer.from(rows.join(''), 'utf8');
+    const reference = scan(data, whole, { mode: 'none' });
+    const odd = reference.records.filter((r) => r.fields !== 3);
+    expect(odd.length).toBeGreaterThan(100);
+    const key = (r: { line: number; fields: number }): string => `${r.line}:${r.fields}`;
+    const all = new Set(reference.records.map(key));
+    for (const seed of [31, 32, 33, 34]) {
+      const r = seeded(seed);
+      const quiet = scan(data, () => 1 + Math.floor(r() * (seed === 34 ? 7 : 5000)), { mode: 'none', quietFields: 3 });
+      // Rows it could not settle inside one chunk may still be reported; rows that differ always are.
+      expect(quiet.records.filter((rec) => rec.fields !== 3)).toEqual(odd);
+      expect(quiet.records.every((rec) => all.has(key(rec)))).toBe(true);
+      // With large chunks most rows are only counted (with 1-7 byte chunks every row spans chunks).
+      if (seed !== 34) expect(quiet.records.length).toBeLessThan(reference.records.length / 2);
+      expect(quiet.summary).toEqual(reference.summary);
+    }
+    // With the first record's text wanted (a header), that record is still handed over.
+    const first = scan(data, whole, { mode: 'first', quietFields: 3 });
+    expect(first.records[0]).toEqual({ line: 1, fields: 3, text: rows[0].replace(/[\r\n]+$/, '') });
   });
 
   it('skips a UTF-8 byte-order mark even when it arrives split across chunks', () => {
