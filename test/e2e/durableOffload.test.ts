@@ -33,15 +33,17 @@ async function blobsOf(instanceId: string): Promise<string[]> {
   return names;
 }
 
+let first: DurableHost | undefined;
 let second: DurableHost | undefined;
 afterAll(async () => {
+  await first?.host.kill();
   await second?.host.kill();
 });
 
 it('fans out 2,700 items with large inputs and a 700 KB result, across a SIGKILL, and purge deletes the blobs', async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   const env = { ACTIVITY_LOG: activityLog };
-  const first = await startDurableHost('durable-large', { hub, env });
+  first = await startDurableHost('durable-large', { hub, env });
   const input = { items: 2700, attributeChars: 2048, catalogChars: CATALOG_CHARS, catalog: filler('catalog', CATALOG_CHARS), largeIndex: 3, descriptionChars: DESCRIPTION_CHARS, delayInMs: 15 };
   const id = await first.client.startNew('CatalogFanOut', { instanceId: 'catalog-1', input });
 
@@ -51,6 +53,7 @@ it('fans out 2,700 items with large inputs and a 700 KB result, across a SIGKILL
   expect(completedActivities()).toBeGreaterThanOrEqual(600);
   expect(completedActivities()).toBeLessThan(2700);
   await first.host.kill('SIGKILL');
+  first = undefined;
 
   second = await startDurableHost('durable-large', { hub, env });
   const status = await waitForStatus(second.client, id, undefined, { timeoutInMs: 300_000, showHistory: false });
