@@ -42,7 +42,7 @@ export const MAX_ROW_TEXT_CHARS = MAX_TOTAL_CHARS;
  * The largest input, output or event payload accepted. Payloads too large for a row are stored as blobs
  * (payloadBlobs.ts); this bounds what one step holds in memory and sends to a worker.
  */
-export const MAX_PAYLOAD_CHARS = 64 * 1024 * 1024;
+export const MAX_PAYLOAD_CHARS = 16 * 1024 * 1024;
 
 /** Escapes `/ \ # ?`, control characters and `%` (the escape character itself) as %XX. */
 export function escapeTableKey(value: string): string {
