@@ -10,6 +10,7 @@ import { HistoryEvent, historyEvent } from '../../src/local/durable/historyEvent
 import { InstanceState, newReplayState } from '../../src/local/durable/instanceModel';
 import { MAX_ROW_TEXT_CHARS, unpackText } from '../../src/local/durable/tablePayloads';
 import { testAzurite, uniqueName } from '../support/azurite';
+import { waitUntil } from '../support/waitUntil';
 
 const HOUR_IN_MS = 3_600_000;
 
@@ -98,4 +99,27 @@ it('commits a step larger than any row, and another process rebuilds it from the
   expect(await second.purgeInstance('catalog')).toBe(true);
   expect(await blobNames(second.blobs, 'catalog')).toEqual([]);
   await second.close();
+});
+
+it('deletes the blob of a large state once a newer instance row supersedes it', async () => {
+  const { connectionString } = testAzurite();
+  const store = new DurableStore(connectionString, uniqueName('supersede'), { maxRowDelayInMs: 0, supersededBlobGraceInMs: 0 });
+  await store.initialize();
+  await store.recoverJournal();
+  const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+  const replay = newReplayState();
+  // 200 pending inputs of 1 KB: no string is long, the state's JSON is, so it goes whole.
+  for (let i = 0; i < 200; i++) replay.openTasks[String(i)] = { kind: 'activity', name: 'Enrich', input: 'p'.repeat(1024) + i, scheduledAt: at };
+  const history = [historyEvent.orchestratorStarted(new Date(at))];
+  const step = (version: number): InstanceState => ({
+    instanceId: 'grows', kind: 'orchestration', name: 'Grows', executionId: 'e1', runtimeStatus: 'Running', createdTime: at, lastUpdatedTime: at,
+    historyCount: history.length, episodes: version, replay: { ...replay, nextTaskId: version }, version,
+  });
+  for (let v = 1; v <= 3; v++) {
+    await store.commit({ state: step(v), history, consumed: [], outbound: [] });
+    await store.flush(['grows']);
+  }
+  await waitUntil(async () => (await blobNames(store.blobs, 'grows')).length === 1, 'the superseded state blobs to be deleted');
+  expect((await store.readState('grows'))?.replay.nextTaskId).toBe(3);
+  await store.close();
 });

@@ -138,6 +138,8 @@ export interface DurableStoreOptions {
   onClean?(instanceId: string): void;
   /** How long a running instance's row may lag its last commit (default CHECKPOINT_MAX_DELAY_IN_MS). */
   maxRowDelayInMs?: number;
+  /** How long a state blob is kept once a newer row supersedes it (default SUPERSEDED_BLOB_GRACE_IN_MS). */
+  supersededBlobGraceInMs?: number;
 }
 
 type Row = TableEntity<Record<string, unknown>>;
@@ -349,6 +351,7 @@ export class DurableStore {
   readonly #onError: (what: string, err: unknown) => void;
   readonly #onClean: (instanceId: string) => void;
   readonly #maxRowDelayInMs: number;
+  readonly #supersededBlobGraceInMs: number;
 
   // Instance rows that lag the journal, and those being written (one write per instance at a time).
   readonly #pending = new Map<string, PendingRow>();
@@ -381,6 +384,7 @@ export class DurableStore {
     this.#onError = options.onError ?? (() => undefined);
     this.#onClean = options.onClean ?? (() => undefined);
     this.#maxRowDelayInMs = options.maxRowDelayInMs ?? CHECKPOINT_MAX_DELAY_IN_MS;
+    this.#supersededBlobGraceInMs = options.supersededBlobGraceInMs ?? SUPERSEDED_BLOB_GRACE_IN_MS;
   }
 
   async initialize(): Promise<void> {
@@ -518,7 +522,7 @@ export class DurableStore {
     if (old.length === 0) return;
     setTimeout(() => {
       this.blobs.delete(old).catch((err: unknown) => this.#onError(`Deleting superseded state blobs of instance '${instanceId}'`, err));
-    }, SUPERSEDED_BLOB_GRACE_IN_MS).unref();
+    }, this.#supersededBlobGraceInMs).unref();
   }
 
   async #writeAhead(instanceId: string, rows: Row[]): Promise<void> {
