@@ -326,7 +326,7 @@ describe('bad input', () => {
     const badEvent = await d.call(`/instances/seq-1/raiseEvent/Go`, { method: 'POST', body: 'not json' });
     expect(badEvent.status).toBe(400);
     expect((await d.call(`/orchestrators/HelloSequence/bad%2Fid`, { method: 'POST' })).status).toBe(400);
-    const oversized = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(600000)) });
+    const oversized = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(16 * 1024 * 1024)) });
     expect(oversized.status).toBe(413);
     expect(((await oversized.json()) as { error: { message: string } }).error.message).toMatch(/by reference/);
 

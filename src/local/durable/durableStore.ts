@@ -12,6 +12,9 @@
 //                    (`i|<message>`) and the outbox of large batches of messages for other instances
 //                    (`o|<version>|<part>`). History and outbox rows are written ahead of the record that
 //                    refers to them, so they only count once it is committed.
+// Payloads too large for a row (long strings, and states or messages whose JSON stays long) live in the
+// `<hub>-largemessages` blob container (payloadBlobs.ts): every value is encoded before the row or record
+// holding it is written, so each row stays under the entity limit and each record under a journal entry.
 // Few requests, because Azurite's cost grows with requests and operations. After a crash, start-up
 // writes what the journal holds to the instance rows (the newest record of each instance wins), deletes
 // the inbox messages those records consumed, and hands back the messages to deliver again.
@@ -22,6 +25,7 @@ import { isTerminal } from './instanceModel';
 import type { OutboundMessage } from './episodeOutcome';
 import { CommitJournal, MAX_RECORD_BYTES } from './commitJournal';
 import { TableTransactions } from './tableTransactions';
+import { PayloadBlobs } from './payloadBlobs';
 import {
   MAX_ROW_TEXT_CHARS,
   MAX_TRANSACTION_BYTES,
@@ -60,6 +64,17 @@ const CHECKPOINT_GATHER_IN_MS = 50;
 const CHECKPOINT_MAX_DELAY_IN_MS = 5000;
 const CHECKPOINT_TRANSACTIONS_IN_FLIGHT = 2;
 const RETRY_IN_MS = 1000;
+/**
+ * Encoded JSON beyond which a value goes to a blob whole: a state (room for it and a tail in one row, and
+ * for many in a journal entry), a history event or a message (room for many in one row).
+ */
+const STATE_INLINE_CHARS = 100000;
+const ITEM_INLINE_CHARS = 60000;
+/**
+ * How long a state blob superseded by a newer instance row is kept: a reader that had just read the
+ * older row can still fetch it.
+ */
+const SUPERSEDED_BLOB_GRACE_IN_MS = 60000;
 /** The state row of the layout before the journal (History table, RowKey 'state'), migrated at start-up. */
 const OLD_STATE_ROW = 'state';
 
@@ -126,6 +141,8 @@ export interface DurableStoreOptions {
   onClean?(instanceId: string): void;
   /** How long a running instance's row may lag its last commit (default CHECKPOINT_MAX_DELAY_IN_MS). */
   maxRowDelayInMs?: number;
+  /** How long a state blob is kept once a newer row supersedes it (default SUPERSEDED_BLOB_GRACE_IN_MS). */
+  supersededBlobGraceInMs?: number;
 }
 
 type Row = TableEntity<Record<string, unknown>>;
@@ -138,7 +155,10 @@ type Row = TableEntity<Record<string, unknown>>;
 interface JournalRecord {
   i: string;
   v: number;
+  /** The state, opened when it was stored as a blob whole (see openRecord). */
   s: InstanceState;
+  /** The state's stored JSON (a blob reference when large), set when the record is read. */
+  sj?: string;
   b: number;
   e: HistoryEvent[];
   c: string[];
@@ -156,6 +176,8 @@ interface PendingRow {
   from: number;
   /** Inbox rows consumed since the last row write, to delete with it. */
   consumed: string[];
+  /** The blob holding the state whole, when it is large. */
+  stateBlob?: string;
   /** When the row started lagging, and when the last commit came (epoch ms). */
   dirtySince: number;
   lastCommitAt: number;
@@ -192,30 +214,32 @@ function shardOf(escapedId: string): string {
 }
 
 /**
- * Each history event's JSON, made once: an instance's tail travels in every record of its execution,
- * and events do not change once recorded (IsPlayed aside, which loading sets again).
+ * Each history event's stored JSON (large payloads as blob references), made once by the commit that
+ * records it (DurableStore.#encodeEvents): an instance's tail travels in every record of its execution,
+ * and events do not change once recorded (IsPlayed aside, which loading sets again). Events without an
+ * entry are ones read back from storage in their stored form (start-up), whose plain JSON is that form.
  */
-const eventJsonCache = new WeakMap<HistoryEvent, string>();
+type EventJsonCache = WeakMap<HistoryEvent, string>;
 
-function eventJson(e: HistoryEvent): string {
-  let json = eventJsonCache.get(e);
+function eventJson(cache: EventJsonCache, e: HistoryEvent): string {
+  let json = cache.get(e);
   if (json === undefined) {
     json = JSON.stringify(e);
-    eventJsonCache.set(e, json);
+    cache.set(e, json);
   }
   return json;
 }
 
-function eventsChars(events: HistoryEvent[], from: number, to = events.length): number {
+function eventsChars(cache: EventJsonCache, events: HistoryEvent[], from: number, to = events.length): number {
   let chars = 0;
-  for (let i = from; i < to; i++) chars += eventJson(events[i]).length + 1;
+  for (let i = from; i < to; i++) chars += eventJson(cache, events[i]).length + 1;
   return chars;
 }
 
-function eventsJson(events: HistoryEvent[], from: number): string {
+function eventsJson(cache: EventJsonCache, events: HistoryEvent[], from: number): string {
   if (from >= events.length) return '[]';
-  let json = `[${eventJson(events[from])}`;
-  for (let i = from + 1; i < events.length; i++) json += `,${eventJson(events[i])}`;
+  let json = `[${eventJson(cache, events[from])}`;
+  for (let i = from + 1; i < events.length; i++) json += `,${eventJson(cache, events[i])}`;
   return `${json}]`;
 }
 
@@ -263,11 +287,22 @@ function rowFields(state: InstanceState): Record<string, unknown> {
 }
 
 /**
+ * An instance's state (a large one opened from its blob, its long strings still references), the
+ * state's stored JSON, and its tail as stored.
+ */
+interface StoredRow {
+  state: InstanceState;
+  stateJson: string;
+  tail: HistoryEvent[];
+}
+
+/**
  * An instance's state and tail from its row and the journal records newer than it: records stand alone
  * or add events to what came before (see JournalRecord).
  */
-function applyRecords(row: { state: InstanceState; tail: HistoryEvent[] } | undefined, records: JournalRecord[]): { state: InstanceState; tail: HistoryEvent[] } | undefined {
+function applyRecords(row: StoredRow | undefined, records: JournalRecord[]): StoredRow | undefined {
   let state = row?.state;
+  let stateJson = row?.stateJson;
   const events = new Map<number, HistoryEvent>();
   row?.tail.forEach((e, j) => events.set((row.state.flushedEvents ?? 0) + j, e));
   for (const r of records) {
@@ -275,15 +310,16 @@ function applyRecords(row: { state: InstanceState; tail: HistoryEvent[] } | unde
     if (r.b <= (r.s.flushedEvents ?? 0) || r.s.executionId !== state?.executionId) events.clear();
     r.e.forEach((e, j) => events.set(r.b + j, e));
     state = r.s;
+    stateJson = r.sj ?? JSON.stringify(r.s);
   }
-  if (!state) return undefined;
+  if (!state || stateJson === undefined) return undefined;
   const tail: HistoryEvent[] = [];
   for (let i = state.flushedEvents ?? 0; i < state.historyCount; i++) {
     const e = events.get(i);
     if (!e) throw new Error(`The commit journal lacks history event ${i} of instance '${state.instanceId}' (version ${state.version}).`);
     tail.push(e);
   }
-  return { state, tail };
+  return { state, stateJson, tail };
 }
 
 /**
@@ -311,9 +347,14 @@ export class DurableStore {
   readonly instances: TableClient;
   readonly #journal: CommitJournal;
   readonly #transactions: TableTransactions;
+  readonly blobs: PayloadBlobs;
+  readonly #eventJson: EventJsonCache = new WeakMap();
+  /** Per instance: state blobs written by commits whose row is not written yet, oldest first. */
+  readonly #stateBlobs = new Map<string, Array<{ version: number; name: string }>>();
   readonly #onError: (what: string, err: unknown) => void;
   readonly #onClean: (instanceId: string) => void;
   readonly #maxRowDelayInMs: number;
+  readonly #supersededBlobGraceInMs: number;
 
   // Instance rows that lag the journal, and those being written (one write per instance at a time).
   readonly #pending = new Map<string, PendingRow>();
@@ -341,14 +382,16 @@ export class DurableStore {
     this.history = TableClient.fromConnectionString(connectionString, `${taskHubName}History`, clientOptions);
     this.instances = TableClient.fromConnectionString(connectionString, `${taskHubName}Instances`, clientOptions);
     this.#transactions = new TableTransactions(connectionString);
+    this.blobs = new PayloadBlobs(connectionString, taskHubName);
     this.#journal = new CommitJournal(TableClient.fromConnectionString(connectionString, `${taskHubName}Journal`, clientOptions), this.#transactions);
     this.#onError = options.onError ?? (() => undefined);
     this.#onClean = options.onClean ?? (() => undefined);
     this.#maxRowDelayInMs = options.maxRowDelayInMs ?? CHECKPOINT_MAX_DELAY_IN_MS;
+    this.#supersededBlobGraceInMs = options.supersededBlobGraceInMs ?? SUPERSEDED_BLOB_GRACE_IN_MS;
   }
 
   async initialize(): Promise<void> {
-    await Promise.all([this.history.createTable(), this.instances.createTable(), this.#journal.table.createTable()]);
+    await Promise.all([this.history.createTable(), this.instances.createTable(), this.#journal.table.createTable(), this.blobs.initialize()]);
     await this.#migrateStateRows();
   }
 
@@ -367,13 +410,13 @@ export class DurableStore {
     const key = escapeTableKey(p.instanceId);
     const row: Row = { partitionKey: shardOf(key), rowKey: key, ...p.fields };
     packText(row, 'State', p.stateJson, `The state of instance '${p.instanceId}'`);
-    packText(row, 'Tail', eventsJson(p.history, p.from), `The latest history events of instance '${p.instanceId}'`);
+    packText(row, 'Tail', eventsJson(this.#eventJson, p.history, p.from), `The latest history events of instance '${p.instanceId}'`);
     return row;
   }
 
   #historyRows(instanceId: string, executionId: string, firstSeq: number, events: HistoryEvent[]): Row[] {
     let seq = firstSeq;
-    return groupJson(events.map(eventJson)).map((group) => {
+    return groupJson(events.map((e) => eventJson(this.#eventJson, e))).map((group) => {
       const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: historyRowKey(executionId, seq), First: seq, Count: group.length };
       packText(row, 'Events', `[${group.join(',')}]`, `History events of instance '${instanceId}'`);
       seq += group.length;
@@ -381,14 +424,15 @@ export class DurableStore {
     });
   }
 
-  #inboxRow(instanceId: string, envelope: Envelope): Row {
+  async #inboxRow(instanceId: string, envelope: Envelope): Promise<Row> {
     const row: Row = { partitionKey: escapeTableKey(instanceId), rowKey: inboxRowKey(envelope.id), ReceivedAt: envelope.receivedAt, MessageType: envelope.message.type };
-    packText(row, 'Message', JSON.stringify(envelope), `A message for instance '${instanceId}'`);
+    packText(row, 'Message', (await this.blobs.encode(instanceId, envelope, ITEM_INLINE_CHARS)).json, `A message for instance '${instanceId}'`);
     return row;
   }
 
-  #outboxRows(owner: string, version: number, outbound: OutboundMessage[]): Row[] {
-    return groupJson(outbound.map((o) => JSON.stringify(o))).map((group, part) => {
+  /** Rows of outbound messages, given as their encoded JSON. */
+  #outboxRows(owner: string, version: number, outboundJson: string[]): Row[] {
+    return groupJson(outboundJson).map((group, part) => {
       const row: Row = { partitionKey: escapeTableKey(owner), rowKey: outboxRowKey(version, part), Version: version, Count: group.length };
       packText(row, 'Messages', `[${group.join(',')}]`, `Messages from instance '${owner}'`);
       return row;
@@ -408,26 +452,28 @@ export class DurableStore {
     const id = state.instanceId;
     if (history.length !== state.historyCount) throw new Error(`Commit of '${id}' has ${history.length} history events but the state says ${state.historyCount}.`);
     let flushed = Math.min(state.flushedEvents ?? 0, history.length);
+    // Blobs first: everything below refers to them.
+    await this.#encodeEvents(id, history, flushed);
     // Events already in this instance's previous record need not travel again, nor be measured again.
     const before = this.#journaled.get(id);
     const continues = before !== undefined && !commit.rewritten && before.executionId === state.executionId && before.count <= history.length;
-    let tailChars = continues && before.flushed === flushed ? before.tailChars + eventsChars(history, before.count) : eventsChars(history, flushed);
-    state.flushedEvents = flushed;
-    let stateJson = JSON.stringify(state);
+    let tailChars = continues && before.flushed === flushed ? before.tailChars + eventsChars(this.#eventJson, history, before.count) : eventsChars(this.#eventJson, history, flushed);
     const ahead: Row[] = [];
-    // The row holds state and tail together: a long tail, or one beside a large state, goes to history rows.
-    if (tailChars > TAIL_JSON_CHARS || stateJson.length + tailChars > MAX_ROW_TEXT_CHARS) {
+    // A long tail goes to history rows (the state beside it is at most STATE_INLINE_CHARS).
+    if (tailChars > TAIL_JSON_CHARS) {
       ahead.push(...this.#historyRows(id, state.executionId, flushed, history.slice(flushed)));
       flushed = history.length;
       tailChars = 0;
-      state.flushedEvents = flushed;
-      stateJson = JSON.stringify(state);
     }
-    if (stateJson.length > MAX_ROW_TEXT_CHARS) throw new PayloadTooLargeError(`The state of instance '${id}'`, stateJson.length);
-    let outboundJson = commit.outbound.length === 0 ? '[]' : JSON.stringify(commit.outbound);
+    state.flushedEvents = flushed;
+    const encodedState = await this.blobs.encode(id, state, STATE_INLINE_CHARS);
+    const stateJson = encodedState.json;
+    if (stateJson.length + Math.min(tailChars, TAIL_JSON_CHARS) > MAX_ROW_TEXT_CHARS) throw new PayloadTooLargeError(`The state of instance '${id}'`, stateJson.length);
+    const messagesJson = await Promise.all(commit.outbound.map(async (o) => (await this.blobs.encode(id, o, ITEM_INLINE_CHARS)).json));
+    let outboundJson = `[${messagesJson.join(',')}]`;
     let outboxRowKeys: string[] = [];
     if (outboundJson.length > OUTBOUND_INLINE_CHARS) {
-      const rows = this.#outboxRows(id, state.version, commit.outbound);
+      const rows = this.#outboxRows(id, state.version, messagesJson);
       ahead.push(...rows);
       outboxRowKeys = rows.map((r) => r.rowKey);
       outboundJson = '[]';
@@ -437,17 +483,51 @@ export class DurableStore {
     const base = continues ? Math.max(before.count, flushed) : flushed;
     const consumed: string[] = [];
     for (const e of commit.consumed) if (e.durable) consumed.push(e.id);
-    const record = `{"i":${JSON.stringify(id)},"v":${state.version},"s":${stateJson},"b":${base},"e":${eventsJson(history, base)},"c":${JSON.stringify(consumed)},"o":${outboundJson}}`;
+    const record = `{"i":${JSON.stringify(id)},"v":${state.version},"s":${stateJson},"b":${base},"e":${eventsJson(this.#eventJson, history, base)},"c":${JSON.stringify(consumed)},"o":${outboundJson}}`;
     if (Buffer.byteLength(record) > MAX_RECORD_BYTES) throw new PayloadTooLargeError(`A step of instance '${id}'`, record.length);
     const seq = await this.#journal.append(record);
     this.#journaled.set(id, { executionId: state.executionId, count: history.length, flushed, tailChars });
 
     const now = Date.now();
-    this.#markPending({ instanceId: id, version: state.version, fields: rowFields(state), stateJson, history, from: flushed, consumed, dirtySince: now, lastCommitAt: now });
+    if (encodedState.wholeBlob) {
+      const written = this.#stateBlobs.get(id);
+      const blob = { version: state.version, name: encodedState.wholeBlob };
+      if (written) written.push(blob);
+      else this.#stateBlobs.set(id, [blob]);
+    }
+    this.#markPending({ instanceId: id, version: state.version, fields: rowFields(state), stateJson, stateBlob: encodedState.wholeBlob, history, from: flushed, consumed, dirtySince: now, lastCommitAt: now });
     this.#addRecord(seq, id, state.version);
     const inline = outboxRowKeys.length === 0 && commit.outbound.length > 0;
     if (inline) this.#openPerEntry.set(seq, (this.#openPerEntry.get(seq) ?? 0) + 1);
     return { outboxRowKeys, delivered: inline ? this.#once(() => this.#release(seq)) : () => undefined };
+  }
+
+  /** Stores the large payloads of events not encoded yet (from `from` on) and keeps their stored JSON. */
+  async #encodeEvents(instanceId: string, history: HistoryEvent[], from: number): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    for (let i = from; i < history.length; i++) {
+      const e = history[i];
+      if (this.#eventJson.has(e)) continue;
+      work.push(this.blobs.encode(instanceId, e, ITEM_INLINE_CHARS).then((encoded) => void this.#eventJson.set(e, encoded.json)));
+    }
+    await Promise.all(work);
+  }
+
+  /**
+   * The instance's row now holds `version`: state blobs of older versions are referred to by nothing
+   * start-up reads (it skips records older than the row), and go after a grace period.
+   */
+  #supersedeStateBlobs(instanceId: string, version: number, stateBlob: string | undefined): void {
+    const written = this.#stateBlobs.get(instanceId);
+    if (!written) return;
+    const old = written.filter((b) => b.version < version && b.name !== stateBlob).map((b) => b.name);
+    const kept = written.filter((b) => b.version >= version);
+    if (kept.length === 0) this.#stateBlobs.delete(instanceId);
+    else this.#stateBlobs.set(instanceId, kept);
+    if (old.length === 0) return;
+    setTimeout(() => {
+      this.blobs.delete(old).catch((err: unknown) => this.#onError(`Deleting superseded state blobs of instance '${instanceId}'`, err));
+    }, this.#supersededBlobGraceInMs).unref();
   }
 
   async #writeAhead(instanceId: string, rows: Row[]): Promise<void> {
@@ -471,7 +551,8 @@ export class DurableStore {
 
   /** Creates an instance's row directly (entities); false when one exists already. */
   async createInstance(state: InstanceState): Promise<boolean> {
-    const row = this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson: JSON.stringify(state), history: [], from: 0, consumed: [], dirtySince: 0, lastCommitAt: 0 });
+    const stateJson = (await this.blobs.encode(state.instanceId, state, STATE_INLINE_CHARS)).json;
+    const row = this.#instanceRow({ instanceId: state.instanceId, version: state.version, fields: rowFields(state), stateJson, history: [], from: 0, consumed: [], dirtySince: 0, lastCommitAt: 0 });
     try {
       await this.instances.createEntity(row);
     } catch (err) {
@@ -482,7 +563,7 @@ export class DurableStore {
   }
 
   async appendInbox(instanceId: string, envelope: Envelope): Promise<void> {
-    await this.history.upsertEntity(this.#inboxRow(instanceId, envelope), 'Replace');
+    await this.history.upsertEntity(await this.#inboxRow(instanceId, envelope), 'Replace');
   }
 
   async deleteOutbox(owner: string, rowKey: string): Promise<void> {
@@ -506,7 +587,8 @@ export class DurableStore {
   }
 
   /**
-   * Deletes every row of an instance (history, inbox, outbox, its instance row). The caller makes sure
+   * Deletes every row of an instance (history, inbox, outbox, its instance row), then its blobs (rows
+   * first: a crash in between leaves blobs nothing refers to, which purging again deletes). The caller makes sure
    * the journal holds nothing of it any more (see `released`), or start-up would bring it back.
    */
   async purgeInstance(instanceId: string): Promise<boolean> {
@@ -523,6 +605,8 @@ export class DurableStore {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    this.#stateBlobs.delete(instanceId);
+    if ((await this.blobs.purge(instanceId)) > 0) found = true;
     return found;
   }
 
@@ -602,7 +686,7 @@ export class DurableStore {
       const batch: PendingRow[] = [];
       let bytes = 0;
       for (const p of candidates) {
-        const size = (p.stateJson.length + eventsChars(p.history, p.from)) * 1.3 + 2048;
+        const size = (p.stateJson.length + eventsChars(this.#eventJson, p.history, p.from)) * 1.3 + 2048;
         if (batch.length > 0 && (batch.length >= MAX_TRANSACTION_OPS || bytes + size > MAX_TRANSACTION_BYTES)) {
           next = now;
           break;
@@ -653,6 +737,7 @@ export class DurableStore {
     }
     for (const p of batch) {
       this.#writing.delete(p.instanceId);
+      this.#supersedeStateBlobs(p.instanceId, p.version, p.stateBlob);
       this.#applied(p.instanceId, p.version);
       if (!this.#pending.has(p.instanceId)) {
         this.#urgent.delete(p.instanceId);
@@ -790,12 +875,13 @@ export class DurableStore {
         if (r.c.length) consumed.set(r.i, (consumed.get(r.i) ?? []).concat(r.c));
       }
     }
-    const rows = new Map<string, { state: InstanceState; tail: HistoryEvent[] }>();
+    const rows = new Map<string, StoredRow>();
     const ids = [...records.keys()];
     for (let i = 0; i < ids.length; i += 16) {
       await Promise.all(ids.slice(i, i + 16).map(async (id) => {
         const row = await this.#instanceRowOf(id);
-        if (row) rows.set(id, { state: JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState, tail: JSON.parse(unpackText(row, 'Tail') ?? '[]') as HistoryEvent[] });
+        if (row) rows.set(id, await this.#storedRow(row));
+        await this.#openRecords(records.get(id)!, rows.get(id)?.state.version ?? 0);
       }));
     }
     const messages: RecoveredMessages[] = [];
@@ -806,7 +892,7 @@ export class DurableStore {
         else this.#remember(entry.seq, r.i);
         if (r.o.length > 0) {
           this.#openPerEntry.set(entry.seq, (this.#openPerEntry.get(entry.seq) ?? 0) + 1);
-          messages.push({ owner: r.i, outbound: r.o, receipt: { outboxRowKeys: [], delivered: this.#once(() => this.#release(entry.seq)) } });
+          messages.push({ owner: r.i, outbound: await this.blobs.resolve(r.o), receipt: { outboxRowKeys: [], delivered: this.#once(() => this.#release(entry.seq)) } });
         }
       }
     }
@@ -816,7 +902,7 @@ export class DurableStore {
       const latest = applyRecords(row, list.sort((a, b) => a.v - b.v))!;
       if (latest.state.version > (row?.state.version ?? 0)) {
         const s = latest.state;
-        this.#markPending({ instanceId: id, version: s.version, fields: rowFields(s), stateJson: JSON.stringify(s), history: latest.tail, from: 0, consumed: consumed.get(id) ?? [], dirtySince: 0, lastCommitAt: 0 });
+        this.#markPending({ instanceId: id, version: s.version, fields: rowFields(s), stateJson: latest.stateJson, history: latest.tail, from: 0, consumed: consumed.get(id) ?? [], dirtySince: 0, lastCommitAt: 0 });
       } else if (consumed.has(id)) {
         await this.#deleteInboxRows(id, consumed.get(id)!);
       }
@@ -824,6 +910,21 @@ export class DurableStore {
     await this.flush();
     for (const entry of entries) this.#release(entry.seq);
     return messages;
+  }
+
+  /** A row's state (opened when stored whole as a blob), its stored JSON and its tail as stored. */
+  async #storedRow(row: Record<string, unknown>): Promise<StoredRow> {
+    const stateJson = unpackText(row, 'State') ?? 'null';
+    const state = await this.blobs.openWhole<InstanceState>(JSON.parse(stateJson) as InstanceState | string);
+    return { state, stateJson, tail: JSON.parse(unpackText(row, 'Tail') ?? '[]') as HistoryEvent[] };
+  }
+
+  /** Opens the states of the records that a row of `rowVersion` does not supersede (see applyRecords). */
+  async #openRecords(records: JournalRecord[], rowVersion: number): Promise<void> {
+    await Promise.all(records.filter((r) => r.v >= rowVersion && r.sj === undefined).map(async (r) => {
+      r.sj = JSON.stringify(r.s);
+      r.s = await this.blobs.openWhole<InstanceState>(r.s as InstanceState | string);
+    }));
   }
 
   /** Moves state rows of the layout before the journal (History, RowKey 'state') to instance rows. */
@@ -856,7 +957,7 @@ export class DurableStore {
   /** The state in the instance's row (the engine keeps rows current for instances not in memory). */
   async readState(instanceId: string): Promise<InstanceState | undefined> {
     const row = await this.#instanceRowOf(instanceId);
-    return row ? (JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState) : undefined;
+    return row ? this.blobs.parse<InstanceState>(unpackText(row, 'State') ?? 'null') : undefined;
   }
 
   /** State, committed history and inbox of an instance, from its row and its History partition. */
@@ -864,9 +965,9 @@ export class DurableStore {
     const pk = escapeTableKey(instanceId);
     const [row, partition] = await Promise.all([this.#instanceRowOf(instanceId), this.#partitionRows(pk)]);
     if (!row) return undefined;
-    const state = JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState;
-    const history = this.#historyOf(state, unpackText(row, 'Tail') ?? '[]', partition.history);
-    const inbox = partition.inbox;
+    const state = await this.blobs.parse<InstanceState>(unpackText(row, 'State') ?? 'null');
+    const history = await this.#historyOf(state, unpackText(row, 'Tail') ?? '[]', partition.history);
+    const inbox = await this.blobs.resolve(partition.inbox);
     inbox.sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0));
     return { state, history, pending: inbox };
   }
@@ -878,15 +979,18 @@ export class DurableStore {
   async readStateAndHistory(instanceId: string): Promise<{ state: InstanceState; history: HistoryEvent[] } | undefined> {
     const pk = escapeTableKey(instanceId);
     const [row, partition, entries] = await Promise.all([this.#instanceRowOf(instanceId), this.#partitionRows(pk), new CommitJournal(this.#journal.table, this.#transactions).readAll()]);
-    const stored = row ? { state: JSON.parse(unpackText(row, 'State') ?? 'null') as InstanceState, tail: JSON.parse(unpackText(row, 'Tail') ?? '[]') as HistoryEvent[] } : undefined;
+    const stored = row ? await this.#storedRow(row) : undefined;
     const records = entries.flatMap((e) => (e.records as JournalRecord[]).filter((r) => r.i === instanceId)).sort((a, b) => a.v - b.v);
+    await this.#openRecords(records, stored?.state.version ?? 0);
     const latest = applyRecords(stored, records);
-    return latest ? { state: latest.state, history: this.#historyOf(latest.state, JSON.stringify(latest.tail), partition.history) } : undefined;
+    if (!latest) return undefined;
+    return { state: await this.blobs.resolve(latest.state), history: await this.#historyOf(latest.state, JSON.stringify(latest.tail), partition.history) };
   }
 
-  #historyOf(state: InstanceState, tailJson: string, rows: Array<Record<string, unknown>>): HistoryEvent[] {
+  async #historyOf(state: InstanceState, tailJson: string, rows: Array<Record<string, unknown>>): Promise<HistoryEvent[]> {
     const prefix = `h|${state.executionId}|`;
-    return committedHistory(tailJson, state, rows.filter((r) => String(r.rowKey).startsWith(prefix))).map((e) => ({ ...e, IsPlayed: true }));
+    const events = await this.blobs.resolve(committedHistory(tailJson, state, rows.filter((r) => String(r.rowKey).startsWith(prefix))));
+    return events.map((e) => ({ ...e, IsPlayed: true }));
   }
 
   async #partitionRows(pk: string): Promise<{ history: Array<Record<string, unknown>>; inbox: Envelope[] }> {
@@ -923,7 +1027,7 @@ export class DurableStore {
         owner: unescapeTableKey(String(row.partitionKey)),
         rowKey: String(row.rowKey),
         version: Number(row.Version),
-        messages: JSON.parse(unpackText(row, 'Messages') ?? '[]') as OutboundMessage[],
+        messages: await this.blobs.parse<OutboundMessage[]>(unpackText(row, 'Messages') ?? '[]'),
       });
     }
     return out;
@@ -958,8 +1062,8 @@ export class DurableStore {
     const pages = this.instances.listEntities<Record<string, unknown>>({ queryOptions: filter ? { filter } : undefined }).byPage({ maxPageSize: pageSize, continuationToken });
     const page = await pages.next();
     if (page.done || !page.value) return { items: [] };
-    const items = page.value.map((row) => {
-      const state = JSON.parse(unpackText(row, 'State') ?? '{}') as Partial<InstanceState>;
+    const items = await Promise.all(page.value.map(async (row) => {
+      const state = await this.blobs.parse<Partial<InstanceState>>(unpackText(row, 'State') ?? '{}');
       return {
         instanceId: String(row.InstanceId ?? unescapeTableKey(String(row.rowKey))),
         kind: (row.Kind as 'orchestration' | 'entity') ?? 'orchestration',
@@ -971,7 +1075,7 @@ export class DurableStore {
         output: state.output,
         customStatus: state.customStatus,
       };
-    });
+    }));
     return { items, continuationToken: page.value.continuationToken };
   }
 }

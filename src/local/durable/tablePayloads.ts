@@ -1,5 +1,6 @@
 // How the engine's values fit Azure Table storage: keys without the characters Table storage forbids,
-// JSON larger than one property (64 KiB) split over numbered properties of the same entity, and rows
+// JSON larger than one property (64 KiB) split over numbered properties of the same entity (values too
+// large for a row go to blobs before they get here: payloadBlobs.ts), and rows
 // grouped into transactions that stay under the service's limits (100 operations, 4 MiB of request).
 import type { TransactionAction } from '@azure/data-tables';
 
@@ -7,7 +8,7 @@ export class PayloadTooLargeError extends Error {
   constructor(what: string, chars: number, detail?: string) {
     super(
       detail ??
-        `${what} is ${chars} characters of JSON, more than the local durable engine stores in one table row (about ${MAX_TOTAL_CHARS}). ` +
+        `${what} is ${chars} characters of JSON, more than the local durable engine stores in one table row (about ${MAX_TOTAL_CHARS}) once its large payloads are in blobs. ` +
           'Pass large data by reference (e.g. a blob URL) instead of as an orchestration input, output or event payload.',
     );
     this.name = 'PayloadTooLargeError';
@@ -37,8 +38,11 @@ const MAX_CHUNKS = 15;
 const MAX_TOTAL_CHARS = CHUNK_CHARS * MAX_CHUNKS;
 /** The most text one row holds across its packed properties (the rest of the entity is small fields). */
 export const MAX_ROW_TEXT_CHARS = MAX_TOTAL_CHARS;
-/** The largest input, output or event payload accepted: room for it inside a state or inbox row. */
-export const MAX_PAYLOAD_CHARS = MAX_TOTAL_CHARS - CHUNK_CHARS;
+/**
+ * The largest input, output or event payload accepted. Payloads too large for a row are stored as blobs
+ * (payloadBlobs.ts); this bounds what one step holds in memory and sends to a worker.
+ */
+export const MAX_PAYLOAD_CHARS = 16 * 1024 * 1024;
 
 /** Escapes `/ \ # ?`, control characters and `%` (the escape character itself) as %XX. */
 export function escapeTableKey(value: string): string {
