@@ -1,11 +1,11 @@
 // A fault-injecting reverse proxy for one client's Blob storage traffic: it sits between that client
 // (the app, in the local stack's soak configuration) and the account's endpoint (the blob proxy that
 // raises events), and answers a seeded share of requests with Storage's own failures — 503 ServerBusy
-// (with Retry-After), 500 InternalError, 429 — or resets the connection before the request reaches the
-// account, or after the account carried it out (the client never hears that its write succeeded).
-// Everything else streams through untouched, so shared-key signatures stay valid. Other clients (the
-// Azure ML emulator, the Event Grid emulator, whoever uploads the inputs) keep using the account
-// directly and see no faults.
+// (how Storage throttles; with Retry-After), 500 InternalError — or resets the connection before the
+// request reaches the account, or after the account carried it out (the client never hears that its
+// write succeeded). Everything else streams through untouched, so shared-key signatures stay valid.
+// Other clients (the Azure ML emulator, the Event Grid emulator, whoever uploads the inputs) keep
+// using the account directly and see no faults.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpFaultDecision, HttpFaultInjector, HttpFaultSettings, HttpFaultStats } from './httpFaults';
@@ -27,8 +27,9 @@ export interface RunningStorageFaultProxy {
   stop(): Promise<void>;
 }
 
+/** Azure Storage throttles with 503 ServerBusy (never 429), so a throttling fault is answered that way. */
 function storageError(decision: Extract<HttpFaultDecision, { kind: 'throttle' | 'serverError' }>): { status: number; code: string; message: string; retryAfterInSeconds?: number } {
-  if (decision.kind === 'throttle') return { status: 429, code: 'TooManyRequests', message: 'The request rate is too high (injected fault).', retryAfterInSeconds: decision.retryAfterInSeconds };
+  if (decision.kind === 'throttle') return { status: 503, code: 'ServerBusy', message: 'Ingress is over the account limit (injected fault).', retryAfterInSeconds: decision.retryAfterInSeconds };
   if (decision.status === 503) return { status: 503, code: 'ServerBusy', message: 'The server is busy (injected fault).', retryAfterInSeconds: decision.retryAfterInSeconds };
   return { status: decision.status, code: 'InternalError', message: 'The server encountered an internal error (injected fault). Please retry the request.' };
 }
