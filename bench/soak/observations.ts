@@ -18,6 +18,8 @@ export interface ObservedRun {
   files: Array<{ blobPath: string; eTag: string }>;
   /** Model runs: the model version. */
   model?: { name: string; version: string };
+  /** Window and marker runs: which batch of which partition, and the marker that closed it. */
+  batch?: { number?: number; partition?: string; markerUrl?: string };
   /** The orchestration's result, when it finished. */
   output?: { outcome?: string; eventType?: string };
   customStatus?: unknown;
@@ -80,7 +82,12 @@ function stripQuotes(eTag: unknown): string {
 
 export function runOf(instance: DurableInstance): ObservedRun | undefined {
   if (instance.name !== 'scoreBlobRun' && instance.name !== 'promoteModel') return undefined;
-  const input = (instance.input ?? {}) as { route?: { name?: string }; files?: Array<{ blobPath?: string; eTag?: string }>; model?: { name: string; version: string } };
+  const input = (instance.input ?? {}) as {
+    route?: { name?: string };
+    files?: Array<{ blobPath?: string; eTag?: string }>;
+    model?: { name: string; version: string };
+    trigger?: { batchNumber?: number; partition?: string; markerUrl?: string };
+  };
   const output = (instance.output ?? undefined) as ObservedRun['output'] | null;
   return {
     runId: instance.instanceId,
@@ -89,6 +96,7 @@ export function runOf(instance: DurableInstance): ObservedRun | undefined {
     route: input.route?.name ?? '',
     files: (input.files ?? []).map((f) => ({ blobPath: String(f.blobPath ?? ''), eTag: stripQuotes(f.eTag) })),
     model: input.model ? { name: input.model.name, version: String(input.model.version) } : undefined,
+    batch: input.trigger?.batchNumber !== undefined ? { number: input.trigger.batchNumber, partition: input.trigger.partition, markerUrl: input.trigger.markerUrl } : undefined,
     output: output ?? undefined,
     customStatus: instance.customStatus,
   };

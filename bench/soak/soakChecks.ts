@@ -11,6 +11,7 @@ import { BLOB_ROUTES, MODEL_ROUTES } from './workload';
 export type ViolationKind =
   | 'input without a run'
   | 'input in more than one run'
+  | 'folder split across runs'
   | 'model version without exactly one run'
   | 'run of nothing sent'
   | 'run not in a final state'
@@ -58,6 +59,11 @@ export interface SoakVerdict {
 const FINAL_STATUSES = new Set(['Completed']);
 const TERMINAL_JOB_STATUSES = new Set(['Completed', 'Failed', 'Canceled', 'NotResponding', 'Paused']);
 
+function describeRun(run: ObservedRun): string {
+  const b = run.batch;
+  return b ? `${run.runId} (batch ${b.number}, ${run.files.length} files, ${b.markerUrl ? `closed by ${b.markerUrl.slice(b.markerUrl.lastIndexOf('/') + 1)}` : 'no marker'})` : run.runId;
+}
+
 function versionKey(blobPath: string, eTag: string): string {
   return `${blobPath}@${eTag}`;
 }
@@ -80,7 +86,16 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
   for (const blob of ledger.blobs.filter((b) => b.role === 'input')) {
     const runs = runsByVersion.get(versionKey(blob.blobPath, blob.eTag)) ?? [];
     if (runs.length === 0) add('input without a run', `${blob.blobPath}@${blob.eTag}`, `sent by ${blob.itemId} on ${blob.route}; no run scored this version`);
-    else if (runs.length > 1) add('input in more than one run', `${blob.blobPath}@${blob.eTag}`, `scored by ${runs.map((r) => r.runId).join(', ')}`);
+    else if (runs.length > 1) add('input in more than one run', `${blob.blobPath}@${blob.eTag}`, `scored by ${runs.map(describeRun).join(', ')}`);
+  }
+
+  // A marker (or manifest) closes its folder: all the folder's files go to Azure ML as one run.
+  const folderItems = new Set(ledger.blobs.filter((b) => b.role === 'marker').map((b) => b.itemId));
+  for (const itemId of folderItems) {
+    const inputs = ledger.blobs.filter((b) => b.itemId === itemId && b.role === 'input');
+    const runs = new Map<string, ObservedRun>();
+    for (const b of inputs) for (const r of runsByVersion.get(versionKey(b.blobPath, b.eTag)) ?? []) runs.set(r.runId, r);
+    if (runs.size > 1) add('folder split across runs', itemId, `the folder's ${inputs.length} files went to ${[...runs.values()].map(describeRun).join(', ')}`);
   }
 
   // No run scores something that was never sent as an input (a marker, a manifest, a stray version).
@@ -160,9 +175,12 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
     if (!TERMINAL_JOB_STATUSES.has(j.status)) add('job left running', j.name, `${j.status} (history ${j.statusHistory.join(' → ')}) for ${j.runTag}`);
   }
 
-  // Outcomes agree with what Azure ML did and with the inputs.
+  // Outcomes agree with what Azure ML did and with the inputs. A poisoned version that was overwritten
+  // may be scored with its successor's content (runs read the blob, not the version), so it proves nothing.
   const jobsByName = new Map(o.jobs.map((j) => [j.name, j]));
-  const poisoned = new Set(ledger.blobs.filter((b) => b.poisoned).map((b) => versionKey(b.blobPath, b.eTag)));
+  const versionsOfPath = new Map<string, number>();
+  for (const b of ledger.blobs) versionsOfPath.set(b.blobPath, (versionsOfPath.get(b.blobPath) ?? 0) + 1);
+  const poisoned = new Set(ledger.blobs.filter((b) => b.poisoned && versionsOfPath.get(b.blobPath) === 1).map((b) => versionKey(b.blobPath, b.eTag)));
   for (const record of o.records) {
     const run = o.runs.find((r) => r.runId === record.runId);
     if (!run || run.kind !== 'blob' || !record.outcome) continue;
@@ -202,7 +220,7 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
   const reasons = new Map<string, number>();
   for (const r of o.records) {
     if (!r.reason || r.outcome === 'Completed' || r.outcome === 'Promoted') continue;
-    const masked = r.reason.replace(/batchjob-[0-9a-f-]+/g, '<job>').replace(/bpm?-[A-Za-z0-9:._-]+/g, '<run>').replace(/\d+(\.\d+)?/g, 'n').slice(0, 140);
+    const masked = r.reason.replace(/batchjob-[0-9a-f-]+/g, '<job>').replace(/bpm?-[A-Za-z0-9:._-]+/g, '<run>').replace(/\d+(\.\d+)?/g, 'n').slice(0, 400);
     reasons.set(`${r.outcome}: ${masked}`, (reasons.get(`${r.outcome}: ${masked}`) ?? 0) + 1);
   }
 

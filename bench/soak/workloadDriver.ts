@@ -132,8 +132,9 @@ export class WorkloadDriver {
         this.ledger.failures.push({ itemId: item.id, error: (err as Error).message });
         return;
       }
-      // The next version of this gate waits for this one's outcome (or gives up after a while).
-      const deadline = Date.now() + 240_000;
+      // The next version of this gate waits for this one's outcome, so promotions on one endpoint do not
+      // race; after a while it goes ahead anyway (a slow run must not stall the workload).
+      const deadline = Date.now() + 90_000;
       while (!this.outcomeSeen(item.model.name, item.model.version) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     });
     this.#modelQueues.set(item.gate, next);

@@ -86,6 +86,30 @@ describe('the soak checks', () => {
     expect(kinds(ledger, o).filter((k) => k === 'run of nothing sent')).toHaveLength(2);
   });
 
+  it('report a marker folder whose files went to two runs', () => {
+    const { ledger, o } = clean();
+    ledger.blobs.push({ itemId: 'i3', route: 'soak-marker', blobPath: 'soak/marker/f/p-1.csv', eTag: '0x5', role: 'input', poisoned: false });
+    o.runs.push({ runId: 'bp-f-b2', kind: 'blob', runtimeStatus: 'Completed', route: 'soak-marker', files: [{ blobPath: 'soak/marker/f/p-1.csv', eTag: '0x5' }], batch: { number: 2 } });
+    o.records.push({ runId: 'bp-f-b2', route: 'soak-marker', outcome: 'Completed', eventType: 'Soak.Run.Completed', jobs: [] });
+    o.events.push({ id: 'e-f2', type: 'Soak.Run.Completed', runId: 'bp-f-b2', deliveries: 1 });
+    const verdict = checkSoak(ledger, o);
+    expect(verdict.violations.map((v) => v.kind)).toEqual(['folder split across runs']);
+    expect(verdict.violations[0].detail).toMatch(/bp-f-b2 \(batch 2, 1 files, no marker\)/);
+  });
+
+  it('do not hold a poisoned version to strict validation once it was overwritten (its run may read the new content)', () => {
+    const { ledger, o } = clean();
+    o.records[1].outcome = 'Completed';
+    o.records[1].eventType = 'Soak.Run.Completed';
+    o.events[1].type = 'Soak.Run.Completed';
+    expect(kinds(ledger, o)).toEqual(['outcome contradicts Azure ML']);
+    ledger.blobs.push({ itemId: 'i7', route: 'soak-strict', blobPath: 'soak/strict/b.csv', eTag: '0x7', role: 'input', poisoned: false });
+    o.runs.push({ runId: 'bp-b2', kind: 'blob', runtimeStatus: 'Completed', route: 'soak-strict', files: [{ blobPath: 'soak/strict/b.csv', eTag: '0x7' }] });
+    o.records.push({ runId: 'bp-b2', route: 'soak-strict', outcome: 'Completed', eventType: 'Soak.Run.Completed', jobs: [] });
+    o.events.push({ id: 'e-b2', type: 'Soak.Run.Completed', runId: 'bp-b2', deliveries: 1 });
+    expect(kinds(ledger, o)).toEqual([]);
+  });
+
   it('tell blob versions apart by ETag: an overwrite needs a run of its own', () => {
     const { ledger, o } = clean();
     ledger.blobs.push({ itemId: 'i5', route: 'soak-files', blobPath: 'soak/files/a.csv', eTag: '0x9', role: 'input', poisoned: false });
