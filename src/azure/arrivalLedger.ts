@@ -128,3 +128,59 @@ export async function closeBatch(route: string, partition: string, batchNumber: 
   }
   return [...taken, ...open].map((r) => ({ url: r.url, blobPath: r.blobPath, eTag: r.eTag, contentLength: r.contentLength, role: r.role, arrivedAt: r.arrivedAt, eventId: r.eventId, batch: batchNumber, runId }));
 }
+
+export interface ClaimedFile {
+  /** Ledger key of the blob version (the intake's arrival key). */
+  key: string;
+  url: string;
+  blobPath: string;
+  eTag: string;
+  contentLength?: number;
+}
+
+/**
+ * Puts blob versions into batch `batchNumber` whether or not their events have arrived: a marker closes
+ * its folder as it is, so a BlobCreated that reaches the intake after the marker (Event Grid keeps no
+ * order) finds its version already recorded and starts nothing. Versions another batch took stay in
+ * that batch and are left out of the answer unless `keepTakenElsewhere` (a manifest names its files
+ * outright). Idempotent: claiming again returns the same versions.
+ */
+export async function claimForBatch(route: string, partition: string, batchNumber: number, runId: string, files: ClaimedFile[], keepTakenElsewhere = false): Promise<ClaimedFile[]> {
+  const t = await table();
+  const pk = ledgerPartitionKey(route, partition);
+  const kept: ClaimedFile[] = [];
+  for (const f of files) {
+    const rowKey = `a~${f.key}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await t.createEntity<ArrivalEntity>({
+          partitionKey: pk, rowKey, url: f.url, blobPath: f.blobPath, eTag: f.eTag, contentLength: f.contentLength,
+          role: 'input', arrivedAt: new Date().toISOString(), eventId: `claimed-by-${runId}`, batch: batchNumber, runId,
+        });
+        kept.push(f);
+        break;
+      } catch (err) {
+        if (!isStatus(err, 409)) rethrowClassified(err, `Claiming ${f.blobPath} for batch ${batchNumber} of ${route}/${partition}`);
+      }
+      let row: TableEntityResult<ArrivalEntity>;
+      try {
+        row = await t.getEntity<ArrivalEntity>(pk, rowKey);
+      } catch (err) {
+        rethrowClassified(err, `Reading the arrival of ${f.blobPath} in ${route}/${partition}`);
+      }
+      if (row.batch !== 0) {
+        if (row.batch === batchNumber || keepTakenElsewhere) kept.push(f);
+        break;
+      }
+      try {
+        // Its event arrived meanwhile and left it open: it is this batch's now.
+        await t.updateEntity({ partitionKey: pk, rowKey, batch: batchNumber, runId }, 'Merge', { etag: row.etag });
+        kept.push(f);
+        break;
+      } catch (err) {
+        if (!isStatus(err, 412) || attempt >= 5) rethrowClassified(err, `Claiming ${f.blobPath} for batch ${batchNumber} of ${route}/${partition}`);
+      }
+    }
+  }
+  return kept;
+}
