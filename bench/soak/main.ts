@@ -8,8 +8,9 @@ const USAGE = `Usage: npm run soak -- [--runs N] [--kills K] [--faults P] [--dup
 
   --runs N          logical inputs to send (blob files, folders, model versions); default 100
   --kills K         SIGKILLs of the Functions host, spread over the phases of a run; default 10
-  --faults P        share of calls to ARM, the batch data plane, the app's storage and the events
-                    topic that fail (429, 503, 500, connection resets); default 0.25
+  --faults P        share of calls to ARM, the batch data plane, the app's storage (blobs and its
+                    own tables) and the events topic that fail (429, 503, 500, connection resets
+                    before or after the call took effect); default 0.25
   --duplicates D    each event is delivered 1 to D times, shuffled and concurrent; default 3
   --seed S          seed of the workload, the faults and the kill moments; default 1
   --settle-minutes  how long to wait for every run to finish after the last input; default 10

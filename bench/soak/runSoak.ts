@@ -1,5 +1,5 @@
 // One soak: starts the whole local stack with seeded faults on ARM, the batch data plane, the app's
-// storage calls and the events topic, every event delivered 1..D times shuffled, some job events lost;
+// storage calls (its blobs and its own tables) and the events topic, every event delivered 1..D times shuffled, some job events lost;
 // sends the planned workload while a host killer SIGKILLs the Functions host in each phase of a run
 // and restarts it on the same state; waits for everything to settle; then checks every logical input
 // against the task hub, the runs container, the topic's subscriber, Azure ML and Event Grid.
@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC } from '../../src/local/stack/localStack';
 import { armClientFor, listDurableInstances } from '../../src/local/stack/stackClients';
 import { spreadHttpFaults } from '../../src/local/faults/httpFaults';
+import { ARRIVALS_TABLE } from '../../src/azure/arrivalLedger';
+import { PROMOTIONS_TABLE } from '../../src/model/promotionLedger';
 import { seededRandom } from '../../src/local/eventgrid/seededRandom';
 import { startWebhookReceiver, WebhookReceiver } from '../../src/local/eventgrid/webhookReceiver';
 import { fillerItem, planWorkload } from './workload';
@@ -70,6 +72,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       eventGridDelivery: { timeScale: 0.01, shuffle: true, maxDeliveriesPerEvent: options.duplicates, seed: options.seed, maxConcurrentDeliveriesPerSubscription: 16 },
       storageFaults: options.faults > 0 ? { seed: options.seed + 1, http: spreadHttpFaults(options.faults) } : undefined,
       topicFaults: options.faults > 0 ? { seed: options.seed + 2, http: spreadHttpFaults(options.faults) } : undefined,
+      tableFaults: options.faults > 0 ? { seed: options.seed + 4, http: spreadHttpFaults(options.faults), tables: [ARRIVALS_TABLE, PROMOTIONS_TABLE] } : undefined,
       onHostLog: (line) => killer?.onHostLine(line),
       log,
     });
@@ -150,6 +153,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const faults: FaultSummary = {
       armAndDataPlane: mlStats,
       storage: running.storageFaultStats(),
+      tables: running.tableFaultStats(),
       topic: running.eventGrid.publishFaultStats(),
       jobFaults: mlStats.jobFaults,
       lostJobEvents: mlStats.lostJobEvents,

@@ -16,6 +16,7 @@ export interface SoakSettings {
 export interface FaultSummary {
   armAndDataPlane: { requests: number; throttled: number; serverErrors: number; dropped: number; droppedResponses: number };
   storage?: { requests: number; throttled: number; serverErrors: number; dropped: number; droppedResponses: number };
+  tables?: { requests: number; throttled: number; serverErrors: number; dropped: number; droppedResponses: number };
   topic: { requests: number; throttled: number; serverErrors: number; dropped: number; droppedResponses: number };
   jobFaults: Record<string, number>;
   lostJobEvents: number;
@@ -77,6 +78,7 @@ export function formatSoakReport(r: SoakResult): string {
   lines.push('faults injected:');
   lines.push(faultLine('ARM and batch data plane', r.faults.armAndDataPlane));
   lines.push(faultLine('storage (the app\'s blob calls; throttling is 503 ServerBusy)', r.faults.storage));
+  lines.push(faultLine('the app\'s tables (arrivals and promotions ledgers)', r.faults.tables));
   lines.push(faultLine('events topic (publishing)', r.faults.topic));
   lines.push(`  jobs: ${Object.entries(r.faults.jobFaults).map(([k, n]) => `${n} ${k}`).join(', ')}; ${r.faults.lostJobEvents} job events lost; ${r.faults.deploymentFaults} deployments failed to provision`);
   lines.push(`  deliveries to the app: ${r.faults.deliveries} (${r.faults.duplicateDeliveries} of them repeats)`);

@@ -3,6 +3,7 @@
 // the Event Grid topic's publish faults and its 1..D deliveries per event, and the Azure ML emulator's
 // lost responses (a job created though its invoke "failed") and lost job events.
 import { BlobServiceClient, StorageRetryPolicyType } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { startStorageFaultProxy, RunningStorageFaultProxy } from '../../src/local/faults/storageFaultProxy';
 import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
@@ -60,6 +61,34 @@ describe('the storage fault proxy', () => {
     await expect(viaProxy.getContainerClient(container).getBlockBlobClient('c.txt').upload('written', 7)).rejects.toThrow();
     expect((await direct.getContainerClient(container).getBlobClient('c.txt').downloadToBuffer()).toString()).toBe('written');
     expect(proxy.stats()).toMatchObject({ droppedResponses: 1 });
+  });
+});
+
+describe('the storage fault proxy in front of a shared table endpoint', () => {
+  let proxy: RunningStorageFaultProxy;
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+
+  it("strikes only the tables it is told about, their transactions included, and leaves the others' requests alone", async () => {
+    const azurite = testAzurite();
+    const faulty = uniqueName('Faulty');
+    const other = uniqueName('Other');
+    proxy = await startStorageFaultProxy({
+      upstreamPort: azurite.tablePort,
+      faults: { throttleFraction: 1 },
+      appliesTo: ({ url, body }) => (url.split('?')[0].endsWith('/$batch') ? body.toString('utf8') : decodeURIComponent(url)).toLowerCase().includes(`/${faulty.toLowerCase()}`),
+    });
+    const viaProxy = azurite.connectionString.replace(`TableEndpoint=http://127.0.0.1:${azurite.tablePort}/`, `TableEndpoint=http://127.0.0.1:${proxy.port}/`);
+    const options = { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } };
+    for (const name of [faulty, other]) await TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true }).createTable();
+    const others = TableClient.fromConnectionString(viaProxy, other, options);
+    await others.createEntity({ partitionKey: 'p', rowKey: '1', v: 1 });
+    await others.submitTransaction([['create', { partitionKey: 'p', rowKey: '2', v: 2 }]]);
+    const faults = TableClient.fromConnectionString(viaProxy, faulty, options);
+    await expect(faults.createEntity({ partitionKey: 'p', rowKey: '1' })).rejects.toMatchObject({ statusCode: 503 });
+    await expect(faults.submitTransaction([['create', { partitionKey: 'p', rowKey: '2' }]])).rejects.toMatchObject({ statusCode: 503 });
+    expect(proxy.stats()).toMatchObject({ throttled: 2, requests: 4 });
   });
 });
 

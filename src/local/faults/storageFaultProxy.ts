@@ -11,12 +11,18 @@ import type { AddressInfo } from 'node:net';
 import { HttpFaultDecision, HttpFaultInjector, HttpFaultSettings, HttpFaultStats } from './httpFaults';
 
 export interface StorageFaultProxyOptions {
-  /** Where requests go on: the account's blob endpoint on this machine. */
+  /** Where requests go on: the account's blob (or table) endpoint on this machine. */
   upstreamPort: number;
   /** 0 or omitted: any free port. */
   port?: number;
   faults: HttpFaultSettings;
   seed?: number;
+  /**
+   * Which requests faults may strike (default all): e.g. only the app's own tables when the proxy
+   * fronts a table endpoint it shares with the Durable engine. Given the whole request body, since a
+   * table transaction names its table only inside it.
+   */
+  appliesTo?: (request: { method: string; url: string; body: Buffer }) => boolean;
 }
 
 export interface RunningStorageFaultProxy {
@@ -37,27 +43,30 @@ function storageError(decision: Extract<HttpFaultDecision, { kind: 'throttle' | 
 export async function startStorageFaultProxy(o: StorageFaultProxyOptions): Promise<RunningStorageFaultProxy> {
   const faults = new HttpFaultInjector(o.faults, o.seed ?? 1);
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined): void => {
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '/';
-    const decision = faults.draw(`${method} ${rawUrl}`);
+    const key = `${method} ${rawUrl}`;
+    const decision: HttpFaultDecision = !o.appliesTo || o.appliesTo({ method, url: rawUrl, body: body ?? Buffer.alloc(0) }) ? faults.draw(key) : (faults.pass(key), { kind: 'none' });
     if (decision.kind === 'drop') {
       req.socket.destroy();
       return;
     }
     if (decision.kind === 'throttle' || decision.kind === 'serverError') {
       const e = storageError(decision);
-      const body = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${e.code}</Code><Message>${e.message}\nTime:${new Date().toISOString()}</Message></Error>`;
-      req.resume();
-      req.on('end', () => {
+      const text = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${e.code}</Code><Message>${e.message}\nTime:${new Date().toISOString()}</Message></Error>`;
+      const answer = (): void => {
         res.writeHead(e.status, {
           'content-type': 'application/xml',
-          'content-length': String(Buffer.byteLength(body)),
+          'content-length': String(Buffer.byteLength(text)),
           'x-ms-error-code': e.code,
           ...(e.retryAfterInSeconds !== undefined ? { 'retry-after': String(e.retryAfterInSeconds) } : {}),
         });
-        res.end(body);
-      });
+        res.end(text);
+      };
+      if (body) return answer();
+      req.resume();
+      req.on('end', answer);
       return;
     }
     const forward = (): void => {
@@ -82,10 +91,18 @@ export async function startStorageFaultProxy(o: StorageFaultProxyOptions): Promi
           res.destroy(error);
         }
       });
-      req.pipe(upstream);
+      if (body) upstream.end(body);
+      else req.pipe(upstream);
     };
     if (decision.kind === 'slow') setTimeout(forward, decision.delayInMs);
     else forward();
+  };
+
+  const server = http.createServer((req, res) => {
+    if (!o.appliesTo) return handle(req, res, undefined);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -62,6 +62,11 @@ export interface LocalStackOptions {
    * fault proxy (and storage events name that proxy's URLs); everyone else reaches it directly.
    */
   storageFaults?: { seed?: number; http: HttpFaultSettings };
+  /**
+   * Seeded faults on the app's own tables in runtime storage (`tables`, e.g. the arrivals ledger): the
+   * app's table endpoint goes through a fault proxy that leaves every other table (the Durable engine's) alone.
+   */
+  tableFaults?: { seed?: number; http: HttpFaultSettings; tables: string[] };
   /** Seeded faults on publishing to the custom topics (the app's outcome events). */
   topicFaults?: { seed?: number; http: HttpFaultSettings };
   jobTimeScale?: number;
@@ -90,6 +95,8 @@ export interface RunningLocalStack {
   runtimeConnectionString: string;
   /** What the storage fault proxy did so far (undefined without `storageFaults`). */
   storageFaultStats(): HttpFaultStats | undefined;
+  /** What the table fault proxy did so far (undefined without `tableFaults`). */
+  tableFaultStats(): HttpFaultStats | undefined;
   appSettings: Record<string, string>;
   routesFile: string;
   host: HostChild | undefined;
@@ -218,6 +225,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       appDataConnectionString = dataConnectionString.replace(`127.0.0.1:${ports.blob}/`, `127.0.0.1:${proxy.port}/`);
       log(`Storage fault proxy for the app: ${proxy.origin}`);
     }
+    let appRuntimeConnectionString = runtimeConnectionString;
+    let tableFaultProxy: RunningStorageFaultProxy | undefined;
+    if (options.tableFaults) {
+      const names = options.tableFaults.tables.map((t) => t.toLowerCase());
+      const proxy = await startStorageFaultProxy({
+        upstreamPort: ports.azuriteTable,
+        faults: options.tableFaults.http,
+        seed: options.tableFaults.seed,
+        // A table's own requests name it in the path; a transaction ($batch) only in its body.
+        appliesTo: ({ url, body }) => {
+          const path = decodeURIComponent(url.split('?')[0]).toLowerCase();
+          const where = path.endsWith('/$batch') ? body.toString('utf8').toLowerCase() : path;
+          return names.some((n) => where.includes(`/${n}`));
+        },
+      });
+      tableFaultProxy = proxy;
+      cleanups.push(() => proxy.stop());
+      appRuntimeConnectionString = runtimeConnectionString.replace(`TableEndpoint=http://127.0.0.1:${ports.azuriteTable}/`, `TableEndpoint=http://127.0.0.1:${proxy.port}/`);
+      log(`Table fault proxy for the app's tables (${options.tableFaults.tables.join(', ')}): ${proxy.origin}`);
+    }
     log(`Event Grid emulator: ${eventGrid.baseUrl}; storage account (raises events): ${eventGrid.blobProxyUrl}`);
 
     const azureMl = await startAzureMlEmulator({
@@ -248,7 +275,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const appSettings: Record<string, string> = {
       FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: runtimeConnectionString,
+      AzureWebJobsStorage: appRuntimeConnectionString,
       BATCHPILOT_TASK_HUB: options.taskHub ?? 'batchpilot',
       AZURE_CLIENT_ID: '',
       BATCHPILOT_ROUTES_PATH: routesFile,
@@ -288,6 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       appDataConnectionString,
       runtimeConnectionString,
       storageFaultStats: () => storageFaultProxy?.stats(),
+      tableFaultStats: () => tableFaultProxy?.stats(),
       appSettings,
       routesFile,
       host: undefined,
