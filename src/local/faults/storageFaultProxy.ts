@@ -47,7 +47,8 @@ export async function startStorageFaultProxy(o: StorageFaultProxyOptions): Promi
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '/';
     const key = `${method} ${rawUrl}`;
-    const decision: HttpFaultDecision = !o.appliesTo || o.appliesTo({ method, url: rawUrl, body: body ?? Buffer.alloc(0) }) ? faults.draw(key) : (faults.pass(key), { kind: 'none' });
+    // Requests faults may not strike are not counted either: the figures speak of the ones they may.
+    const decision: HttpFaultDecision = !o.appliesTo || o.appliesTo({ method, url: rawUrl, body: body ?? Buffer.alloc(0) }) ? faults.draw(key) : { kind: 'none' };
     if (decision.kind === 'drop') {
       req.socket.destroy();
       return;
