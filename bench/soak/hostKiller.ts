@@ -61,6 +61,8 @@ const EXECUTED = /^Executed 'Functions\.[^']+' \((?:Succeeded|Failed), Id=([0-9a
 
 export class HostKiller {
   readonly kills: KillRecord[] = [];
+  /** Set when the host could not be started again; the soak stops and reports it. */
+  fatal: Error | undefined;
   readonly #o: Required<Omit<HostKillerOptions, 'log'>> & { log: (m: string) => void };
   #deck: KillPhase[] = [];
   #target: KillPhase | undefined;
@@ -111,9 +113,6 @@ export class HostKiller {
     return this.kills.length >= this.#o.kills && this.#state !== 'restarting';
   }
 
-  /** Set when the host could not be started again; the soak stops and reports it. */
-  fatal: Error | undefined;
-
   async stop(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     while (this.#state === 'restarting') await new Promise((r) => setTimeout(r, 50));
@@ -153,9 +152,11 @@ export class HostKiller {
       if (this.#state !== 'armed' || Date.now() - this.#armedAt < this.#o.phaseWaitInMs) return;
       // Nothing in this phase is happening now: come back to it later, aim at another meanwhile.
       const skipped = this.#target!;
-      this.#deck.push(skipped);
-      this.#o.log(`host killer: no ${skipped} within ${this.#o.phaseWaitInMs / 1000} s; aiming at the next phase`);
-      this.#arm(this.#nextPhase());
+      const deck = this.#deck.length > 0 ? this.#deck : this.#o.random.shuffle(KILL_PHASES.filter((p) => p !== skipped));
+      const next = deck.shift()!;
+      this.#deck = [...deck, skipped];
+      this.#o.log(`host killer: no ${skipped} within ${this.#o.phaseWaitInMs / 1000} s; aiming at ${next} meanwhile`);
+      this.#arm(next);
     }, this.#o.phaseWaitInMs);
   }
 
