@@ -54,8 +54,10 @@ it('rebuilds instances from the journal after the process died before writing th
 
   const small = await commitSteps(first, 'small', [episode(1, 0, '"a"'), episode(2, 1, '"b"', '"A"'), episode(3, 2, '"c"', '"B"')]);
   // A tail over the row's limit goes to a history row written ahead; the next record only adds events.
-  // (Each payload stays under the length that would move it to a blob.)
-  const big = await commitSteps(first, 'big', [episode(1, 0, JSON.stringify('x'.repeat(25_000)), JSON.stringify('y'.repeat(25_000))), episode(2, 1, '"after"', '"done"')]);
+  // (Each payload stays under the length that would move it to a blob; twelve of them make the long tail.)
+  const at1 = new Date(Date.UTC(2026, 0, 1, 0, 0, 1));
+  const fanOut = [historyEvent.orchestratorStarted(at1), ...Array.from({ length: 12 }, (_, i) => historyEvent.taskScheduled(at1, i, 'Step', JSON.stringify(String.fromCharCode(97 + i).repeat(28_000)))), historyEvent.orchestratorCompleted(at1)];
+  const big = await commitSteps(first, 'big', [fanOut, episode(2, 12, '"after"', '"done"')]);
   const message: OutboundMessage = { target: 'elsewhere', envelopeId: 'msg-1', message: { type: 'EventRaised', name: 'Ping', input: '1' } };
   await commitSteps(first, 'sender', [episode(1, 0, '"s"')], [message]);
   // `first` is abandoned here, as a killed process would be: its rows were never written.
@@ -65,7 +67,7 @@ it('rebuilds instances from the journal after the process died before writing th
   expect(seen?.state.version).toBe(3);
   expect(shape(seen!.history)).toEqual(shape(small));
   const seenBig = await reader.readStateAndHistory('big');
-  expect(seenBig?.state.flushedEvents).toBe(4);
+  expect(seenBig?.state.flushedEvents).toBe(fanOut.length);
   expect(shape(seenBig!.history)).toEqual(shape(big));
 
   const second = new DurableStore(connectionString, hub);
