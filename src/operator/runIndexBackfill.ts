@@ -17,7 +17,7 @@ import { BackfillState, RunIndex } from '../azure/runIndex';
 import { BACKFILL_SEQ, indexVersion } from '../azure/runIndexKeys';
 
 export interface BackfillOptions {
-  /** Stop starting new pages after this long (the state says where to go on). */
+  /** Start no new page after this long (one page is always read; the state says where to go on). */
   timeBudgetInMs?: number;
   pageSize?: number;
   now?: () => number;
@@ -46,9 +46,10 @@ export async function backfillRunIndex(client: DurableClient, index: RunIndex, o
     current = await index.backfillState();
     if (!current) throw new Error('The run index backfill state was written but cannot be read back.');
   }
-  for (;;) {
+  for (let pages = 0; ; pages++) {
     const { etag, ...state } = current;
-    if (state.state === 'complete' || now() >= deadline) return state;
+    // At least one page a call, however small the budget.
+    if (state.state === 'complete' || (pages > 0 && now() >= deadline)) return state;
     const page = await queryInstancePage(client, { createdTimeTo: new Date(state.upTo) }, options.pageSize ?? 100, state.position);
     let written = 0;
     await inBatches(page.items, WRITES_IN_FLIGHT, async (s) => {
