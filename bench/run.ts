@@ -5,6 +5,7 @@ import { benchMainJob } from './mainJob';
 import { benchValidation } from './validation';
 import { benchColdStart } from './coldStart';
 import { benchJobLogParse } from './jobLogParse';
+import { benchRunIndex } from './runIndex';
 
 const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection> }> = [
   { name: 'durable engine', run: benchDurableEngine },
@@ -12,6 +13,7 @@ const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection> }> = [
   { name: 'validation', run: benchValidation },
   { name: 'job log parsing', run: benchJobLogParse },
   { name: 'cold start', run: benchColdStart },
+  { name: 'run index', run: benchRunIndex },
 ];
 
 async function main(): Promise<void> {

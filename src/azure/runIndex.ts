@@ -214,19 +214,7 @@ export class RunIndex {
       const route = entry?.route ?? update.summary.route ?? NO_ROUTE;
       const kind = entry?.kind ?? update.summary.kind;
       const summary: RunSummary = { ...update.summary, createdAt, route: route === NO_ROUTE ? undefined : route, kind };
-      const entity: EntryEntity = {
-        partitionKey: pk,
-        rowKey: entryRowKey(runId),
-        v: update.version,
-        createdAt,
-        status: summary.status,
-        kind,
-        route,
-        s: JSON.stringify(summary),
-        t: update.text.slice(0, MAX_SEARCH_TEXT),
-        placed: entry?.placed ?? '[]',
-        placedV: entry?.placedV ?? '',
-      };
+      const entity = entryEntityOf(summary, update.text, update.version, entry?.placed ?? '[]', entry?.placedV ?? '');
       const actions: TransactionAction[] = [entry ? ['update', entity, 'Replace', { etag: entry.etag }] : ['create', entity]];
       if (entry?.status !== summary.status) {
         const keys = counterKeys(route === NO_ROUTE ? undefined : route, kind, createdMs);
@@ -281,9 +269,8 @@ export class RunIndex {
           if (!r.etag) throw new Error(`The run index did not return an ETag for run ${runId}'s entry.`);
           etag = r.etag;
         }
-        const row = (p: ViewPlacement): ViewEntity => ({ partitionKey: p.partitionKey, rowKey: viewRowKey(Date.parse(entry.createdAt), runId), v: entry.v, status: entry.status, kind: entry.kind, route: entry.route, s: entry.s, t: entry.t });
         written = current;
-        await Promise.all(current.map((p) => this.view(p.view).upsertEntity(row(p), 'Replace')));
+        await Promise.all(current.map((p) => this.view(p.view).upsertEntity(viewEntityOf(entry, p), 'Replace')));
         const stale = [...placed].filter((id) => !currentIds.has(id)).map(parsePlacementId);
         await Promise.all(stale.map((p) => this.deleteViewRow(p, entry.createdAt, runId)));
         await this.tables.entries.updateEntity({ partitionKey: pk, rowKey: rk, placed: JSON.stringify([...currentIds]), placedV: entry.v }, 'Merge', { etag });
@@ -525,6 +512,39 @@ export interface ActiveRunRow {
   partitionKey: string;
   rowKey: string;
   etag: string;
+}
+
+function entryEntityOf(summary: RunSummary, text: string, version: string, placed: string, placedV: string): EntryEntity {
+  return {
+    partitionKey: entryPartition(summary.runId),
+    rowKey: entryRowKey(summary.runId),
+    v: version,
+    createdAt: summary.createdAt,
+    status: summary.status,
+    kind: summary.kind,
+    route: summary.route ?? NO_ROUTE,
+    s: JSON.stringify(summary),
+    t: text.slice(0, MAX_SEARCH_TEXT),
+    placed,
+    placedV,
+  };
+}
+
+function viewEntityOf(entry: Pick<EntryEntity, 'v' | 'createdAt' | 'status' | 'kind' | 'route' | 's' | 't'> & { s: string }, p: ViewPlacement): ViewEntity {
+  const runId = (JSON.parse(entry.s) as RunSummary).runId;
+  return { partitionKey: p.partitionKey, rowKey: viewRowKey(Date.parse(entry.createdAt), runId), v: entry.v, status: entry.status, kind: entry.kind, route: entry.route, s: entry.s, t: entry.t };
+}
+
+/**
+ * Every row a run new to the index has once written and projected: its entry, its view rows and the
+ * counter rows it adds one to. For loading many runs at once (the benchmark's seed) with the shapes
+ * record() writes.
+ */
+export function rowsOfNewRun(update: RunIndexUpdate): { entry: EntryEntity; views: Array<{ view: ViewName; row: ViewEntity }>; counters: string[] } {
+  const createdMs = Date.parse(update.summary.createdAt);
+  const placements = viewPlacements({ route: update.summary.route, status: update.summary.status, kind: update.summary.kind }, createdMs);
+  const entry = entryEntityOf(update.summary, update.text, update.version, JSON.stringify(placements.map(placementId)), update.version);
+  return { entry, views: placements.map((p) => ({ view: p.view, row: viewEntityOf(entry, p) })), counters: counterKeys(update.summary.route, update.summary.kind, createdMs) };
 }
 
 /** The view a query reads, and the values (one stream each) it reads it for. */
