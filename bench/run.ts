@@ -10,6 +10,7 @@ import { benchMainJob } from './mainJob';
 import { benchValidation } from './validation';
 import { benchColdStart } from './coldStart';
 import { benchJobLogParse } from './jobLogParse';
+import { benchRunIndex } from './runIndex';
 
 const SECTIONS: Array<{ name: string; run: (options: BenchOptions) => Promise<BenchSection> }> = [
   { name: 'durable engine', run: benchDurableEngine },
@@ -17,6 +18,7 @@ const SECTIONS: Array<{ name: string; run: (options: BenchOptions) => Promise<Be
   { name: 'validation', run: benchValidation },
   { name: 'job log parsing', run: benchJobLogParse },
   { name: 'cold start', run: benchColdStart },
+  { name: 'run index', run: benchRunIndex },
 ];
 
 function parseArgs(argv: string[]): { only: string[]; quick: boolean } {

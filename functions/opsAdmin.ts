@@ -1,4 +1,4 @@
-// Operator API beyond single runs (src/operator/operatorEndpoints.ts): purge, rollbacks, the audit trail and its check, the caller.
+// Operator API beyond single runs (src/operator/operatorEndpoints.ts): purge, rollbacks, the audit trail and its check, the caller, the run index.
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableClientFor } from '../src/azure/durableClient';
@@ -25,3 +25,11 @@ app.http('opsRollback', {
 app.http('opsAudit', { authLevel: 'function', methods: ['GET'], route: 'ops/audit', handler: operatorEndpoint((req) => endpoints().auditEndpoint(req)) });
 app.http('opsAuditVerify', { authLevel: 'function', methods: ['GET'], route: 'ops/audit/verify', handler: operatorEndpoint((req) => endpoints().auditVerifyEndpoint(req)) });
 app.http('opsMe', { authLevel: 'function', methods: ['GET'], route: 'ops/me', handler: operatorEndpoint((req) => endpoints().whoAmIEndpoint(req)) });
+app.http('opsRunIndex', { authLevel: 'function', methods: ['GET'], route: 'ops/index', handler: operatorEndpoint((req) => endpoints().runIndexStatusEndpoint(req)) });
+app.http('opsBackfillRunIndex', {
+  authLevel: 'function',
+  methods: ['POST'],
+  route: 'ops/index/backfill',
+  extraInputs: [df.input.durableClient()],
+  handler: operatorEndpoint((req, ctx: InvocationContext) => endpoints().backfillRunIndexEndpoint(req, durableClientFor(ctx), ctx)),
+});

@@ -11,11 +11,16 @@
 //   GET  ops/audit                     operator actions (runId, top)
 //   GET  ops/audit/verify              check the audit hash chain (fromSeq, maxEntries)
 //   GET  ops/me                        the caller, its roles, and whether it may change things
+//   GET  ops/index                     whether the run index is ready (lists and counts come from it)
+//   POST ops/index/backfill            write runs from before the index into it, for a while { reason }
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
 import { checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
-import { cachedCountRuns, cachedListRuns, COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
+import { COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
+import { cachedRunCounts, cachedRunList, forgetRunIndexReadiness, runIndexStatus } from './runIndexQueries';
+import { backfillRunIndex } from './runIndexBackfill';
+import { appRunIndex } from '../azure/runIndex';
 import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
@@ -56,13 +61,13 @@ export async function listRunsEndpoint(request: HttpRequest, client: DurableClie
   requireReader(request);
   const query = queryOf(request);
   const filter = parseRunFilter(query);
-  const page = await cachedListRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
+  const page = await cachedRunList(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
   return jsonResponse(200, page);
 }
 
 export async function countRunsEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
   requireReader(request);
-  return jsonResponse(200, await cachedCountRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
+  return jsonResponse(200, await cachedRunCounts(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
 }
 
 export async function runDetailEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
@@ -165,4 +170,25 @@ export async function auditVerifyEndpoint(request: HttpRequest): Promise<HttpRes
 export async function whoAmIEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
   requireReader(request);
   return jsonResponse(200, callerInfo(request));
+}
+
+export async function runIndexStatusEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
+  requireReader(request);
+  checkQueryNames(queryOf(request), []);
+  return jsonResponse(200, await runIndexStatus());
+}
+
+/** One stretch of the backfill (about 20 s): call again until `complete` (the CLI does). */
+export async function backfillRunIndexEndpoint(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+  requireOperator(request);
+  checkQueryNames(queryOf(request), []);
+  const body = await readJsonObject(request);
+  const caller = callerFor(request, client, context, requiredReason(body));
+  const result = await audited(caller, 'backfillIndex', undefined, {}, async () => {
+    const state = await backfillRunIndex(client, await appRunIndex());
+    if (state.state === 'complete') forgetRunIndexReadiness();
+    const { position: _position, ...shown } = state;
+    return { result: { ...shown } };
+  });
+  return jsonResponse(200, result);
 }

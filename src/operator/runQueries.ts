@@ -8,7 +8,8 @@
 // which they are complete. A continuation token is the position of the last run returned (creation time
 // and ID), so new runs arriving between pages neither repeat nor shift what follows; it is bound to its
 // filter. Answers are shared across requests for 5 s (every open dashboard asks every 10 s)
-// and forgotten when an operator action changes something. A run index in Table storage is the real fix.
+// and forgotten when an operator action changes something. Since the run index (src/azure/runIndex.ts),
+// this is the fallback for a task hub whose index is not backfilled yet (src/operator/runIndexQueries.ts).
 import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import { RUN_KINDS, RUN_STATUSES, RunCounts, RunKind, RunListPage, RunStatus, RunSummary } from './operatorApiTypes';
@@ -119,7 +120,7 @@ interface Cursor {
   w?: number;
 }
 
-function fingerprint(filter: RunFilter): string {
+export function fingerprint(filter: RunFilter): string {
   const canonical = JSON.stringify({
     k: filter.kinds?.slice().sort(),
     r: filter.routes?.slice().sort(),
@@ -315,7 +316,7 @@ export async function listRuns(client: DurableClient, filter: RunFilter, pageSiz
     if (found.size > pageSize || w.bottom === undefined) break;
   }
   const runs = [...found.values()].sort(newerFirst);
-  const answer = { scannedInstances: reads.instances, asOf: new Date(now).toISOString() };
+  const answer = { source: 'instanceStore' as const, scannedInstances: reads.instances, asOf: new Date(now).toISOString() };
   const f = fingerprint(filter);
   if (runs.length > pageSize) {
     const page = runs.slice(0, pageSize);
@@ -364,6 +365,7 @@ export async function countRuns(client: DurableClient, filter: RunFilter, option
     total,
     byStatus,
     ...(partial ? { partial: true as const, completeSince: new Date(completeSince!).toISOString() } : {}),
+    source: 'instanceStore',
     scannedInstances: reads.instances,
     asOf: new Date(now).toISOString(),
   };
@@ -406,11 +408,3 @@ export class RunQueryCache {
  */
 export const RUN_QUERY_CACHE_TTL_IN_MS = 5_000;
 export const runQueryCache = new RunQueryCache(RUN_QUERY_CACHE_TTL_IN_MS);
-
-export function cachedListRuns(client: DurableClient, filter: RunFilter, pageSize: number, continuationToken?: string): Promise<RunListPage> {
-  return runQueryCache.get(`list:${client.taskHubName}:${fingerprint(filter)}:${pageSize}:${continuationToken ?? ''}`, () => listRuns(client, filter, pageSize, continuationToken));
-}
-
-export function cachedCountRuns(client: DurableClient, filter: RunFilter): Promise<RunCounts> {
-  return runQueryCache.get(`counts:${client.taskHubName}:${fingerprint(filter)}`, () => countRuns(client, filter));
-}

@@ -27,6 +27,7 @@ import type { LedgerEntry } from '../model/promotionLedger';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
 import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from './runIds';
+import { runIndexer } from './runIndexing';
 
 export const PROMOTE_MODEL = 'promoteModel';
 /** External event an approver's decision is raised as (see src/model/approvals.ts). */
@@ -115,15 +116,26 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     const r = ending.result;
     const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
     const comparisonStatus = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
-    const ended = yield* endRun(context, ending, {
-      status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison: comparisonStatus, decision: r.decision } : {}), ...extra }),
-      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-      log,
-    });
-    if (ended) log(`Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`);
+    let ended: PromoteModelResult | undefined;
+    try {
+      ended = yield* endRun(context, ending, {
+        status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison: comparisonStatus, decision: r.decision } : {}), ...extra }),
+        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+        log,
+      });
+    } catch (err) {
+      yield* index.write('Failed', { output: (err as Error).message });
+      throw err;
+    }
+    if (ended) {
+      log(`Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`);
+      yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
+    }
     return ended;
   }
+  const index = runIndexer(context, PROMOTE_MODEL, runId, input as unknown as Record<string, unknown>, log);
   if (input.ending) return yield* finish(input.ending);
+  yield* index.write('Running', { customStatus: { phase: 'resolving endpoint' } });
 
   let resolved: ResolvedModelCandidate | undefined;
   let deployAttempted = false;
@@ -226,15 +238,23 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
       });
     }
 
-    decision = yield* gate(context, route, comparison, () => status('gating', where()), (deadline) =>
-      status(AWAITING_APPROVAL, {
-        ...where(),
-        runId,
-        approvalDeadline: deadline.toISOString(),
-        onTimeout: route.gate.policy === 'manual' ? route.gate.onTimeout : undefined,
-        comparison: { passed: comparison?.passed, summary: comparison?.summary, metrics: comparison?.metrics, counts: comparison?.counts, checks: comparison?.checks, report: comparison?.reportBlob },
-      }),
+    decision = yield* gate(
+      context,
+      route,
+      comparison,
+      () => status('gating', where()),
+      (deadline) =>
+        status(AWAITING_APPROVAL, {
+          ...where(),
+          runId,
+          approvalDeadline: deadline.toISOString(),
+          onTimeout: route.gate.policy === 'manual' ? route.gate.onTimeout : undefined,
+          comparison: { passed: comparison?.passed, summary: comparison?.summary, metrics: comparison?.metrics, counts: comparison?.counts, checks: comparison?.checks, report: comparison?.reportBlob },
+        }),
+      () => index.write('Running', { customStatus: { phase: AWAITING_APPROVAL, awaitingApproval: true } }),
     );
+    // Past the gate after waiting on it: the index shows the run running again.
+    if (decision.via !== 'policy') yield* index.write('Running', { customStatus: { phase: decision.approved ? 'promoting' : 'rejected' } });
     log(`Gate: ${decision.approved ? 'approved' : 'rejected'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}.`);
 
     if (!decision.approved) {
@@ -367,6 +387,7 @@ function* gate(
   comparison: ComparisonVerdict,
   showGating: () => void,
   showAwaiting: (deadline: Date) => void,
+  indexAwaiting: () => Generator<Task, void, unknown>,
 ): Generator<Task, GateDecision, unknown> {
   const now = (): string => context.df.currentUtcDateTime.toISOString();
   showGating();
@@ -381,6 +402,8 @@ function* gate(
   }
   const deadline = addMinutes(context.df.currentUtcDateTime, policy.approvalTimeoutInMinutes);
   showAwaiting(deadline);
+  // An approval raised meanwhile waits in the instance's queue for waitForExternalEvent below.
+  yield* indexAwaiting();
   const timer: TimerTask = context.df.createTimer(deadline);
   const approval = context.df.waitForExternalEvent(APPROVAL_EVENT);
   const winner = yield context.df.Task.any([approval, timer]);

@@ -9,6 +9,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
 import type { LedgerEntry } from '../model/promotionLedger';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
+import { runIndexer } from './runIndexing';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
 
@@ -53,17 +54,28 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   const log = (message: string, extra: Record<string, unknown> = {}): void => {
     if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: input.routeName, endpoint, ...extra, message }));
   };
+  const index = runIndexer(context, ROLLBACK_MODEL, runId, input as unknown as Record<string, unknown>, log);
   function* finish(ending: RunEnding<RollbackModelResult>): Generator<Task, RollbackModelResult | undefined, unknown> {
     const r = ending.result;
-    const ended = yield* endRun(context, ending, {
-      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
-      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-      log,
-    });
-    if (ended) log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
+    let ended: RollbackModelResult | undefined;
+    try {
+      ended = yield* endRun(context, ending, {
+        status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
+        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+        log,
+      });
+    } catch (err) {
+      yield* index.write('Failed', { output: (err as Error).message });
+      throw err;
+    }
+    if (ended) {
+      log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
+      yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
+    }
     return ended;
   }
   if (input.ending) return yield* finish(input.ending);
+  yield* index.write('Running', { customStatus: { phase: 'checking promotion' } });
 
   let target: ModelRollbackTarget | undefined;
   let switched: SwitchedDefaultDeployment | undefined;

@@ -9,6 +9,7 @@ import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
 import { jobInstanceId } from './runIds';
+import { runIndexer } from './runIndexing';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 
@@ -95,17 +96,28 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   const log = (message: string, extra: Record<string, unknown> = {}): void => {
     if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, ...extra, message }));
   };
+  const index = runIndexer(context, SCORE_BLOB_RUN, runId, input as unknown as Record<string, unknown>, log);
   function* finish(ending: RunEnding<ScoreBlobRunResult>): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
     const { outcome, reason, jobName } = ending.result;
-    const ended = yield* endRun(context, ending, {
-      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
-      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-      log,
-    });
-    if (ended) log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
+    let ended: ScoreBlobRunResult | undefined;
+    try {
+      ended = yield* endRun(context, ending, {
+        status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
+        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+        log,
+      });
+    } catch (err) {
+      yield* index.write('Failed', { output: (err as Error).message });
+      throw err;
+    }
+    if (ended) {
+      log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
+      yield* index.write('Completed', { output: { outcome, reason, jobName } });
+    }
     return ended;
   }
   if (input.ending) return yield* finish(input.ending);
+  yield* index.write('Running', { customStatus: { phase: inputModeOf(route) === 'List' ? 'listing inputs' : 'running job' } });
 
   let job: RunBatchJobResult | undefined;
   let validation: ValidationVerdict | undefined;
