@@ -53,22 +53,23 @@ function encodeIndexCursor(c: Omit<IndexCursor, 'v'>): string {
   return Buffer.from(JSON.stringify({ v: 2, ...c })).toString('base64url');
 }
 
-function tokenVersion(token: string): number | undefined {
+/** A token's JSON object, or an empty one when it is not base64url JSON of an object (null, a number, text). */
+function tokenObject(token: string): Record<string, unknown> {
   try {
-    const v = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown }).v;
-    return typeof v === 'number' ? v : undefined;
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
+function tokenVersion(token: string): number | undefined {
+  const v = tokenObject(token).v;
+  return typeof v === 'number' ? v : undefined;
+}
+
 function decodeIndexCursor(token: string, filter: RunFilter): IndexCursor {
-  let c: Partial<IndexCursor>;
-  try {
-    c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<IndexCursor>;
-  } catch {
-    c = {};
-  }
+  const c = tokenObject(token) as Partial<IndexCursor>;
   if (c.v !== 2 || typeof c.k !== 'string' || !/^\d{13}~/.test(c.k) || typeof c.f !== 'string') {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }

@@ -117,6 +117,8 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
     const comparisonStatus = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
     let ended: PromoteModelResult | undefined;
+    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
+    yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
     try {
       ended = yield* endRun(context, ending, {
         status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison: comparisonStatus, decision: r.decision } : {}), ...extra }),
@@ -129,7 +131,6 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     }
     if (ended) {
       log(`Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`);
-      yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
     }
     return ended;
   }

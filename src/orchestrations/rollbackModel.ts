@@ -58,6 +58,8 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   function* finish(ending: RunEnding<RollbackModelResult>): Generator<Task, RollbackModelResult | undefined, unknown> {
     const r = ending.result;
     let ended: RollbackModelResult | undefined;
+    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
+    yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
     try {
       ended = yield* endRun(context, ending, {
         status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
@@ -70,7 +72,6 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
     }
     if (ended) {
       log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
-      yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
     }
     return ended;
   }

@@ -100,6 +100,8 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   function* finish(ending: RunEnding<ScoreBlobRunResult>): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
     const { outcome, reason, jobName } = ending.result;
     let ended: ScoreBlobRunResult | undefined;
+    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
+    yield* index.write('Completed', { output: { outcome, reason, jobName } });
     try {
       ended = yield* endRun(context, ending, {
         status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
@@ -112,7 +114,6 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     }
     if (ended) {
       log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
-      yield* index.write('Completed', { output: { outcome, reason, jobName } });
     }
     return ended;
   }

@@ -1,5 +1,6 @@
 // The main job end to end on the local stack: blob arrivals become validated Azure ML batch scoring
 // runs with exactly one completion or failure event and one run record each.
+import { readInstance } from '../../src/operator/runInstances';
 import { BlobRunStack, RunEvent } from '../support/blobRunStack';
 import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
@@ -318,8 +319,10 @@ describe('job events with hostile tags', () => {
     }
     const event = await s.waitForRunEvent('/single/victim.csv');
     expect(event).toMatchObject({ type: 'Test.Run.Completed', data: { runId: victim!.runId, jobName: victim!.jobName } });
-    const job = await client.getStatus(`${victim!.runId}:job`, { showHistory: true, showHistoryOutput: true, showInput: true });
+    // The library's getStatus drops the extension's historyEvents; the operator's reader keeps them.
+    const job = (await readInstance(client, `${victim!.runId}:job`, { history: true }))!;
     expect(job.runtimeStatus).toBe('Completed');
+    expect(job.history?.length).toBeGreaterThan(0);
     // No hostile event reached the waiting instance: every event it saw was about its own job.
     expect(JSON.stringify(job.history)).not.toMatch(/evil-job/);
     expect(s.hostLogMessages().filter((m) => /refused/i.test(m) && /batchpilot-run-id/.test(m)).length).toBeGreaterThanOrEqual(5);
