@@ -172,9 +172,26 @@ export async function listJobs(stack: RunningLocalStack, arm: AzureMachineLearni
 
 export function deadLetteredEvents(stack: RunningLocalStack): DeadLetteredEvent[] {
   const found: DeadLetteredEvent[] = [];
+  const subjects = new Map<string, string>();
+  for (const topic of stack.eventGrid.topics()) {
+    for (const p of stack.eventGrid.published(topic.name)) {
+      const e = p.event as { id?: string; subject?: string; eventType?: string; type?: string };
+      if (e.id) subjects.set(e.id, `${e.eventType ?? e.type ?? 'event'} ${e.subject ?? ''}`.trim());
+    }
+  }
   for (const s of stack.eventGrid.subscriptions()) {
-    for (const d of stack.eventGrid.deliveries(s.name)) {
-      if (d.outcome === 'DeadLettered' || d.outcome === 'Dropped') found.push({ subscription: s.name, eventIds: d.eventIds, outcome: d.outcome, reason: d.deadLetterReason ?? d.error });
+    const log = stack.eventGrid.deliveries(s.name);
+    for (const d of log) {
+      if (d.outcome !== 'DeadLettered' && d.outcome !== 'Dropped') continue;
+      // What the endpoint answered on the way there: the evidence to start from.
+      const attempts = log.filter((a) => a.outcome === 'Failed' && a.eventIds.some((id) => d.eventIds.includes(id)));
+      const answers = [...new Set(attempts.map((a) => (a.httpStatus ? `HTTP ${a.httpStatus}` : (a.error ?? 'no answer').slice(0, 80))))];
+      found.push({
+        subscription: s.name,
+        eventIds: d.eventIds,
+        outcome: d.outcome,
+        reason: `${d.deadLetterReason ?? d.error ?? 'no reason'}; ${d.eventIds.map((id) => subjects.get(id) ?? id).join(', ')}; ${attempts.length} failed attempts (${answers.join(', ') || 'none'}), the last at ${attempts.at(-1)?.at ?? 'n/a'}`,
+      });
     }
   }
   return found;
