@@ -18,6 +18,9 @@ export interface ObservedRun {
   files: Array<{ blobPath: string; eTag: string }>;
   /** Model runs: the model version. */
   model?: { name: string; version: string };
+  /** The run's sub-orchestrations (its job waits), as the task hub has them. */
+  children?: Array<{ instanceId: string; runtimeStatus: string; lastUpdatedTime?: string }>;
+  lastUpdatedTime?: string;
   /** Window and marker runs: which batch of which partition, and the marker that closed it. */
   batch?: { number?: number; partition?: string; markerUrl?: string };
   /** The orchestration's result, when it finished. */
@@ -99,6 +102,7 @@ export function runOf(instance: DurableInstance): ObservedRun | undefined {
     batch: input.trigger?.batchNumber !== undefined ? { number: input.trigger.batchNumber, partition: input.trigger.partition, markerUrl: input.trigger.markerUrl } : undefined,
     output: output ?? undefined,
     customStatus: instance.customStatus,
+    lastUpdatedTime: instance.lastUpdatedTime,
   };
 }
 
@@ -207,6 +211,9 @@ export async function countDeadLetterBlobs(stack: RunningLocalStack): Promise<nu
 export async function observe(stack: RunningLocalStack, arm: AzureMachineLearningWorkspaces, receiver: WebhookReceiver, routes: string[], topic: string): Promise<Observations> {
   const instances = await listDurableInstances(stack, { showInput: true });
   const runs = instances.map(runOf).filter((r): r is ObservedRun => r !== undefined);
+  for (const run of runs) {
+    run.children = instances.filter((i) => i.instanceId.startsWith(`${run.runId}:`)).map((i) => ({ instanceId: i.instanceId, runtimeStatus: i.runtimeStatus, lastUpdatedTime: i.lastUpdatedTime }));
+  }
   const brokenOrchestrations = instances
     .filter((i) => i.name !== 'scoreBlobRun' && i.name !== 'promoteModel' && ['Failed', 'Terminated'].includes(i.runtimeStatus))
     .map((i) => ({ instanceId: i.instanceId, name: i.name, runtimeStatus: i.runtimeStatus }));
