@@ -18,6 +18,9 @@ export interface ObservedRun {
   files: Array<{ blobPath: string; eTag: string }>;
   /** Model runs: the model version. */
   model?: { name: string; version: string };
+  /** The run's sub-orchestrations (its job waits), as the task hub has them. */
+  children?: Array<{ instanceId: string; runtimeStatus: string; lastUpdatedTime?: string }>;
+  lastUpdatedTime?: string;
   /** Window and marker runs: which batch of which partition, and the marker that closed it. */
   batch?: { number?: number; partition?: string; markerUrl?: string };
   /** The orchestration's result, when it finished. */
@@ -99,6 +102,7 @@ export function runOf(instance: DurableInstance): ObservedRun | undefined {
     batch: input.trigger?.batchNumber !== undefined ? { number: input.trigger.batchNumber, partition: input.trigger.partition, markerUrl: input.trigger.markerUrl } : undefined,
     output: output ?? undefined,
     customStatus: instance.customStatus,
+    lastUpdatedTime: instance.lastUpdatedTime,
   };
 }
 
@@ -172,9 +176,26 @@ export async function listJobs(stack: RunningLocalStack, arm: AzureMachineLearni
 
 export function deadLetteredEvents(stack: RunningLocalStack): DeadLetteredEvent[] {
   const found: DeadLetteredEvent[] = [];
+  const subjects = new Map<string, string>();
+  for (const topic of stack.eventGrid.topics()) {
+    for (const p of stack.eventGrid.published(topic.name)) {
+      const e = p.event as { id?: string; subject?: string; eventType?: string; type?: string };
+      if (e.id) subjects.set(e.id, `${e.eventType ?? e.type ?? 'event'} ${e.subject ?? ''}`.trim());
+    }
+  }
   for (const s of stack.eventGrid.subscriptions()) {
-    for (const d of stack.eventGrid.deliveries(s.name)) {
-      if (d.outcome === 'DeadLettered' || d.outcome === 'Dropped') found.push({ subscription: s.name, eventIds: d.eventIds, outcome: d.outcome, reason: d.deadLetterReason ?? d.error });
+    const log = stack.eventGrid.deliveries(s.name);
+    for (const d of log) {
+      if (d.outcome !== 'DeadLettered' && d.outcome !== 'Dropped') continue;
+      // What the endpoint answered on the way there: the evidence to start from.
+      const attempts = log.filter((a) => a.outcome === 'Failed' && a.eventIds.some((id) => d.eventIds.includes(id)));
+      const answers = [...new Set(attempts.map((a) => (a.httpStatus ? `HTTP ${a.httpStatus}` : (a.error ?? 'no answer').slice(0, 80))))];
+      found.push({
+        subscription: s.name,
+        eventIds: d.eventIds,
+        outcome: d.outcome,
+        reason: `${d.deadLetterReason ?? d.error ?? 'no reason'}; ${d.eventIds.map((id) => subjects.get(id) ?? id).join(', ')}; ${attempts.length} failed attempts (${answers.join(', ') || 'none'}), the last at ${attempts.at(-1)?.at ?? 'n/a'}`,
+      });
     }
   }
   return found;
@@ -190,6 +211,9 @@ export async function countDeadLetterBlobs(stack: RunningLocalStack): Promise<nu
 export async function observe(stack: RunningLocalStack, arm: AzureMachineLearningWorkspaces, receiver: WebhookReceiver, routes: string[], topic: string): Promise<Observations> {
   const instances = await listDurableInstances(stack, { showInput: true });
   const runs = instances.map(runOf).filter((r): r is ObservedRun => r !== undefined);
+  for (const run of runs) {
+    run.children = instances.filter((i) => i.instanceId.startsWith(`${run.runId}:`)).map((i) => ({ instanceId: i.instanceId, runtimeStatus: i.runtimeStatus, lastUpdatedTime: i.lastUpdatedTime }));
+  }
   const brokenOrchestrations = instances
     .filter((i) => i.name !== 'scoreBlobRun' && i.name !== 'promoteModel' && ['Failed', 'Terminated'].includes(i.runtimeStatus))
     .map((i) => ({ instanceId: i.instanceId, name: i.name, runtimeStatus: i.runtimeStatus }));

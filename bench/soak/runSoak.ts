@@ -59,6 +59,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const ownsState = !options.stateDir;
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-soak-'));
   const receiver = await startWebhookReceiver('/soak/outcomes');
+  // Every host's log, across kills: the evidence a violation is debugged from.
+  const hostLogFile = path.join(stateDir, 'host.log');
+  const hostLog = fs.createWriteStream(hostLogFile, { flags: 'a' });
+  let keepState = false;
   let stack: RunningLocalStack | undefined;
   let killer: HostKiller | undefined;
   try {
@@ -73,7 +77,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       storageFaults: options.faults > 0 ? { seed: options.seed + 1, http: spreadHttpFaults(options.faults) } : undefined,
       topicFaults: options.faults > 0 ? { seed: options.seed + 2, http: spreadHttpFaults(options.faults) } : undefined,
       tableFaults: options.faults > 0 ? { seed: options.seed + 4, http: spreadHttpFaults(options.faults), tables: [ARRIVALS_TABLE, PROMOTIONS_TABLE] } : undefined,
-      onHostLog: (line) => killer?.onHostLine(line),
+      onHostLog: (line) => {
+        hostLog.write(`${line}\n`);
+        killer?.onHostLine(line);
+      },
       log,
     });
     const running = stack;
@@ -161,7 +168,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       deliveries: deliveries.length,
       duplicateDeliveries: deliveries.filter((d) => d.duplicate).length,
     };
+    keepState = verdict.violations.length > 0;
     return {
+      stateDir: keepState || !ownsState ? stateDir : undefined,
       settings: { runs: options.runs, kills: options.kills, faults: options.faults, duplicates: options.duplicates, seed: options.seed },
       verdict,
       kills: killer.kills,
@@ -170,10 +179,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       durationInSeconds: Math.round((Date.now() - startedAt) / 1000),
       settled,
     };
+  } catch (err) {
+    keepState = true;
+    throw new Error(`${(err as Error).message}\n(state and host log kept in ${stateDir})`, { cause: err });
   } finally {
     await killer?.stop();
     await stack?.stop();
     await receiver.close();
-    if (ownsState) fs.rmSync(stateDir, { recursive: true, force: true });
+    await new Promise((r) => hostLog.end(r));
+    // A clean soak leaves nothing behind; one with violations keeps its host log and state to debug.
+    if (ownsState && !keepState) fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }

@@ -128,7 +128,8 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
     const events = eventsByRun.get(run.runId) ?? [];
     if (!FINAL_STATUSES.has(run.runtimeStatus)) {
       runsNotFinal += 1;
-      add('run not in a final state', run.runId, `runtime status ${run.runtimeStatus}, custom status ${JSON.stringify(run.customStatus ?? null)}`);
+      const children = (run.children ?? []).map((c) => `${c.instanceId} ${c.runtimeStatus} (last updated ${c.lastUpdatedTime ?? '?'})`).join('; ');
+      add('run not in a final state', run.runId, `runtime status ${run.runtimeStatus} (last updated ${run.lastUpdatedTime ?? '?'}), custom status ${JSON.stringify(run.customStatus ?? null)}${children ? `; its sub-orchestrations: ${children}` : ''}`);
     }
     if (!record) {
       runsWithoutRecord += 1;

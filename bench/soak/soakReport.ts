@@ -33,6 +33,8 @@ export interface SoakResult {
   faults: FaultSummary;
   durationInSeconds: number;
   settled: boolean;
+  /** Where the stack's state and the host log were kept (after violations, or when asked). */
+  stateDir?: string;
 }
 
 function row(label: string, value: string | number): string {
@@ -88,6 +90,7 @@ export function formatSoakReport(r: SoakResult): string {
     for (const x of v.slice(0, 200)) lines.push(`  [${x.kind}] ${x.subject}: ${x.detail}`);
     if (v.length > 200) lines.push(`  ... and ${v.length - 200} more`);
   }
+  if (r.stateDir) lines.push(`state and host log: ${r.stateDir}`);
   lines.push('');
   lines.push(`soak: ${f.runs} runs, ${r.killsSurvived} kills, ${v.length} violations`);
   return lines.join('\n');

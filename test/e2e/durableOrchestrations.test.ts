@@ -42,6 +42,12 @@ describe('orchestrations', () => {
     expect(appView.history).toBeUndefined();
   });
 
+  it('names the instance in the host log line that starts each of its functions', async () => {
+    await waitForStatus(d.client, 'seq-1');
+    const line = await d.host.waitForLog((l) => /^Executing 'Functions\.SayHello' \(Reason='activitytrigger', InstanceId=seq-1, Id=[0-9a-f-]+\)$/.test(l.message));
+    expect(line.functionName).toBe('SayHello');
+  });
+
   it('answers status with historyEvents, and 202 with Location while running', async () => {
     const id = await d.client.startNew('WaitForever', { instanceId: 'waiting-status' });
     await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running');

@@ -191,7 +191,7 @@ export class LoadedApp implements FunctionInvoker {
     const invocationId = randomUUID();
     // The lines the Functions host writes around every invocation; launchers (the soak's host killer)
     // read them to know which function is running.
-    const instanceId = request.triggerMetadata?.instanceId?.string;
+    const instanceId = instanceIdOf(request.triggerMetadata?.instanceId);
     const startedAt = Date.now();
     this.logger({ level: 'information', category: 'host', functionName: fn.name, invocationId, message: `Executing 'Functions.${fn.name}' (Reason='${fn.triggerType}'${instanceId ? `, InstanceId=${instanceId}` : ''}, Id=${invocationId})` });
     const outcome = await this.#invoke(fn, request, invocationId);
@@ -268,6 +268,18 @@ export class LoadedApp implements FunctionInvoker {
       coreCtx.state = undefined;
       return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
+  }
+}
+
+/** A Durable function's instance ID from its trigger metadata (typed JSON, as the extension sends it, or a string). */
+function instanceIdOf(data: { string?: string | null; json?: string | null } | undefined): string | undefined {
+  if (typeof data?.string === 'string') return data.string;
+  if (typeof data?.json !== 'string') return undefined;
+  try {
+    const id: unknown = JSON.parse(data.json);
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
