@@ -92,6 +92,8 @@ type ViewEntity = {
   t: string;
 };
 
+type KnownEntry = EntryEntity & { etag: string };
+
 type CounterEntity = { partitionKey: string; rowKey: string; route: string; kind: string } & Partial<Record<RunStatus, number>>;
 
 /** Text past this many characters is not searched (a batch of thousands of files). */
@@ -201,8 +203,13 @@ export class RunIndex {
     const runId = update.summary.runId;
     const pk = entryPartition(runId);
     let outcome: RecordOutcome | undefined;
+    let known: KnownEntry | undefined;
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS && !outcome; attempt++) {
-      const entry = await this.readEntry(runId);
+      // The counter rows are read with the entry, guessing the run's creation day from this writer; a
+      // guess proved wrong by the entry costs one more read.
+      const guessMs = Date.parse(update.summary.createdAt);
+      const guess = Number.isNaN(guessMs) ? [] : counterKeys(update.summary.route, update.summary.kind, guessMs);
+      const [entry, ...guessed] = await Promise.all([this.readEntry(runId), ...guess.map((k) => this.readCounter(pk, k))]);
       if (entry && !isNewerVersion(update.version, entry.v)) {
         outcome = { applied: false, version: entry.v };
         break;
@@ -214,23 +221,27 @@ export class RunIndex {
       const route = entry?.route ?? update.summary.route ?? NO_ROUTE;
       const kind = entry?.kind ?? update.summary.kind;
       const summary: RunSummary = { ...update.summary, createdAt, route: route === NO_ROUTE ? undefined : route, kind };
-      const entity = entryEntityOf(summary, update.text, update.version, entry?.placed ?? '[]', entry?.placedV ?? '');
+      // A new entry says where its view rows will be from the start (see project).
+      const placed = entry?.placed ?? JSON.stringify(viewPlacements({ route: summary.route, status: summary.status, kind }, createdMs).map(placementId));
+      const entity = entryEntityOf(summary, update.text, update.version, placed, entry?.placedV ?? '');
       const actions: TransactionAction[] = [entry ? ['update', entity, 'Replace', { etag: entry.etag }] : ['create', entity]];
       if (entry?.status !== summary.status) {
         const keys = counterKeys(route === NO_ROUTE ? undefined : route, kind, createdMs);
-        const counters = await Promise.all(keys.map((k) => this.readCounter(pk, k)));
+        const counters = keys.every((k, i) => k === guess[i]) ? guessed : await Promise.all(keys.map((k) => this.readCounter(pk, k)));
         keys.forEach((rowKey, i) => {
           const c = counters[i];
           const next: CounterEntity = { partitionKey: pk, rowKey, route, kind };
-          for (const s of RUN_STATUSES) if (c?.[s]) next[s] = c[s];
+          for (const st of RUN_STATUSES) if (c?.[st]) next[st] = c[st];
           if (entry) next[entry.status] = Math.max(0, (next[entry.status] ?? 0) - 1);
           next[summary.status] = (next[summary.status] ?? 0) + 1;
           actions.push(c ? ['update', next, 'Replace', { etag: c.etag }] : ['create', next]);
         });
       }
       try {
-        await this.tables.entries.submitTransaction(actions);
+        const response = await this.tables.entries.submitTransaction(actions);
         outcome = { applied: true, version: update.version };
+        const etag = response.getResponseForEntity(entity.rowKey)?.etag;
+        if (etag) known = { ...entity, etag };
       } catch (err) {
         // Another writer changed the entry or a counter since we read them: read again.
         if (!isStatus(err, 409, 412)) rethrowClassified(err, `Writing run ${runId} to the run index`);
@@ -238,17 +249,17 @@ export class RunIndex {
       }
     }
     if (!outcome) throw new TransientError(`Writing run ${runId} to the run index: still contended after ${MAX_WRITE_ATTEMPTS} attempts; try again.`);
-    await this.project(runId);
+    await this.project(runId, known);
     return outcome;
   }
 
-  /** Brings the run's view rows to what its entry says; a no-op when they already are. */
-  async project(runId: string): Promise<void> {
+  /** Brings the run's view rows to what its entry says; a no-op when they already are. `known`: the entry as just written. */
+  async project(runId: string, known?: KnownEntry): Promise<void> {
     const pk = entryPartition(runId);
     const rk = entryRowKey(runId);
     let written: ViewPlacement[] = [];
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      const entry = await this.readEntry(runId);
+      const entry = attempt === 1 && known ? known : await this.readEntry(runId);
       if (!entry) return;
       const current = viewPlacements({ route: entry.route === NO_ROUTE ? undefined : entry.route, status: entry.status, kind: entry.kind }, Date.parse(entry.createdAt));
       const currentIds = new Set(current.map(placementId));
@@ -366,7 +377,8 @@ export class RunIndex {
       }
     };
     await run(`PartitionKey eq ${odataString(newest)} and ${rowRange}${extra}`);
-    if (!more) {
+    // Older months, unless the range starts in the newest one.
+    if (!more && fromMonth !== topMonth) {
       // Older months: their rows are all older than the newest month's, so only `from` bounds them.
       const oldest = viewPartitionKey(view, value, fromMonth ?? '000000');
       const older = `PartitionKey gt ${odataString(newest)} and PartitionKey le ${odataString(oldest)}${o.fromMs !== undefined ? ` and RowKey lt ${odataString(rowKeyPast(o.fromMs))}` : ''}${extra}`;

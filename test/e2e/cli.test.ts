@@ -4,11 +4,14 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
 import { BlobRunStack } from '../support/blobRunStack';
 import { OperatorClient } from '../support/operatorStack';
 import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
-import type { RunDetail, RunSummary } from '../../src/operator/operatorApiTypes';
+import type { RunDetail, RunIndexStatus, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
+import { runIndexTableNames } from '../../src/azure/runIndexKeys';
+import { testAzurite } from '../support/azurite';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'operator', 'cli', 'cli.js');
 
@@ -163,5 +166,23 @@ describe('batchpilot runs (the built CLI)', () => {
     const nothing = await cli(['runs', 'list']);
     expect(nothing.code).toBe(3);
     expect(nothing.stderr).toMatch(/No operator API to talk to|Cannot reach the operator API/);
+  });
+
+  it('backfills the run index: runs missing from it are written back from their instances, and listed again', async () => {
+    // As if these runs were made before the run index existed: empty its tables, backfill state and all.
+    for (const name of Object.values(runIndexTableNames(s.stack.appSettings.BATCHPILOT_TASK_HUB))) {
+      const table = TableClient.fromConnectionString(testAzurite().connectionString, name, { allowInsecureConnection: true });
+      for await (const e of table.listEntities()) await table.deleteEntity(e.partitionKey!, e.rowKey!);
+    }
+    expect((await ops.get<RunListPage>('/runs?top=199')).body.runs).toEqual([]);
+    expect((await ops.get<RunIndexStatus>('/index')).body).toMatchObject({ ready: false });
+    const r = await cli(['runs', 'backfill-index', '--reason', 'runs from before the index', ...target]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^The run index holds every run: \d+ instance\(s\) read, \d+ run\(s\) written by the backfill \(audit record \S+\)\.$/m);
+    const runs = (await ops.get<RunListPage>('/runs?top=198')).body;
+    expect(runs.source).toBe('index');
+    expect(runs.runs.map((x) => [x.runId, x.status]).sort()).toEqual([[completedRun, 'Completed'], [`${completedRun}-r1`, 'Completed'], [failedRun, 'Failed'], [`${failedRun}-r1`, 'Completed']].sort());
+    expect((await ops.get<RunIndexStatus>('/index')).body).toMatchObject({ ready: true, backfill: { state: 'complete' } });
+    expect(await cli(['runs', 'backfill-index', ...target])).toMatchObject({ code: 2, stderr: expect.stringMatching(/'runs backfill-index' needs --reason/) });
   });
 });

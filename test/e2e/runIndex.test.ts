@@ -84,6 +84,17 @@ describe('a run in the index, state by state', () => {
     expect((await c.index.get('bp-alpha-0001'))!.summary.reason).toBe('it ValidationFailed');
   });
 
+  it('writes a new run in a fixed number of Table requests: reads in parallel, one transaction, one row per view, one confirmation', async () => {
+    c.requests.length = 0;
+    await write(c.index, { runId: 'bp-epsilon-0010', route: 'epsilon', runtimeStatus: 'Completed', outcome: 'Completed', createdAt: new Date(T0 + 500).toISOString() }, T0 + 500);
+    const by = (table: string, method?: string): number => c.requests.filter((r) => r.table === table && (!method || r.method === method)).length;
+    // The entry and three counter rows read together, then one entity-group transaction.
+    expect(by('entries', 'GET')).toBe(4);
+    expect(c.requests.filter((r) => r.table === 'entries' && r.url.includes('$batch'))).toHaveLength(1);
+    expect(by('byTime') + by('byRoute') + by('byStatus') + by('byKind')).toBe(4);
+    expect(c.requests).toHaveLength(10);
+  });
+
   it('never moves a run backwards: a replayed, repeated or late write is refused and counted nowhere', async () => {
     const run: RunState = { runId: 'bp-alpha-0002', route: 'alpha', runtimeStatus: 'Completed', outcome: 'Completed', createdAt: new Date(T0 + 1000).toISOString() };
     expect(await write(c.index, run, T0 + 120_000)).toBe(true);
@@ -95,7 +106,7 @@ describe('a run in the index, state by state', () => {
     expect(await write(c.index, { ...run, runtimeStatus: 'Pending' }, T0 + 900_000)).toBe(false);
     expect(await statusOf(c.index, run.runId)).toBe('Completed');
     expect(await listed(c.index, { statuses: ['Running', 'Pending'] })).toEqual([]);
-    expect((await c.index.count({})).byStatus).toEqual({ ValidationFailed: 1, Completed: 1 });
+    expect((await c.index.count({})).byStatus).toEqual({ ValidationFailed: 1, Completed: 2 });
     // Within one millisecond, the later write of the orchestration (higher sequence number) wins.
     const gated: RunState = { runId: 'bpm-churn-v7-0003', kind: 'model', route: 'models', runtimeStatus: 'Running', phase: 'awaiting approval', createdAt: new Date(T0 + 2000).toISOString() };
     expect(await write(c.index, gated, T0 + 200_000, 0)).toBe(true);
