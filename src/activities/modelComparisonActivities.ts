@@ -10,7 +10,7 @@ import { workspaceClient } from './mlJobActivities';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
-import { parseBlobUrl } from '../events/blobUrls';
+import { parseBlobUrl } from '../domain/blobUrls';
 import { comparePredictionFiles } from '../model/comparePredictionFiles';
 
 const DATASTORE_URI = /^azureml:\/\/datastores\/([^/]+)\/paths\/(.*)$/;

@@ -9,9 +9,9 @@ import { durableClientFor } from '../azure/durableClient';
 import { appRoutes, appSettings } from './runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError, rethrowClassified, TransientError } from '../azure/errorClassification';
-import { parseBlobUrl, siblingBlobUrl } from '../events/blobUrls';
+import { parseBlobUrl, siblingBlobUrl } from '../domain/blobUrls';
 import { manifestEntries, manifestLimits } from '../events/manifestEntries';
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
 import type { BlobRoute } from '../config/routes';
 
 export async function peekPartition(input: PeekPartitionInput, context: InvocationContext): Promise<ActivityResult<PartitionSnapshot>> {

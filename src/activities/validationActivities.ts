@@ -7,7 +7,7 @@ import { appSettings } from './runtimeConfig';
 import { workspaceClient } from './mlJobActivities';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError } from '../azure/errorClassification';
-import { parseBlobUrl } from '../events/blobUrls';
+import { parseBlobUrl } from '../domain/blobUrls';
 import { validateJobOutputs, writeValidationReport, type InputSelection } from '../validation';
 
 export async function validateRunOutputs(input: ValidateRunOutputsInput, context: InvocationContext): Promise<ActivityResult<ValidationVerdict>> {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { validationRulesSchema } from '../validation/rules';
 import { comparisonRulesSchema } from '../model/comparisonRules';
-import { globProblem } from '../events/pathGlobs';
+import { globProblem } from '../domain/pathGlobs';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */

@@ -5,8 +5,8 @@
 // waiting for this very job (checkWaitingInstance) before the event is raised on it. ModelRegistered
 // is normalised by src/model/modelRegistrations.ts.
 import { z } from 'zod';
-import { canonicalJobStatus } from '../orchestrations/jobStatuses';
-import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../orchestrations/runIds';
+import { canonicalJobStatus } from '../domain/jobStatuses';
+import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../domain/runIds';
 import { RUN_BATCH_JOB, JobWaitStatus } from '../orchestrations/runBatchJob';
 import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from '../model/modelRegistrations';
 

@@ -6,7 +6,7 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { checkWaitingInstance, claimOfJobEvent, isUnfinishedRuntimeStatus, JobEvent, parseMlEvent, quoted } from './mlEvents';
 import { JOB_STATUS_EVENT, JobStatusEvent } from '../orchestrations/runBatchJob';
-import { RUN_TAG } from '../orchestrations/runIds';
+import { RUN_TAG } from '../domain/runIds';
 import { intakeModelRegistration } from '../model/modelIntake';
 
 const NO_INSTANCE = /No instance with ID|HTTP 404 response/;

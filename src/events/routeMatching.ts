@@ -3,9 +3,9 @@
 import * as posix from 'node:path/posix';
 import type { BlobRoute } from '../config/routes';
 import type { BlobArrival } from './storageEvents';
-import { BlobLocation, BlobUrlError, parseBlobUrl } from './blobUrls';
-import { matchesGlob } from './pathGlobs';
-import { clip } from './untrustedText';
+import { BlobLocation, BlobUrlError, parseBlobUrl } from '../domain/blobUrls';
+import { matchesGlob } from '../domain/pathGlobs';
+import { clip } from '../domain/untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
 

@@ -2,7 +2,7 @@
 // glob, workspace and tag filters all match), or why none does. Tags may be missing from an event;
 // then the caller looks them up and asks again, rather than guessing.
 import type { ModelRoute } from '../config/routes';
-import { matchesGlob } from '../events/pathGlobs';
+import { matchesGlob } from '../domain/pathGlobs';
 import type { ModelRegistration } from './modelRegistrations';
 
 export type ModelRouteDecision =

@@ -15,8 +15,8 @@ import { runQueryCache } from './runQueries';
 import { requestRollback, sendApprovalDecision } from './modelGate';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { appSettings } from '../activities/runtimeConfig';
-import { isTerminalJobStatus } from '../orchestrations/jobStatuses';
-import { MAX_RERUNS, rerunBaseOf, rerunId } from '../orchestrations/runIds';
+import { isTerminalJobStatus } from '../domain/jobStatuses';
+import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';
 import { instanceExists } from '../events/runStarter';
 
 export interface ActionCaller {

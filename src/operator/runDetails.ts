@@ -14,7 +14,7 @@ import { appSettings } from '../activities/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { accountNameOf, blobServiceFor } from '../azure/storageClients';
 import { RUN_BATCH_JOB } from '../orchestrations/runBatchJob';
-import { jobInstanceId } from '../orchestrations/runIds';
+import { jobInstanceId } from '../domain/runIds';
 
 type Json = Record<string, unknown>;
 

@@ -8,7 +8,7 @@ import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, callActivity, ClosedBatch, PartitionSnapshot } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
 
 export const COALESCE_PARTITION = 'coalescePartition';
 export const ARRIVAL_EVENT = 'ArrivalRecorded';

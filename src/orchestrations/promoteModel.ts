@@ -26,7 +26,7 @@ import type { ModelRoute } from '../config/routes';
 import type { LedgerEntry } from '../model/promotionLedger';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
-import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from './runIds';
+import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from '../domain/runIds';
 
 export const PROMOTE_MODEL = 'promoteModel';
 /** External event an approver's decision is raised as (see src/model/approvals.ts). */

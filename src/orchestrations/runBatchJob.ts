@@ -11,8 +11,8 @@ import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import type { JobSummary } from '../azure/mlWorkspace';
-import { isTerminalJobStatus } from './jobStatuses';
-import { jobTags } from './runIds';
+import { isTerminalJobStatus } from '../domain/jobStatuses';
+import { jobTags } from '../domain/runIds';
 
 export const RUN_BATCH_JOB = 'runBatchJob';
 /** External event raised on the job's instance when Azure ML reports a status change. */

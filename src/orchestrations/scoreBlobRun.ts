@@ -8,7 +8,7 @@ import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
-import { jobInstanceId } from './runIds';
+import { jobInstanceId } from '../domain/runIds';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 

@@ -7,7 +7,7 @@ import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { waitUntil } from './waitUntil';
-import { RUN_TAG } from '../../src/orchestrations/runIds';
+import { RUN_TAG } from '../../src/domain/runIds';
 import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };

@@ -10,7 +10,7 @@ import { AzureMachineLearningWorkspaces, BatchDeployment } from '@azure/arm-mach
 import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from './waitUntil';
-import { RUN_TAG } from '../../src/orchestrations/runIds';
+import { RUN_TAG } from '../../src/domain/runIds';
 import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
 
 export interface ModelEvent {

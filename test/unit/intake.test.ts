@@ -2,11 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStorageEvent } from '../../src/events/storageEvents';
-import { parseBlobUrl, BlobUrlError } from '../../src/events/blobUrls';
+import { parseBlobUrl, BlobUrlError } from '../../src/domain/blobUrls';
 import { matchRoute } from '../../src/events/routeMatching';
 import { parseRoutes } from '../../src/config/routes';
 import { blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
-import { matchesGlob } from '../../src/events/pathGlobs';
+import { matchesGlob } from '../../src/domain/pathGlobs';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const EXAMPLES = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
@@ -235,7 +235,7 @@ describe('oversized events (issue 10 §2)', () => {
 });
 
 describe('user values in log lines and errors stay bounded (issue 10 §2)', () => {
-  const { clip } = require('../../src/events/untrustedText') as typeof import('../../src/events/untrustedText');
+  const { clip } = require('../../src/domain/untrustedText') as typeof import('../../src/domain/untrustedText');
 
   it('clips long values, says how much was cut, and escapes control characters', () => {
     expect(clip('short')).toBe('short');
@@ -267,7 +267,7 @@ describe('marker and manifest files are not inputs (issue 10 §2)', () => {
 });
 
 describe('globs compile once, at load (issue 15.9)', () => {
-  const { compileGlob, GlobError } = require('../../src/events/pathGlobs') as typeof import('../../src/events/pathGlobs');
+  const { compileGlob, GlobError } = require('../../src/domain/pathGlobs') as typeof import('../../src/domain/pathGlobs');
 
   it.each([
     ['**/*.{csv,tsv', /'\{' at position 5 is never closed/],

@@ -15,7 +15,7 @@ import {
   RUN_TAG,
   runIdOfJobInstance,
   scoringRunId,
-} from '../../src/orchestrations/runIds';
+} from '../../src/domain/runIds';
 
 const WS = '/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w';
 const blob = blobRunId('daily-scoring', 'https://acct.blob.core.windows.net/input/a.csv', '"0x8D9"');
