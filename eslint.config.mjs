@@ -41,7 +41,7 @@ export default tseslint.config(
         paths: nodeBuiltins.flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: 'Orchestrations are replayed: do I/O in an activity.', allowTypeImports: true })),
         patterns: [
           { group: ['@azure/*', '!@azure/functions'], message: 'SDK clients belong in activities (src/activities, src/azure).', allowTypeImports: true },
-          { group: ['**/azure/**', '**/activities/*Activities', '**/activities/runtimeConfig'], message: 'Orchestrations call activities, not adapters.', allowTypeImports: true },
+          { group: ['**/azure/**', '**/activities/*Activities', '**/config/runtimeConfig'], message: 'Orchestrations call activities, not adapters.', allowTypeImports: true },
         ],
       }],
       'no-restricted-globals': ['error',

@@ -4,9 +4,9 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
-import type { ValidationRules } from '../validation/rules';
+import type { ValidationRules } from '../config/validationRules';
 import type { BlobRoute, ModelRoute } from '../config/routes';
-import type { ComparisonRules } from '../model/comparisonRules';
+import type { ComparisonRules } from '../config/comparisonRules';
 import type { ComparisonCheck, ComparisonCounts, ComparisonMetrics } from '../model/predictionComparison';
 import type { LedgerEntry } from '../model/promotionLedger';
 

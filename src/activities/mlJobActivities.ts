@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, AdoptOrSubmitJobInput, AdoptOrSubmitJobOutput, JobRefInput, ResolveBatchEndpointInput, ResolvedEndpointOutput } from './contracts';
-import { appSettings } from './runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { appCredential } from '../azure/credentials';
 import { MlWorkspaceClient, JobSummary } from '../azure/mlWorkspace';
 import { parseWorkspaceId } from '../azure/workspaceIds';

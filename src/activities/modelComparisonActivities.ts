@@ -5,7 +5,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, CompareModelPredictionsInput, ComparisonVerdict, ResolvedValidationData, ResolveValidationDataInput } from './contracts';
-import { appSettings } from './runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from './mlJobActivities';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';

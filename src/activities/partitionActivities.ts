@@ -6,7 +6,7 @@ import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSn
 import { closeBatch, readOpenPartition } from '../azure/arrivalLedger';
 import { startRunOnce } from '../events/runStarter';
 import { durableClientFor } from '../azure/durableClient';
-import { appRoutes, appSettings } from './runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError, rethrowClassified, TransientError } from '../azure/errorClassification';
 import { parseBlobUrl, siblingBlobUrl } from '../domain/blobUrls';

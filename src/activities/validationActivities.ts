@@ -3,7 +3,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ValidateRunOutputsInput, ValidationVerdict } from './contracts';
-import { appSettings } from './runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from './mlJobActivities';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError } from '../azure/errorClassification';

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { validationRulesSchema } from '../validation/rules';
-import { comparisonRulesSchema } from '../model/comparisonRules';
+import { validationRulesSchema } from './validationRules';
+import { comparisonRulesSchema } from './comparisonRules';
 import { globProblem } from '../domain/pathGlobs';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;

@@ -10,7 +10,7 @@ import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
 import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
 import { clip } from '../domain/untrustedText';
 import { startRunOnce, wakeOrStart } from './runStarter';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { pathStyleOriginsOf } from '../azure/storageClients';
 import { recordArrival } from '../azure/arrivalLedger';

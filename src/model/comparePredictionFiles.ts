@@ -6,7 +6,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { PermanentError } from '../azure/errorClassification';
 import { CsvRecordScanner, splitCsvRecord } from '../validation/csvRecordScanner';
 import { folderPrefix, openBlob } from '../validation/blobReading';
-import type { ComparisonRules } from './comparisonRules';
+import type { ComparisonRules } from '../config/comparisonRules';
 import { ComparisonReport, PredictionSide, PredictionsComparison } from './predictionComparison';
 
 export interface PredictionsLocation {

@@ -4,7 +4,7 @@
 // decides). Each deletion is waited on and recorded in the promotion ledger; one endpoint's trouble is
 // logged and does not stop the others.
 import type { InvocationContext } from '@azure/functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { classifyAzureError } from '../azure/errorClassification';
 import { CleanupDecision, planDeploymentCleanup } from './cleanupPlan';

@@ -6,7 +6,7 @@
 // throw, so Event Grid retries and nothing is lost.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { classifyAzureError } from '../azure/errorClassification';
 import { startRunOnce } from '../events/runStarter';

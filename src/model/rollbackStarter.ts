@@ -3,7 +3,7 @@
 // promoted, already rolled back) hears why at once; the rollback run itself checks the endpoint again
 // before changing anything. The run's ID derives from the promotion it undoes: asking twice starts one.
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { instanceExists } from '../events/runStarter';
 import { ROLLBACK_MODEL, RollbackModelInput } from '../orchestrations/rollbackModel';
 import { readLedger, rollbackTargetOf } from './promotionLedger';

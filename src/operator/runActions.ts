@@ -14,7 +14,7 @@ import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
 import { runQueryCache } from './runQueries';
 import { requestRollback, sendApprovalDecision } from './modelGate';
 import { workspaceClient } from '../activities/mlJobActivities';
-import { appSettings } from '../activities/runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { isTerminalJobStatus } from '../domain/jobStatuses';
 import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';
 import { instanceExists } from '../events/runStarter';

@@ -10,7 +10,7 @@ import { isAwaitingApproval, summariseRun } from './runSummaries';
 import { failingStep, summariseHistory } from './historySteps';
 import { auditLog } from './auditLog';
 import { ACTIVITY } from '../activities/contracts';
-import { appSettings } from '../activities/runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { accountNameOf, blobServiceFor } from '../azure/storageClients';
 import { RUN_BATCH_JOB } from '../orchestrations/runBatchJob';

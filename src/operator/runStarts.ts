@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { OperatorError } from './operatorHttp';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';

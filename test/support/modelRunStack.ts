@@ -190,7 +190,7 @@ export class ModelRunStack {
   async asApp<T>(work: () => Promise<T>): Promise<T> {
     const saved = { ...process.env };
     Object.assign(process.env, this.stack.appSettings);
-    const { resetRuntimeConfig } = await import('../../src/activities/runtimeConfig');
+    const { resetRuntimeConfig } = await import('../../src/config/runtimeConfig');
     resetRuntimeConfig();
     try {
       return await work();

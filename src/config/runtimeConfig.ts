@@ -1,8 +1,8 @@
 // Settings and routes as the activities and triggers see them: loaded once per process on first use
 // (not at import, so cold start stays small), with the same clear errors as at startup.
-import { findProjectRoot } from '../config/projectRoot';
-import { loadSettings, Settings } from '../config/settings';
-import { loadRoutes, RoutesFile } from '../config/routes';
+import { findProjectRoot } from './projectRoot';
+import { loadSettings, Settings } from './settings';
+import { loadRoutes, RoutesFile } from './routes';
 
 let settings: Settings | undefined;
 let routes: RoutesFile | undefined;
