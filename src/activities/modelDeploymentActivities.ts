@@ -22,7 +22,7 @@ import type {
 import { workspaceClient } from './mlJobActivities';
 import { PermanentError, TransientError } from '../azure/errorClassification';
 import { candidateDeploymentName } from '../model/candidateNaming';
-import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../model/promotionLedger';
+import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../azure/promotionLedger';
 import { RUN_TAG } from '../domain/runIds';
 
 /** Tags batchpilot puts on the deployments it creates, so they can be recognised in the portal. */

@@ -4,7 +4,7 @@ import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSnapshot, PeekPartitionInput, StartScoringRunInput } from './contracts';
 import { closeBatch, readOpenPartition } from '../azure/arrivalLedger';
-import { startRunOnce } from '../events/runStarter';
+import { startRunOnce } from '../azure/runStarter';
 import { durableClientFor } from '../azure/durableClient';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';

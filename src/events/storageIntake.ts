@@ -9,7 +9,7 @@ import { matchRoute } from './routeMatching';
 import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
 import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
 import { clip } from '../domain/untrustedText';
-import { startRunOnce, wakeOrStart } from './runStarter';
+import { startRunOnce, wakeOrStart } from '../azure/runStarter';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { pathStyleOriginsOf } from '../azure/storageClients';

@@ -8,7 +8,7 @@ import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { classifyAzureError } from '../azure/errorClassification';
 import { CleanupDecision, planDeploymentCleanup } from './cleanupPlan';
-import { readLedger, recordLedgerEntry } from './promotionLedger';
+import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';
 
 export interface EndpointCleanup {
   workspaceId: string;

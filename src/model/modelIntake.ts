@@ -9,7 +9,7 @@ import type { DurableClient } from 'durable-functions';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { workspaceClient } from '../activities/mlJobActivities';
 import { classifyAzureError } from '../azure/errorClassification';
-import { startRunOnce } from '../events/runStarter';
+import { startRunOnce } from '../azure/runStarter';
 import { PROMOTE_MODEL, PromoteModelInput } from '../orchestrations/promoteModel';
 import type { ModelRegistration } from './modelRegistrations';
 import { matchModelRoute } from './modelRouteMatching';

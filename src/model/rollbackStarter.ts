@@ -4,9 +4,9 @@
 // before changing anything. The run's ID derives from the promotion it undoes: asking twice starts one.
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
-import { instanceExists } from '../events/runStarter';
+import { instanceExists } from '../azure/runStarter';
 import { ROLLBACK_MODEL, RollbackModelInput } from '../orchestrations/rollbackModel';
-import { readLedger, rollbackTargetOf } from './promotionLedger';
+import { readLedger, rollbackTargetOf } from '../azure/promotionLedger';
 import { rollbackRunId } from './modelRunIds';
 
 export class ModelRollbackError extends Error {

@@ -20,7 +20,7 @@ import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
-import { instanceExists } from '../events/runStarter';
+import { instanceExists } from '../azure/runStarter';
 
 const RUN_ACTIONS = ['terminate', 'rerun', 'approve', 'reject'] as const;
 

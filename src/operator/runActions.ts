@@ -17,7 +17,7 @@ import { workspaceClient } from '../activities/mlJobActivities';
 import { appSettings } from '../config/runtimeConfig';
 import { isTerminalJobStatus } from '../domain/jobStatuses';
 import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';
-import { instanceExists } from '../events/runStarter';
+import { instanceExists } from '../azure/runStarter';
 
 export interface ActionCaller {
   client: DurableClient;

@@ -14,7 +14,7 @@ import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
 import { matchRoute, RouteDecision } from '../events/routeMatching';
 import type { BlobArrival } from '../events/storageEvents';
 import { planFileRun, routeTargets } from '../events/storageIntake';
-import { startRunOnce } from '../events/runStarter';
+import { startRunOnce } from '../azure/runStarter';
 import { RUN_ID_PREFIX } from '../domain/runIds';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from '../orchestrations/scoreBlobRun';
 

@@ -6,8 +6,8 @@
 // upserts keyed by time and run, so an activity that repeats after a crash writes the same row again.
 import { createHash } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { readyRuntimeTable } from '../azure/storageClients';
-import { rethrowClassified } from '../azure/errorClassification';
+import { readyRuntimeTable } from './storageClients';
+import { rethrowClassified } from './errorClassification';
 
 export const PROMOTIONS_TABLE = 'BatchpilotPromotions';
 
