@@ -11,7 +11,7 @@ import type { JobInputSpec } from '../azure/batchScoring';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { parseBlobUrl } from '../domain/blobUrls';
-import { comparePredictionFiles } from '../model/comparePredictionFiles';
+import { comparePredictionFiles } from '../validation/comparePredictionFiles';
 
 const DATASTORE_URI = /^azureml:\/\/datastores\/([^/]+)\/paths\/(.*)$/;
 const DATA_ASSET = /^azureml:([^:]+):([^:]+)$/;

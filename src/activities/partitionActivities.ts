@@ -10,7 +10,7 @@ import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError, rethrowClassified, TransientError } from '../azure/errorClassification';
 import { parseBlobUrl, siblingBlobUrl } from '../domain/blobUrls';
-import { manifestEntries, manifestLimits } from '../events/manifestEntries';
+import { manifestEntries, manifestLimits } from './manifestEntries';
 import { clip } from '../domain/untrustedText';
 import type { BlobRoute } from '../config/routes';
 

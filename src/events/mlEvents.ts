@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { canonicalJobStatus } from '../domain/jobStatuses';
 import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../domain/runIds';
 import { RUN_BATCH_JOB, JobWaitStatus } from '../orchestrations/runBatchJob';
-import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from '../model/modelRegistrations';
+import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from './modelRegistrations';
 
 export const ML_EVENT_TYPES = {
   runCompleted: 'Microsoft.MachineLearningServices.RunCompleted',

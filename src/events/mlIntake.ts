@@ -7,7 +7,7 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { checkWaitingInstance, claimOfJobEvent, isUnfinishedRuntimeStatus, JobEvent, parseMlEvent, quoted } from './mlEvents';
 import { JOB_STATUS_EVENT, JobStatusEvent } from '../orchestrations/runBatchJob';
 import { RUN_TAG } from '../domain/runIds';
-import { intakeModelRegistration } from '../model/modelIntake';
+import { intakeModelRegistration } from './modelIntake';
 
 const NO_INSTANCE = /No instance with ID|HTTP 404 response/;
 

@@ -5,8 +5,8 @@
 import { ModelRunStack } from '../support/modelRunStack';
 import { waitUntil } from '../support/waitUntil';
 import { CHURN_MODEL_VERSIONS } from '../../src/local/azureml/sample/churnModel';
-import { ModelApprovalError, submitModelApproval } from '../../src/model/approvals';
-import { ModelRollbackError, startModelRollback } from '../../src/model/rollbackStarter';
+import { ModelApprovalError, submitModelApproval } from '../../src/operator/modelApprovals';
+import { ModelRollbackError, startModelRollback } from '../../src/operator/modelRollbacks';
 import { AWAITING_APPROVAL } from '../../src/orchestrations/promoteModel';
 
 const SAMPLE_FOLDER = 'azureml://datastores/workspaceblobstore/paths/samples/churn/inputs/';

@@ -287,7 +287,7 @@ describe('globs compile once, at load (issue 15.9)', () => {
 });
 
 describe('manifests have limits and pass the route filters (issue 15.7)', () => {
-  const { manifestEntries } = require('../../src/events/manifestEntries') as typeof import('../../src/events/manifestEntries');
+  const { manifestEntries } = require('../../src/activities/manifestEntries') as typeof import('../../src/activities/manifestEntries');
   const manifested = parseRoutes(
     `routes:\n  - name: manifested\n    trigger: { storageAccounts: [devstoreaccount1], container: incoming, pathPrefix: daily/, pathGlob: "**/*.csv" }\n    batching: { mode: marker, markerName: _manifest.json, manifest: true, maxManifestFiles: 3 }\n    target: { endpoint: churn-scoring }\n`,
     'routes.yaml',

@@ -13,7 +13,7 @@ import { startRunOnce } from '../azure/runStarter';
 import { PROMOTE_MODEL, PromoteModelInput } from '../orchestrations/promoteModel';
 import type { ModelRegistration } from './modelRegistrations';
 import { matchModelRoute } from './modelRouteMatching';
-import { modelRunId } from './modelRunIds';
+import { modelRunId } from '../model/modelRunIds';
 
 export type ModelIntakeOutcome = { action: 'dropped'; reason: string } | { action: 'started' | 'duplicate'; runId: string };
 

@@ -5,9 +5,9 @@
 // logged and does not stop the others.
 import type { InvocationContext } from '@azure/functions';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { workspaceClient } from './mlJobActivities';
 import { classifyAzureError } from '../azure/errorClassification';
-import { CleanupDecision, planDeploymentCleanup } from './cleanupPlan';
+import { CleanupDecision, planDeploymentCleanup } from '../model/cleanupPlan';
 import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';
 
 export interface EndpointCleanup {

@@ -7,7 +7,7 @@ import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { instanceExists } from '../azure/runStarter';
 import { ROLLBACK_MODEL, RollbackModelInput } from '../orchestrations/rollbackModel';
 import { readLedger, rollbackTargetOf } from '../azure/promotionLedger';
-import { rollbackRunId } from './modelRunIds';
+import { rollbackRunId } from '../model/modelRunIds';
 
 export class ModelRollbackError extends Error {
   constructor(readonly code: 'InvalidRequest' | 'NothingToRollBack', message: string) {
