@@ -5,7 +5,7 @@
 // logged and does not stop the others.
 import type { InvocationContext } from '@azure/functions';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from './mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { classifyAzureError } from '../azure/errorClassification';
 import { CleanupDecision, planDeploymentCleanup } from '../model/cleanupPlan';
 import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';

@@ -6,7 +6,7 @@ import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, CompareModelPredictionsInput, ComparisonVerdict, ResolvedValidationData, ResolveValidationDataInput } from './contracts';
 import { appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from './mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';

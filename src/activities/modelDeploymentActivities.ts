@@ -19,7 +19,7 @@ import type {
   SwitchDefaultDeploymentInput,
   SwitchedDefaultDeployment,
 } from './contracts';
-import { workspaceClient } from './mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { PermanentError, TransientError } from '../azure/errorClassification';
 import { candidateDeploymentName } from '../model/candidateNaming';
 import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../azure/promotionLedger';

@@ -4,7 +4,7 @@ import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ValidateRunOutputsInput, ValidationVerdict } from './contracts';
 import { appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from './mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError } from '../azure/errorClassification';
 import { parseBlobUrl } from '../domain/blobUrls';

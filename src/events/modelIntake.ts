@@ -7,7 +7,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { classifyAzureError } from '../azure/errorClassification';
 import { startRunOnce } from '../azure/runStarter';
 import { PROMOTE_MODEL, PromoteModelInput } from '../orchestrations/promoteModel';

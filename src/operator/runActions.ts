@@ -13,7 +13,7 @@ import { summariseHistory } from './historySteps';
 import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
 import { runQueryCache } from './runQueries';
 import { requestRollback, sendApprovalDecision } from './modelGate';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { appSettings } from '../config/runtimeConfig';
 import { isTerminalJobStatus } from '../domain/jobStatuses';
 import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';

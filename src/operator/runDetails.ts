@@ -11,7 +11,7 @@ import { failingStep, summariseHistory } from './historySteps';
 import { auditLog } from './auditLog';
 import { ACTIVITY } from '../activities/contracts';
 import { appSettings } from '../config/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { accountNameOf, blobServiceFor } from '../azure/storageClients';
 import { RUN_BATCH_JOB } from '../orchestrations/runBatchJob';
 import { jobInstanceId } from '../domain/runIds';
