@@ -17,7 +17,7 @@ import {
   RunAnnouncement,
   WriteRunRecordOutput,
 } from '../activities/contracts';
-import { DEFAULT_EVENTS_RETRY } from '../config/routes';
+import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
 
 /** Failed attempts one generation makes before it continues as new. */
 export const FAILED_ATTEMPTS_PER_GENERATION = 10;
