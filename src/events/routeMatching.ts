@@ -4,7 +4,7 @@ import * as posix from 'node:path/posix';
 import type { BlobRoute } from '../config/routes';
 import type { BlobArrival } from './storageEvents';
 import { BlobLocation, BlobUrlError, parseBlobUrl } from '../domain/blobUrls';
-import { matchesGlob } from '../domain/pathGlobs';
+import { pathRefusal } from '../config/routePaths';
 import { clip } from '../domain/untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
@@ -22,20 +22,6 @@ export function partitionOf(route: BlobRoute, blobPath: string): string {
   if (route.batching.partitionBy === 'route') return '';
   const dir = posix.dirname(blobPath);
   return dir === '.' ? '' : dir;
-}
-
-/**
- * Whether a blob name is one of the route's inputs by its path: under the prefix, not ignored, and
- * matching the glob. The intake asks it of every arrival and the manifest reader of every entry.
- */
-export function pathRefusal(route: BlobRoute, blobPath: string): string | undefined {
-  const t = route.trigger;
-  if (!blobPath.startsWith(t.pathPrefix)) return `path does not start with '${t.pathPrefix}'`;
-  const rel = blobPath.slice(t.pathPrefix.length);
-  const ignored = t.ignore.find((g) => matchesGlob(blobPath, g) || matchesGlob(rel, g));
-  if (ignored) return `path matches the ignored pattern '${ignored}'`;
-  if (t.pathGlob && !matchesGlob(rel, t.pathGlob)) return `path does not match '${t.pathGlob}'`;
-  return undefined;
 }
 
 /** Matches an arrival against the routes, in order; the first route that takes it wins. */
