@@ -8,7 +8,7 @@ import type { ValidationRules } from '../config/validationRules';
 import type { BlobRoute, ModelRoute } from '../config/routes';
 import type { ComparisonRules } from '../config/comparisonRules';
 import type { ComparisonCheck, ComparisonCounts, ComparisonMetrics } from '../model/predictionComparison';
-import type { LedgerEntry } from '../azure/promotionLedger';
+import type { LedgerEntry } from '../model/ledgerEntries';
 
 /** The verdict part of a validation report that orchestrations read (the full report is stored). */
 export interface ValidationVerdict {

@@ -22,7 +22,8 @@ import type {
 import { workspaceClient } from '../azure/workspaceClient';
 import { PermanentError, TransientError } from '../azure/errorClassification';
 import { candidateDeploymentName } from '../model/candidateNaming';
-import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../azure/promotionLedger';
+import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';
+import { rollbackTargetOf } from '../model/ledgerEntries';
 import { RUN_TAG } from '../domain/runIds';
 
 /** Tags batchpilot puts on the deployments it creates, so they can be recognised in the portal. */

@@ -6,7 +6,8 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { instanceExists } from '../azure/runStarter';
 import { ROLLBACK_MODEL, RollbackModelInput } from '../orchestrations/rollbackModel';
-import { readLedger, rollbackTargetOf } from '../azure/promotionLedger';
+import { readLedger } from '../azure/promotionLedger';
+import { rollbackTargetOf } from '../model/ledgerEntries';
 import { rollbackRunId } from '../model/modelRunIds';
 
 export class ModelRollbackError extends Error {

@@ -23,7 +23,7 @@ import {
   WriteRunRecordOutput,
 } from '../activities/contracts';
 import type { ModelRoute } from '../config/routes';
-import type { LedgerEntry } from '../azure/promotionLedger';
+import type { LedgerEntry } from '../model/ledgerEntries';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
 import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from '../domain/runIds';

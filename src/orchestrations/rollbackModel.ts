@@ -7,7 +7,7 @@
 // record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
-import type { LedgerEntry } from '../azure/promotionLedger';
+import type { LedgerEntry } from '../model/ledgerEntries';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
