@@ -3,7 +3,7 @@
 // attempt the job was submitted for. Anyone who can tag a job in the workspace can write those tags,
 // so a tag is only a claim: it must have the exact run-ID shape, and the instance it names must be
 // waiting for this very job (checkWaitingInstance) before the event is raised on it. ModelRegistered
-// is normalised by src/model/modelRegistrations.ts.
+// is normalised by src/events/modelRegistrations.ts.
 import { z } from 'zod';
 import { canonicalJobStatus } from '../domain/jobStatuses';
 import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../domain/runIds';

@@ -1,5 +1,5 @@
 // Routes Azure ML job events to the run instance waiting for the job, and model registrations to the
-// model intake (src/model/modelIntake.ts); everything else is logged. A job event reaches an instance
+// model intake (src/events/modelIntake.ts); everything else is logged. A job event reaches an instance
 // only when its tags name a run in batchpilot's exact format and that run's job instance is waiting
 // for this very job (src/events/mlEvents.ts): tags are writable by anyone who can tag a job.
 import type { InvocationContext } from '@azure/functions';

@@ -29,7 +29,7 @@ import { endRun, RunEnding } from './runEnding';
 import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from '../domain/runIds';
 
 export const PROMOTE_MODEL = 'promoteModel';
-/** External event an approver's decision is raised as (see src/model/approvals.ts). */
+/** External event an approver's decision is raised as (see src/operator/modelApprovals.ts). */
 export const APPROVAL_EVENT = 'Approval';
 /** The custom status phase while the run waits for an approver. */
 export const AWAITING_APPROVAL = 'awaiting approval';

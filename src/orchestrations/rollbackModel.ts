@@ -3,7 +3,7 @@
 // served, and the endpoint's default is still the one the promotion set) → make the previous default
 // the default again → record the rollback → run record (who asked, why, what changed) → announce
 // Model.RolledBack, or Model.RollbackFailed with the reason when a check refuses; a refused rollback
-// leaves the endpoint as it was. Started through startModelRollback (src/model/rollbackStarter.ts). The
+// leaves the endpoint as it was. Started through startModelRollback (src/operator/modelRollbacks.ts). The
 // record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
