@@ -14,9 +14,7 @@ import {
   ActivityFailedError,
   callActivity,
   ComparisonVerdict,
-  DeployedModelCandidate,
   ResolvedModelCandidate,
-  ResolvedValidationData,
   RunAnnouncement,
   SwitchedDefaultDeployment,
   ValidationVerdict,
@@ -24,8 +22,9 @@ import {
 } from '../activities/contracts';
 import type { ModelRoute } from '../config/routes';
 import type { LedgerEntry } from '../model/ledgerEntries';
-import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { CompletedJobResult, RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
+import { subOrchestration, SubOrchestrationTask, whenAll } from './subOrchestrations';
 import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from '../domain/runIds';
 
 export const PROMOTE_MODEL = 'promoteModel';
@@ -110,7 +109,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     context.df.setCustomStatus({ phase, model: `${model.name}:${model.version}`, endpoint, ...extra });
   };
   const announce = (type: string, data: Record<string, unknown>) =>
-    callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type, subject: `routes/${route.name}/runs/${runId}`, data });
+    callActivity(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type, subject: `routes/${route.name}/runs/${runId}`, data });
   function* finish(ending: RunEnding<PromoteModelResult>): Generator<Task, PromoteModelResult | undefined, unknown> {
     const r = ending.result;
     const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
@@ -139,7 +138,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
 
   try {
     status('resolving endpoint');
-    resolved = yield* callActivity<unknown, ResolvedModelCandidate>(context, ACTIVITY.resolveModelCandidate, {
+    resolved = yield* callActivity(context, ACTIVITY.resolveModelCandidate, {
       runId,
       workspaceId,
       endpoint,
@@ -150,7 +149,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
 
     status('deploying candidate', where());
     deployAttempted = true;
-    yield* callActivity<unknown, DeployedModelCandidate>(context, ACTIVITY.deployModelCandidate, {
+    yield* callActivity(context, ACTIVITY.deployModelCandidate, {
       runId,
       workspaceId,
       endpoint,
@@ -161,9 +160,9 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
       modelVersion: model.version,
     });
 
-    const data = yield* callActivity<unknown, ResolvedValidationData>(context, ACTIVITY.resolveValidationData, { runId, workspaceId, data: route.validationData });
+    const data = yield* callActivity(context, ACTIVITY.resolveValidationData, { runId, workspaceId, data: route.validationData });
     const outputBase = fillOutputPath(route.target.outputPath, input, context.df.currentUtcDateTime);
-    const scoring = (side: ScoringSide, deployment: string): Task => {
+    const scoring = (side: ScoringSide, deployment: string): SubOrchestrationTask<RunBatchJobResult> => {
       const jobInput: RunBatchJobInput = {
         runId: scoringRunId(runId, side),
         workspaceId,
@@ -174,21 +173,23 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
         overrides: route.target.overrides,
         wait: route.wait,
       };
-      return context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(scoringRunId(runId, side)));
+      return subOrchestration(context, RUN_BATCH_JOB, jobInput, jobInstanceId(scoringRunId(runId, side)));
     };
     status('scoring', { ...where(), jobInstanceIds: SCORING_SIDES.map((side) => jobInstanceId(scoringRunId(runId, side))) });
-    const [candidateJob, baselineJob] = (yield context.df.Task.all([scoring('candidate', resolved.candidateDeployment), scoring('baseline', resolved.baselineDeployment)])) as RunBatchJobResult[];
+    const [candidateJob, baselineJob] = yield* whenAll(context, [scoring('candidate', resolved.candidateDeployment), scoring('baseline', resolved.baselineDeployment)]);
     jobs.candidate = candidateJob;
     jobs.baseline = baselineJob;
+    const completed: Partial<Record<ScoringSide, CompletedJobResult>> = {};
     for (const side of SCORING_SIDES) {
       const job = jobs[side] as RunBatchJobResult;
       if (job.outcome !== 'Completed') throw new RunFailure(`The ${side}'s scoring job ended ${job.outcome}: ${job.message ?? 'no reason given'}`);
+      completed[side] = job;
     }
 
     status('validating outputs', where());
     for (const side of SCORING_SIDES) {
-      const job = jobs[side] as RunBatchJobResult;
-      const verdict = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
+      const job = completed[side] as CompletedJobResult;
+      const verdict = yield* callActivity(context, ACTIVITY.validateRunOutputs, {
         runId: scoringRunId(runId, side),
         workspaceId,
         output: job.output,
@@ -202,9 +203,9 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     }
 
     status('comparing', where());
-    const candidateOut = jobs.candidate as RunBatchJobResult;
-    const baselineOut = jobs.baseline as RunBatchJobResult;
-    comparison = yield* callActivity<unknown, ComparisonVerdict>(context, ACTIVITY.compareModelPredictions, {
+    const candidateOut = completed.candidate as CompletedJobResult;
+    const baselineOut = completed.baseline as CompletedJobResult;
+    comparison = yield* callActivity(context, ACTIVITY.compareModelPredictions, {
       runId,
       routeName: route.name,
       workspaceId,
@@ -242,7 +243,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
       reason = decision.reason ?? `Rejected by ${decision.by}.`;
     } else {
       status('promoting', where());
-      switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, {
+      switched = yield* callActivity(context, ACTIVITY.switchDefaultDeployment, {
         runId,
         workspaceId,
         endpoint,
@@ -270,7 +271,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
         reason: decision.reason,
       };
       try {
-        yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, promotion);
+        yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, promotion);
       } catch (err) {
         // The switch is made and stays made; what is lost is the automatic rollback, so say so loudly.
         ledgerProblem = `The promotion was made but not recorded, so rollbackModel cannot restore '${resolved.baselineDeployment}': ${(err as Error).message}`;
@@ -288,7 +289,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
   if (outcome !== 'Promoted' && deployAttempted && resolved) {
     const at = context.df.currentUtcDateTime;
     try {
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, {
+      yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, {
         kind: 'discard',
         workspaceId,
         endpoint,

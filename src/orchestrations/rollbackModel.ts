@@ -72,10 +72,10 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   let warning: string | undefined;
   try {
     context.df.setCustomStatus({ phase: 'checking promotion', endpoint, promotionRunId: input.promotionRunId, requestedBy: input.requestedBy });
-    target = yield* callActivity<unknown, ModelRollbackTarget>(context, ACTIVITY.readModelRollbackTarget, { workspaceId, endpoint, promotionRunId: input.promotionRunId });
+    target = yield* callActivity(context, ACTIVITY.readModelRollbackTarget, { workspaceId, endpoint, promotionRunId: input.promotionRunId });
 
     context.df.setCustomStatus({ phase: 'restoring default', endpoint, from: target.current, to: target.target });
-    switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target, expectedModel: target.targetModel });
+    switched = yield* callActivity(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target, expectedModel: target.targetModel });
     outcome = 'RolledBack';
 
     const at = context.df.currentUtcDateTime;
@@ -98,7 +98,7 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
       rollbackOf: input.promotionRunId,
     };
     try {
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, entry);
+      yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, entry);
     } catch (err) {
       warning = `The rollback was made but not recorded in the promotion ledger: ${(err as Error).message}`;
       log(warning, { failureClass: 'permanent' });

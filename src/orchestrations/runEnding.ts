@@ -10,7 +10,6 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import {
   ACTIVITY,
   ActivityAttempt,
-  AnnounceRunOutput,
   attemptActivity,
   backoffDelayInSeconds,
   outcomeEventId,
@@ -18,6 +17,9 @@ import {
   WriteRunRecordOutput,
 } from '../activities/contracts';
 import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
+
+/** An attempt at one of the ending's steps that failed, and how. */
+type FailedAttempt = Extract<ActivityAttempt<unknown>, { ok: false }>;
 
 /** Failed attempts one generation makes before it continues as new. */
 export const FAILED_ATTEMPTS_PER_GENERATION = 10;
@@ -133,17 +135,18 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
       }
     }
     show();
-    let attempt: ActivityAttempt<unknown>;
+    let attempt: FailedAttempt;
     if (p.step === 'record') {
-      attempt = yield* attemptActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, recordWith({ state: 'pending', eventId, type: ending.eventType }));
-      if (attempt.ok) {
-        p.record = attempt.value as WriteRunRecordOutput;
+      const written = yield* attemptActivity(context, ACTIVITY.writeRunRecord, recordWith({ state: 'pending', eventId, type: ending.eventType }));
+      if (written.ok) {
+        p.record = written.value;
         nextStep('announce');
         continue;
       }
+      attempt = written;
     } else if (p.step === 'announce') {
       p.announceAttempts += 1;
-      attempt = yield* attemptActivity<unknown, AnnounceRunOutput>(context, ACTIVITY.announceRun, {
+      const announced = yield* attemptActivity(context, ACTIVITY.announceRun, {
         runId: ending.runId,
         topicEndpoint: ending.topicEndpoint,
         type: ending.eventType,
@@ -152,18 +155,20 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
         data: { ...ending.summary, record: p.record ? `${p.record.container}/${p.record.blobName}` : undefined, recordProblem: p.recordProblem },
         noteIn: p.record ? { ...p.record, attempts: p.announceAttempts } : undefined,
       });
-      if (attempt.ok) {
-        const sent = attempt.value as AnnounceRunOutput;
+      if (announced.ok) {
+        const sent = announced.value;
         p.sentAt = sent.sentAt;
         if (sent.recordNoted || !p.record) return finish();
         hooks.log(`The ${ending.eventType} event is out, but noting it in the run record failed: ${sent.recordProblem ?? 'no reason given'}; rewriting the record.`);
         nextStep('note');
         continue;
       }
+      attempt = announced;
     } else {
       // Only reached with a record: the event went out but the record could not say so, or it failed for good.
-      attempt = yield* attemptActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, recordWith(announcement()));
-      if (attempt.ok) return finish();
+      const noted = yield* attemptActivity(context, ACTIVITY.writeRunRecord, recordWith(announcement()));
+      if (noted.ok) return finish();
+      attempt = noted;
     }
 
     p.failures += 1;

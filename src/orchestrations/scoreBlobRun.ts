@@ -3,11 +3,12 @@
 // Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
 // run record that says why; the record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WrittenInputTable, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
 import { endRun, RunEnding } from './runEnding';
+import { callSubOrchestration } from './subOrchestrations';
 import { jobInstanceId } from '../domain/runIds';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
@@ -116,7 +117,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     let inputTableUrl: string | undefined;
     if (inputModeOf(route) === 'List') {
       context.df.setCustomStatus({ phase: 'listing inputs' });
-      inputTableUrl = (yield* callActivity<unknown, WrittenInputTable>(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
+      inputTableUrl = (yield* callActivity(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
     }
     context.df.setCustomStatus({ phase: 'running job', jobInstanceId: jobInstanceId(runId) });
     const jobInput: RunBatchJobInput = {
@@ -129,12 +130,12 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
       overrides: route.target.overrides,
       wait: route.wait,
     };
-    job = (yield context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(runId))) as RunBatchJobResult;
+    job = yield* callSubOrchestration(context, RUN_BATCH_JOB, jobInput, jobInstanceId(runId));
     if (job.outcome !== 'Completed') {
       reason = job.message ?? `The Azure ML job ended ${job.outcome}.`;
     } else if (route.validation) {
       context.df.setCustomStatus({ phase: 'validating outputs', jobName: job.jobName });
-      validation = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
+      validation = yield* callActivity(context, ACTIVITY.validateRunOutputs, {
         runId,
         workspaceId: input.workspaceId,
         output: job.output,
