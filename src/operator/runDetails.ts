@@ -42,6 +42,9 @@ export async function readJsonDocument(location: string): Promise<{ content?: un
   }
 }
 
+/** How deep sub-runs nest: a run, its scoring step, that step's jobs. */
+export const MAX_SUB_RUN_DEPTH = 3;
+
 /** Sub-run instance IDs from a run's steps, plus the job instance of blob runs. */
 export function subRunIdsOf(run: InstanceStatus, steps: readonly RunStep[]): string[] {
   const ids = steps.filter((s) => s.kind === 'subRun' && s.instanceId).map((s) => s.instanceId!);
@@ -170,20 +173,26 @@ export async function getRunDetail(client: DurableClient, runId: string): Promis
   const workspaceId = str(input?.workspaceId) ?? appSettings().workspaceId;
 
   const jobs: JobOfRun[] = [];
-  await Promise.all(
-    subRunIdsOf(run, steps).map(async (id) => {
-      const child = await readInstance(client, id, { history: true });
-      if (!child) return;
-      const step = steps.find((s) => s.instanceId === id) ?? steps.find((s) => s.kind === 'subRun' && !s.instanceId && s.name === child.name);
-      if (step) {
-        step.instanceId = id;
-        // Which part of the run this sub-run is (job, candidate:job, baseline:job...).
-        step.detail = id.startsWith(`${runId}:`) ? id.slice(runId.length + 1) : id;
-        step.children = summariseHistory(child.history ?? []);
-      }
-      jobs.push(...jobsOfSubRun(child, workspaceId));
-    }),
-  );
+  // Sub-runs start sub-runs of their own (a model run's scoring step runs one job per side): read them all.
+  const readSubRuns = async (parent: InstanceStatus, parentSteps: RunStep[], depth: number): Promise<void> => {
+    await Promise.all(
+      subRunIdsOf(parent, parentSteps).map(async (id) => {
+        const child = await readInstance(client, id, { history: true });
+        if (!child) return;
+        const childSteps = summariseHistory(child.history ?? []);
+        const step = parentSteps.find((s) => s.instanceId === id) ?? parentSteps.find((s) => s.kind === 'subRun' && !s.instanceId && s.name === child.name);
+        if (step) {
+          step.instanceId = id;
+          // Which part of the run this sub-run is (job, scoring, candidate:job, baseline:job...).
+          step.detail = id.startsWith(`${runId}:`) ? id.slice(runId.length + 1) : id;
+          step.children = childSteps;
+        }
+        jobs.push(...jobsOfSubRun(child, workspaceId));
+        if (depth < MAX_SUB_RUN_DEPTH) await readSubRuns(child, childSteps, depth + 1);
+      }),
+    );
+  };
+  await readSubRuns(run, steps, 1);
 
   const failing = failingStep(steps);
   const deepest = failing?.children ? failingStep(failing.children) : undefined;

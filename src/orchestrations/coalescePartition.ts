@@ -9,6 +9,7 @@ import { ACTIVITY, callActivity, PartitionSnapshot } from '../activities/contrac
 import type { BlobRoute } from '../config/routes';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
 import { clip } from '../domain/untrustedText';
+import { replaySafeLog } from './replaySafeLog';
 
 export const COALESCE_PARTITION = 'coalescePartition';
 export const ARRIVAL_EVENT = 'ArrivalRecorded';
@@ -69,9 +70,7 @@ export function nextCheckAt(route: BlobRoute, firstArrival: number | undefined, 
 export function* coalescePartition(context: OrchestrationContext): Generator<Task, void, unknown> {
   const input = context.df.getInput() as CoalescePartitionInput;
   const { route, partition } = input;
-  const log = (message: string, runId?: string): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition: clip(partition), runId, message }));
-  };
+  const log = replaySafeLog(context, { route: route.name, partition: clip(partition) });
 
   // Every generation starts from the ledger, the truth; wake-ups in between only move timers.
   const snapshot = yield* callActivity(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
@@ -81,7 +80,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
   if (decision.close) {
     const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
     const batch = yield* callActivity(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest, route });
-    log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
+    log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, { runId });
     if (batch.files.length > 0 || batch.refusal) {
       const runInput: ScoreBlobRunInput = {
         runId,

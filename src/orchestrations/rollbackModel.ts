@@ -8,6 +8,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
 import type { LedgerEntry } from '../model/ledgerEntries';
+import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
@@ -50,19 +51,17 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   const input = context.df.getInput() as RollbackModelInput;
   const { runId, workspaceId, endpoint } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
-  const log = (message: string, extra: Record<string, unknown> = {}): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: input.routeName, endpoint, ...extra, message }));
-  };
-  function* finish(ending: RunEnding<RollbackModelResult>): Generator<Task, RollbackModelResult | undefined, unknown> {
-    const r = ending.result;
-    const ended = yield* endRun(context, ending, {
-      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
-      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+  const log = replaySafeLog(context, { runId, route: input.routeName, endpoint });
+  const finish = (ending: RunEnding<RollbackModelResult>) =>
+    endRun(context, ending, {
+      input,
+      status: (phase, extra) => {
+        const r = ending.result;
+        context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra });
+      },
       log,
+      finished: (r) => ({ message: r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}` }),
     });
-    if (ended) log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
-    return ended;
-  }
   if (input.ending) return yield* finish(input.ending);
 
   let target: ModelRollbackTarget | undefined;

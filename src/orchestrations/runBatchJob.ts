@@ -11,6 +11,7 @@ import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
 import { isTerminalJobStatus } from '../domain/jobStatuses';
+import { replaySafeLog } from './replaySafeLog';
 import { jobTags } from '../domain/runIds';
 
 export const RUN_BATCH_JOB = 'runBatchJob';
@@ -144,9 +145,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     nextPollAt: addSeconds(start, input.wait.pollMinIntervalInSeconds),
     generation: 0,
   };
-  const log = (message: string): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId: input.runId, jobName: p.attempts.at(-1)?.jobName, generation: p.generation, message }));
-  };
+  const log = replaySafeLog(context, () => ({ runId: input.runId, jobName: p.attempts.at(-1)?.jobName, generation: p.generation }));
   const common = (message?: string): JobResultCommon => {
     const current = p.attempts.at(-1);
     return {

@@ -17,6 +17,7 @@ import {
   WriteRunRecordOutput,
 } from '../activities/contracts';
 import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
+import type { RunLog } from './replaySafeLog';
 
 /** An attempt at one of the ending's steps that failed, and how. */
 type FailedAttempt = Extract<ActivityAttempt<unknown>, { ok: false }>;
@@ -65,12 +66,20 @@ export interface RunEndingProgress {
 /** What the orchestration returns: its result, where the record is and what became of the event. */
 export type EndedRun<R> = R & { record?: WriteRunRecordOutput; announcement: RunAnnouncement };
 
+/** What every run's result says: how it ended and, unless it succeeded, why. */
+export interface RunOutcomeOf {
+  outcome: string;
+  reason?: string;
+}
+
 export interface RunEndingHooks<R> {
+  /** The orchestration's input: a new generation gets it back with this ending in `ending`. */
+  input: object;
   /** Shows the ending's phase ('recording', 'announcing', 'done') in the custom status. */
   status(phase: string, extra: Record<string, unknown>): void;
-  /** Continues the orchestration as new with this ending in its input. */
-  continueAsNew(ending: RunEnding<R>): void;
-  log(message: string, extra?: Record<string, unknown>): void;
+  log: RunLog;
+  /** The line logged once the event is out; by default `Run <outcome>: <reason>`. */
+  finished?(result: R): { message: string; extra?: Record<string, unknown> };
 }
 
 function addSeconds(at: Date, seconds: number): Date {
@@ -78,11 +87,22 @@ function addSeconds(at: Date, seconds: number): Date {
 }
 
 /**
- * Runs the ending to completion; undefined when it continued as new (the next generation resumes it).
- * Throws when the event could not be published, so the instance ends Failed with the reason — the run
- * record says the same when storage allowed it to be written.
+ * How every run ends: runs the ending to completion and logs the outcome; undefined when it continued
+ * as new (the next generation resumes it). Throws when the event could not be published, so the
+ * instance ends Failed with the reason — the run record says the same when storage allowed it to be
+ * written.
  */
-export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
+export function* endRun<R extends RunOutcomeOf>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
+  const ended = yield* recordThenAnnounce(context, ending, hooks);
+  if (ended) {
+    const r = ending.result;
+    const line = hooks.finished?.(r) ?? { message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}` };
+    hooks.log(line.message, line.extra);
+  }
+  return ended;
+}
+
+function* recordThenAnnounce<R>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
   const retry = ending.retry ?? DEFAULT_EVENTS_RETRY;
   const backoff = { firstIntervalInSeconds: retry.minIntervalInSeconds, maxIntervalInSeconds: retry.maxIntervalInSeconds };
   const p: RunEndingProgress = ending.progress ?? {
@@ -196,7 +216,7 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
     failedThisGeneration += 1;
     if (failedThisGeneration >= FAILED_ATTEMPTS_PER_GENERATION) {
       p.generation += 1;
-      hooks.continueAsNew({ ...ending, progress: p });
+      context.df.continueAsNew({ ...hooks.input, ending: { ...ending, progress: p } });
       return undefined;
     }
   }

@@ -7,6 +7,8 @@ import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, Validatio
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { fillOutputPath } from './outputPaths';
+import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
 import { callSubOrchestration } from './subOrchestrations';
 import { jobInstanceId } from '../domain/runIds';
@@ -52,15 +54,6 @@ export interface ScoreBlobRunResult {
   announcement?: RunAnnouncement;
 }
 
-function fillOutputPath(template: string, runId: string, route: string, partition: string, date: Date): string {
-  return template
-    .replace(/\{runId\}/g, runId)
-    .replace(/\{route\}/g, route)
-    .replace(/\{partition\}/g, partition.replace(/[^A-Za-z0-9._/-]/g, '_') || 'all')
-    .replace(/\{date\}/g, date.toISOString().slice(0, 10))
-    .replace(/^\/+|\/+$/g, '');
-}
-
 /**
  * UriFile for one file; List (an MLTable naming the exact files) for every batch, so a marked folder's
  * job gets its data files and never the marker, a manifest or a file the route's filters left out.
@@ -93,19 +86,14 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   const { route, runId } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const prefix = route.events.typePrefix;
-  const log = (message: string, extra: Record<string, unknown> = {}): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, ...extra, message }));
-  };
-  function* finish(ending: RunEnding<ScoreBlobRunResult>): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
-    const { outcome, reason, jobName } = ending.result;
-    const ended = yield* endRun(context, ending, {
-      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
-      continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
+  const log = replaySafeLog(context, { runId, route: route.name });
+  const finish = (ending: RunEnding<ScoreBlobRunResult>) =>
+    endRun(context, ending, {
+      input,
+      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: ending.result.outcome, jobName: ending.result.jobName, ...extra }),
       log,
+      finished: (r) => ({ message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`, extra: { jobName: r.jobName } }),
     });
-    if (ended) log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
-    return ended;
-  }
   if (input.ending) return yield* finish(input.ending);
 
   let job: RunBatchJobResult | undefined;
@@ -126,7 +114,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
       endpoint: route.target.endpoint,
       deployment: route.target.deployment,
       inputs: jobInputsFor(input, inputTableUrl),
-      output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, runId, route.name, input.trigger.partition ?? '', context.df.currentUtcDateTime) },
+      output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, { runId, route: route.name, partition: input.trigger.partition ?? '', date: context.df.currentUtcDateTime }) },
       overrides: route.target.overrides,
       wait: route.wait,
     };

@@ -3,9 +3,11 @@
 // module loads no orchestration.
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import type { ScoreSideBySideInput, ScoreSideBySideResult } from './scoreSideBySide';
 
 export interface SubOrchestrations {
   runBatchJob: { input: RunBatchJobInput; result: RunBatchJobResult };
+  scoreSideBySide: { input: ScoreSideBySideInput; result: ScoreSideBySideResult };
 }
 
 export type SubOrchestrationName = keyof SubOrchestrations;
