@@ -4,6 +4,7 @@ import { BlobRunStack, RunEvent } from '../support/blobRunStack';
 import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
 import { deliverEvent, durableClientFor } from '../support/testStack';
+import { jobInstanceId, RUN_TAG } from '../../src/domain/runIds';
 
 const ROUTES = `
 routes:
@@ -294,8 +295,8 @@ describe('job events with hostile tags', () => {
         60_000,
       );
       const data = preparing.data as { runId: string; runTags: Record<string, string> };
-      victim = { runId: data.runTags['batchpilot-run-id'], jobName: data.runId };
-      const jobInstance = `${victim.runId}:job`;
+      victim = { runId: data.runTags[RUN_TAG.runId], jobName: data.runId };
+      const jobInstance = jobInstanceId(victim.runId);
       await waitUntil(async () => {
         const st = await client.getStatus(jobInstance).catch(() => undefined);
         const custom = st?.customStatus as { phase?: string; jobName?: string } | undefined;
@@ -318,7 +319,7 @@ describe('job events with hostile tags', () => {
     }
     const event = await s.waitForRunEvent('/single/victim.csv');
     expect(event).toMatchObject({ type: 'Test.Run.Completed', data: { runId: victim!.runId, jobName: victim!.jobName } });
-    const job = await client.getStatus(`${victim!.runId}:job`, { showHistory: true, showHistoryOutput: true, showInput: true });
+    const job = await client.getStatus(jobInstanceId(victim!.runId), { showHistory: true, showHistoryOutput: true, showInput: true });
     expect(job.runtimeStatus).toBe('Completed');
     // No hostile event reached the waiting instance: every event it saw was about its own job.
     expect(JSON.stringify(job.history)).not.toMatch(/evil-job/);
