@@ -5,6 +5,7 @@ import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/
 import { waitUntil } from '../support/waitUntil';
 import { deliverEvent, durableClientFor } from '../support/testStack';
 import { jobInstanceId, RUN_TAG } from '../../src/domain/runIds';
+import { statusWithHistory } from './durableHarness';
 
 const ROUTES = `
 routes:
@@ -67,7 +68,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
     const record = await s.runRecord('single', event.data.runId);
     expect(record).toMatchObject({ outcome: 'Completed', jobName: event.data.jobName, eventType: 'Test.Run.Completed' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await s.quiesce();
     expect(s.eventsFor('/single/customers-a.csv')).toHaveLength(1);
   });
 
@@ -79,7 +80,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(event.data.inputs).toHaveLength(200);
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
     expect(event.data.validation?.summary).toMatch(/600 rows for 600 input rows/);
-    await new Promise((r) => setTimeout(r, 4000));
+    await s.quiesce();
     expect(s.eventsFor('/window/burst/')).toHaveLength(1);
   });
 
@@ -97,7 +98,7 @@ describe('blob arrivals become validated scoring runs', () => {
   it('starts no job on a marker route until the marker lands, then exactly one', async () => {
     await s.upload('marked/day1/part-1.csv', csv(10, 2));
     await s.upload('marked/day1/part-2.csv', csv(10, 3));
-    await new Promise((r) => setTimeout(r, 3000));
+    await s.quiesce();
     expect(s.eventsFor('/marked/day1/')).toHaveLength(0);
     expect(s.stack.azureMl.publishedEvents().some((e) => JSON.stringify(e.data).includes('marked'))).toBe(false);
     await s.upload('marked/day1/_SUCCESS', '');
@@ -160,7 +161,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202]);
     const sameBlob = (): RunEvent[] => s.runEvents().filter((e) => (e.data.inputs ?? []).some((u) => decodeURIComponent(u).endsWith('/single/one id/é.csv')));
     const event = await waitUntil(() => sameBlob()[0], 'the run of the blob');
-    await new Promise((r) => setTimeout(r, 3000));
+    await s.quiesce();
     expect(sameBlob()).toHaveLength(1);
     expect(event.data.inputs).toEqual([canonical]);
     const jobs = await s.jobsOfRun(event.data.runId);
@@ -186,7 +187,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     const ea = await s.waitForRunEvent('/single/dup-a.csv');
     const eb = await s.waitForRunEvent('/single/dup-b.csv');
-    await new Promise((r) => setTimeout(r, 2000));
+    await s.quiesce();
     expect(s.eventsFor('/single/dup-a.csv')).toHaveLength(1);
     expect(s.eventsFor('/single/dup-b.csv')).toHaveLength(1);
     expect(await s.jobsOfRun(ea.data.runId)).toHaveLength(1);
@@ -319,7 +320,7 @@ describe('job events with hostile tags', () => {
     }
     const event = await s.waitForRunEvent('/single/victim.csv');
     expect(event).toMatchObject({ type: 'Test.Run.Completed', data: { runId: victim!.runId, jobName: victim!.jobName } });
-    const job = await client.getStatus(jobInstanceId(victim!.runId), { showHistory: true, showHistoryOutput: true, showInput: true });
+    const job = await statusWithHistory(client, jobInstanceId(victim!.runId));
     expect(job.runtimeStatus).toBe('Completed');
     // No hostile event reached the waiting instance: every event it saw was about its own job.
     expect(JSON.stringify(job.history)).not.toMatch(/evil-job/);
@@ -381,7 +382,7 @@ describe('bad input starts nothing and says why', () => {
     const res = await s.deliver([small, padded]);
     expect(res.status).toBe(413);
     expect(await res.text()).toMatch(/event 1 is 2,097,\d{3} bytes/);
-    await new Promise((r) => setTimeout(r, 1500));
+    await s.quiesce();
     expect(s.hostLogMessages().filter((m) => m.includes('padded'))).toEqual([]);
     expect(s.eventsFor('/single/padded')).toHaveLength(0);
   });
