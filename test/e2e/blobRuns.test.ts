@@ -72,6 +72,17 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(s.eventsFor('/single/customers-a.csv')).toHaveLength(1);
   });
 
+  it('quiesces only once a run started by an upload has ended: its job, record and event are all done', async () => {
+    // quiesce() is what the "nothing else happened" checks rely on: it must wait for the whole chain
+    // (storage event, intake, orchestration, job, job events, record, outcome event), not just part of it.
+    await s.upload('single/quiesce.csv', csv(5, 9));
+    await s.quiesce();
+    const [event] = s.eventsFor('/single/quiesce.csv');
+    expect(event?.type).toBe('Test.Run.Completed');
+    expect(await s.stack.azureMl.activeJobs()).toEqual([]);
+    expect(await s.runRecord('single', event.data.runId)).toMatchObject({ outcome: 'Completed', announcement: { state: 'sent' } });
+  });
+
   it('gathers 200 files dropped into one folder of a window route into one job over all 200', async () => {
     const files = generateChurnInputFiles({ files: 200, rowsPerFile: 3, seed: 7 });
     await Promise.all(files.map((f) => s.upload(`window/burst/${f.name}`, f.content)));
