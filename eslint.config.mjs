@@ -86,6 +86,14 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { property: 'getClient', message: 'Use durableClientFor (src/azure/durableClient.ts): the library puts instance IDs into URLs unencoded.' }],
     },
   },
+  {
+    // Registrations may use any layer, but never what is not deployed.
+    files: ['functions/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/local/**', '**/test/**'], message: 'Layering: functions/ registers the app; src/local/ is not deployed and test/ is not shipped.' }] }],
+      'no-restricted-syntax': ['error', NO_DEFAULT_EXPORT, NO_NAMESPACE, NO_RELATIVE_REQUIRE],
+    },
+  },
   ...APP_FOLDERS.filter((layer) => layer !== 'orchestrations').map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: { '@typescript-eslint/no-restricted-imports': layerRule(layer), 'no-restricted-syntax': ['error', NO_DEFAULT_EXPORT, NO_NAMESPACE, NO_RELATIVE_REQUIRE] },
