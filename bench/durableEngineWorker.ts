@@ -1,7 +1,9 @@
 // The durable engine benchmark's measuring process (bench/durableEngine.ts runs it as a child, since a
 // process hosts one Functions app): the engine on the bench fixture app with Azurite, measured on
-// 1,000 hello sequences, one long sequence, one fan-out of 1,000, then the same orchestrator episodes
-// replayed by the SDK alone, without the engine or storage.
+// 1,000 hello sequences, one long sequence, fan-outs of 1,000, then the same orchestrator episodes
+// replayed by the SDK alone, without the engine or storage. On a machine shared with other work a
+// single timing of a few milliseconds says little, so the replays of the hello episodes are timed three
+// times (the fastest counts) and the fan-out, engine and replay, in FAN_OUT_ROUNDS rounds.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAzurite } from '../src/local/stack/azurite';
@@ -14,6 +16,8 @@ import type { InstanceState } from '../src/local/durable/instanceModel';
 
 export const RESULT_PREFIX = 'DURABLE_BENCH_RESULT ';
 const FIXTURE = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'durable-bench');
+const FAN_OUT_ROUNDS = 5;
+const REPLAY_ROUNDS = 3;
 
 export interface DurableBenchFigures {
   helloInstances: number;
@@ -24,8 +28,9 @@ export interface DurableBenchFigures {
   sequenceSeconds: number;
   latencyAloneInMs: number[];
   fanOutActivities: number;
-  fanOutSeconds: number;
-  fanOutReplaySeconds: number;
+  /** Per round: the engine's time for one fan-out, and the SDK's replay of that instance's episodes. */
+  fanOutSeconds: number[];
+  fanOutReplaySeconds: number[];
   episodes: number;
 }
 
@@ -120,11 +125,19 @@ async function main(): Promise<void> {
 
   await engine.settle();
   const fanOutActivities = 1000;
+  // A new list: the one-instance latencies above keep theirs.
   latencies = [];
-  const fanOutSeconds = await run('FanOut', ['fan-out'], fanOutActivities);
+  const fanOutSeconds: number[] = [];
+  const fanOutReplaySeconds: number[] = [];
+  for (let round = 0; round < FAN_OUT_ROUNDS; round++) {
+    await engine.settle();
+    fanOutSeconds.push(await run('FanOut', [`fan-out-${round}`], fanOutActivities));
+    fanOutReplaySeconds.push((await replaySeconds(app, engine, [`fan-out-${round}`])).seconds);
+  }
 
-  const helloReplay = await replaySeconds(app, engine, helloIds);
-  const fanReplay = await replaySeconds(app, engine, ['fan-out']);
+  const helloReplays = [];
+  for (let round = 0; round < REPLAY_ROUNDS; round++) helloReplays.push(await replaySeconds(app, engine, helloIds));
+  const helloReplay = helloReplays.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 
   await durable.stop();
   await azurite.stop();
@@ -138,7 +151,7 @@ async function main(): Promise<void> {
     latencyAloneInMs,
     fanOutActivities,
     fanOutSeconds,
-    fanOutReplaySeconds: fanReplay.seconds,
+    fanOutReplaySeconds,
     episodes: helloReplay.episodes,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);

@@ -13,7 +13,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC, INPUT_CONTAINER, EVENT_SUBSCRIPTIONS_FILE } from '../src/local/stack/localStack';
 import { startAzurite } from '../src/local/stack/azurite';
 import { generateChurnCsv } from '../src/local/azureml/sample/churnModel';
-import type { BenchSection, BenchRow } from './benchSection';
+import type { BenchOptions, BenchSection, BenchRow } from './benchSection';
 
 /** One real second stands for this many seconds of job time and polling. */
 const TIME_COMPRESSION = 300;
@@ -77,13 +77,20 @@ async function burstCoalescing(stack: RunningLocalStack, rows: BenchRow[]): Prom
   const runs = stack.eventGrid.published(EVENTS_TOPIC).map((p) => p.event as unknown as RunEvent).filter((e) => (e.data.inputs ?? []).some((u) => u.includes('/burst/day1/')));
   const report = event.data.jobName ? stack.azureMl.jobReport(event.data.jobName) : undefined;
   const submittedAt = report ? new Date(report.statusHistory[0].at).getTime() : NaN;
-  rows.push({ name: `jobs for ${BURST_FILES} files in one partition`, value: runs.length, unit: 'jobs', note: `inputs in the job: ${event.data.inputs.length}; the Logic Apps recipe: ${BURST_FILES} jobs (one per blob)` });
+  rows.push({
+    name: `jobs for ${BURST_FILES} files in one partition`,
+    value: runs.length,
+    unit: 'jobs',
+    note: `inputs in the job: ${event.data.inputs.length}; the Logic Apps recipe: ${BURST_FILES} jobs (one per blob)`,
+    goal: { kind: 'max', target: 1, label: 'coalescing: jobs per closed batch' },
+  });
   rows.push({ name: 'last file → job submitted', value: (submittedAt - lastFileAt) / 1000, unit: 's', note: 'includes the 2 s quiet period of the window' });
 }
 
 async function callsPerJob(stack: RunningLocalStack, rows: BenchRow[], eventsFlowing: boolean): Promise<void> {
   const container = BlobServiceClient.fromConnectionString(stack.dataConnectionString).getContainerClient(INPUT_CONTAINER);
   const label = eventsFlowing ? 'events flowing' : 'events lost (poll only)';
+  const historyByMinutes = new Map<number, number>();
   for (const minutes of eventsFlowing ? JOB_MINUTES : [60]) {
     const name = `calls/${eventsFlowing ? 'ev' : 'poll'}-${minutes}m.csv`;
     stack.azureMl.holdJobs();
@@ -104,19 +111,45 @@ async function callsPerJob(stack: RunningLocalStack, rows: BenchRow[], eventsFlo
     // The job's own last steps (scoring, finalizing) are not batchpilot's detection time.
     const completedAt = releasedAt + (at('Completed') - at('Running'));
     const perHour = calls / (minutes / 60);
-    rows.push({ name: `${minutes}-min job, ${label}: calls`, value: calls, unit: 'calls', note: `${perHour.toFixed(1)}/job-hour; polls ${event.data.polls}, events ${event.data.eventsSeen}` });
+    rows.push({
+      name: `${minutes}-min job, ${label}: calls`,
+      value: calls,
+      unit: 'calls',
+      note: `${perHour.toFixed(1)}/job-hour; polls ${event.data.polls}, events ${event.data.eventsSeen}`,
+      // A 60-minute job's calls are its calls per job-hour.
+      goal: eventsFlowing && minutes === 60 ? { kind: 'max', target: 12, label: 'control-plane calls per job-hour (60-minute job, events flowing)' } : undefined,
+    });
     if (minutes === 60) {
       rows.push({ name: `60-min job, ${label}: vs 120 s fixed poll`, value: calls / (3600 / 120 + 2), unit: '×', note: `Data Factory template: ${3600 / 120 + 2} calls` });
       rows.push({ name: `60-min job, ${label}: vs 15 s poll`, value: calls / (3600 / 15 + 2), unit: '×', note: `CI scripts: ${3600 / 15 + 2} calls` });
     }
-    rows.push({ name: `${minutes}-min job, ${label}: detection`, value: Math.max(0, (noticedAt - completedAt) / 1000) * (eventsFlowing ? 1 : TIME_COMPRESSION), unit: eventsFlowing ? 's' : 's of job time', note: 'job Completed → run event published (record written first); probed every 25 ms' });
-    rows.push({ name: `${minutes}-min job, ${label}: history events`, value: (await historyLength(stack, `${event.data.runId}:job`)) + (await historyLength(stack, event.data.runId)), unit: 'events', note: 'job instance (current generation) + run instance' });
+    rows.push({
+      name: `${minutes}-min job, ${label}: detection`,
+      value: Math.max(0, (noticedAt - completedAt) / 1000) * (eventsFlowing ? 1 : TIME_COMPRESSION),
+      unit: eventsFlowing ? 's' : 's of job time',
+      note: 'job Completed → run event published (record written first); probed every 25 ms',
+      goal: eventsFlowing ? { kind: 'max', target: 5, label: `detection of a ${minutes}-minute job's completion with events flowing` } : undefined,
+    });
+    const events = (await historyLength(stack, `${event.data.runId}:job`)) + (await historyLength(stack, event.data.runId));
+    rows.push({ name: `${minutes}-min job, ${label}: history events`, value: events, unit: 'events', note: 'job instance (current generation) + run instance' });
+    if (eventsFlowing) historyByMinutes.set(minutes, events);
+  }
+  const shortest = historyByMinutes.get(JOB_MINUTES[0]);
+  const longest = historyByMinutes.get(JOB_MINUTES[JOB_MINUTES.length - 1]);
+  if (eventsFlowing && shortest && longest) {
+    rows.push({
+      name: `history: ${JOB_MINUTES[JOB_MINUTES.length - 1]}-min job / ${JOB_MINUTES[0]}-min job`,
+      value: longest / shortest,
+      unit: '×',
+      note: `flat, not linear: a ${JOB_MINUTES[JOB_MINUTES.length - 1] / JOB_MINUTES[0]}× longer job`,
+      goal: { kind: 'max', target: 2, label: 'flat history (events of a 60-minute job vs a 1-minute job)' },
+    });
   }
 }
 
 const seenJobs = new Set<string>();
 
-export async function benchMainJob(): Promise<BenchSection> {
+export async function benchMainJob(_options: BenchOptions): Promise<BenchSection> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-bench-'));
   const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
   const stack = await startLocalStack({ ports: FREE_PORTS, azurite, stateDir, routesYaml: routes(TIME_COMPRESSION), persistAzurite: false, taskHub: 'benchmain' });

@@ -1,12 +1,15 @@
-// Event Grid trigger for the data account's BlobCreated events (subscription created by infra/).
+// Event Grid trigger for the data account's BlobCreated events (subscription created by infra/). The
+// intake code (and its event schemas) is loaded by the first event, not at startup.
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { intakeStorageEvent } from '../src/events/storageIntake';
+import type * as StorageIntake from '../src/events/storageIntake';
+
+const load = (): typeof StorageIntake => require('../src/events/storageIntake') as typeof StorageIntake;
 import { durableClientFor } from '../src/azure/durableClient';
 
 app.eventGrid('intakeStorageEvents', {
   extraInputs: [df.input.durableClient()],
   handler: async (event: unknown, context: InvocationContext) => {
-    await intakeStorageEvent(event, durableClientFor(context), context);
+    await load().intakeStorageEvent(event, durableClientFor(context), context);
   },
 });

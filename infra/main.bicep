@@ -366,7 +366,7 @@ var runtimeAccountRoles = [
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
     role: 'storageTableDataContributor'
-    reason: 'AzureWebJobsStorage: Durable Functions instance and history tables'
+    reason: 'AzureWebJobsStorage: Durable Functions instance and history tables, the arrivals and promotions ledgers, and the run index (<task hub>Runs* tables)'
   }
 ]
 

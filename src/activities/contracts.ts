@@ -11,6 +11,7 @@ import type * as mlJobActivities from './mlJobActivities';
 import type * as modelComparisonActivities from './modelComparisonActivities';
 import type * as modelDeploymentActivities from './modelDeploymentActivities';
 import type * as partitionActivities from './partitionActivities';
+import type * as runIndexActivities from './runIndexActivities';
 import type * as runRecordActivities from './runRecordActivities';
 import type * as validationActivities from './validationActivities';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
@@ -48,6 +49,8 @@ export const ACTIVITY = {
   switchDefaultDeployment: 'switchDefaultDeployment',
   recordModelLedgerEntry: 'recordModelLedgerEntry',
   readModelRollbackTarget: 'readModelRollbackTarget',
+  // The run index (operator lists and counts).
+  indexRun: 'indexRun',
 } as const;
 
 export type ActivityName = (typeof ACTIVITY)[keyof typeof ACTIVITY];
@@ -57,6 +60,7 @@ type Implementations = typeof inputTableActivities &
   typeof modelComparisonActivities &
   typeof modelDeploymentActivities &
   typeof partitionActivities &
+  typeof runIndexActivities &
   typeof runRecordActivities &
   typeof validationActivities;
 
@@ -337,9 +341,36 @@ export interface ModelRollbackTarget {
   targetModel?: string;
 }
 
+/**
+ * A run's state for the run index, as its orchestration knows it: the operator summary is derived from
+ * these the same way as from a Durable instance (src/operator/runSummaries.ts).
+ */
+export interface IndexRunInput {
+  runId: string;
+  orchestration: string;
+  /** What the instance's runtime status is, or is about to be once the orchestration returns or throws. */
+  runtimeStatus: 'Running' | 'Completed' | 'Failed';
+  /** The orchestration's clock at this state: the run's creation time if the index has not seen it yet, and its version. */
+  at: string;
+  /** Index writes this run made before at the same `at` (orders writes within one millisecond). */
+  seq: number;
+  /** The run's input, with at most a few input files (`fileCount` says how many there are). */
+  input: Record<string, unknown>;
+  output?: unknown;
+  customStatus?: Record<string, unknown>;
+}
+export interface IndexRunOutput {
+  applied: boolean;
+  version: string;
+}
+
 const TRANSIENT_RETRY = new df.RetryOptions(2000, 6);
 TRANSIENT_RETRY.backoffCoefficient = 2;
 TRANSIENT_RETRY.maxRetryIntervalInMilliseconds = 120_000;
+
+/** Index writes are retried briefly: a run never waits on the index, and the next write (or the maintenance pass) catches up. */
+export const INDEX_RETRY = new df.RetryOptions(1000, 3);
+INDEX_RETRY.backoffCoefficient = 2;
 
 /** Thrown inside an orchestration when an activity reports a permanent failure. */
 export class ActivityFailedError extends Error {

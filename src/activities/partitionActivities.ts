@@ -3,7 +3,9 @@
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSnapshot, PeekPartitionInput, StartScoringRunInput } from './contracts';
-import { closeBatch, readOpenPartition } from '../azure/arrivalLedger';
+import { claimForBatch, closeBatch, readOpenPartition } from '../azure/arrivalLedger';
+import { arrivalKey } from '../events/instanceIds';
+import { matchRoute } from '../events/routeMatching';
 import { startRunOnce } from '../azure/runStarter';
 import { durableClientFor } from '../azure/durableClient';
 import { appRoutes, appSettings } from '../config/runtimeConfig';
@@ -45,6 +47,16 @@ export async function closePartitionBatch(input: ClosePartitionBatchInput, conte
         if (!(err instanceof PermanentError)) throw err;
         refusal = err.message;
       }
+    } else if (marker) {
+      // The marker says the folder is complete: files whose BlobCreated has not reached us yet are in it too.
+      const known = new Set(files.map((f) => arrivalKey(f.url, f.eTag)));
+      files = [...files, ...(await unrecordedFolderInputs(input.routeName, input.partition, marker.url)).filter((f) => !known.has(arrivalKey(f.url, f.eTag)))].sort((a, b) => a.blobPath.localeCompare(b.blobPath));
+    }
+    if (marker && !refusal && files.length > 0) {
+      // Late events for these versions must find them taken, not open a second batch that scores them again.
+      const claimed = await claimForBatch(input.routeName, input.partition, input.batchNumber, input.runId, files.map((f) => ({ ...f, key: arrivalKey(f.url, f.eTag) })), input.markerIsManifest === true);
+      const kept = new Set(claimed.map((c) => c.key));
+      files = files.filter((f) => kept.has(arrivalKey(f.url, f.eTag)));
     }
     context.log(JSON.stringify({ runId: input.runId, message: `Closed batch ${input.batchNumber} with ${files.length} file(s)${marker ? ' and its marker' : ''}.` }));
     return { batchNumber: input.batchNumber, runId: input.runId, files, markerUrl: marker?.url, refusal };
@@ -102,6 +114,35 @@ async function filesOfManifest(markerUrl: string, route: BlobRoute): Promise<Clo
   };
   await Promise.all(Array.from({ length: Math.min(MANIFEST_LOOKUP_CONCURRENCY, paths.length) }, lookUp));
   return files;
+}
+
+/**
+ * The folder partition's input files in storage now (as the intake would classify them), recorded or
+ * not: those the ledger lacks were written before the marker and their events are still on the way.
+ * A listing cannot tell which operation wrote a blob, so the route's first accepted one stands in.
+ */
+async function unrecordedFolderInputs(routeName: string, partition: string, markerUrl: string): Promise<ClosedBatch['files']> {
+  const settings = appSettings();
+  const route = appRoutes().routes.find((r) => r.name === routeName);
+  // A route-wide partition holds the route's whole history; listing it at every close would cost as
+  // much, so only folder partitions are completed from storage.
+  if (!route || route.batching.mode !== 'marker' || route.batching.partitionBy !== 'folder') return [];
+  const origins = pathStyleOriginsOf(settings.dataStorage);
+  const marker = parseBlobUrl(markerUrl, origins);
+  const container = blobServiceFor(settings.dataStorage).getContainerClient(marker.container);
+  const prefix = partition ? `${partition}/` : '';
+  const found: ClosedBatch['files'] = [];
+  try {
+    for await (const blob of container.listBlobsFlat({ prefix })) {
+      const url = siblingBlobUrl(marker, blob.name);
+      const decision = matchRoute({ eventId: '', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: route.trigger.apis[0], url, eTag: blob.properties.etag ?? '' }, appRoutes().routes, origins);
+      if (!decision.matched || decision.route.name !== routeName || decision.role !== 'input' || decision.partition !== partition) continue;
+      found.push({ url: decision.location.url, blobPath: decision.location.blobPath, eTag: blob.properties.etag ?? '', contentLength: blob.properties.contentLength });
+    }
+  } catch (err) {
+    rethrowClassified(err, `Listing ${marker.container}/${prefix}`);
+  }
+  return found;
 }
 
 export async function startScoringRun(input: StartScoringRunInput, context: InvocationContext): Promise<ActivityResult<{ started: boolean }>> {

@@ -113,19 +113,91 @@ export async function closeBatch(route: string, partition: string, batchNumber: 
     return (await listPartition(route, partition, `batch eq ${batchNumber}`)).map((r) => ({ ...r, batch: batchNumber }));
   }
   if (next < batchNumber) throw new Error(`Batch ${batchNumber} of ${route}/${clip(partition)} cannot close before batch ${next}.`);
-  // Rows a crashed earlier attempt already assigned to this batch stay in it.
-  const taken = await listPartition(route, partition, `batch eq ${batchNumber}`);
-  const open = (await listPartition(route, partition, 'batch eq 0')).filter((r) => !upTo || r.arrivedAt <= upTo);
-  try {
-    for (let i = 0; i < open.length; i += 99) {
-      const chunk = open.slice(i, i + 99);
-      await t.submitTransaction(chunk.map((r) => ['update', { partitionKey: pk, rowKey: r.rowKey, batch: batchNumber, runId }, 'Merge', { etag: r.etag }]));
+  const doing = `Closing batch ${batchNumber} of ${route}/${clip(partition)}`;
+  // Only this partition's coalescer moves rows or the state, so a write refused for its condition (412)
+  // or for existing (409) is one of ours whose answer was lost and which the SDK retried: read again
+  // and finish what is still to do. Rows a crashed earlier attempt assigned to this batch stay in it.
+  for (let attempt = 1; ; attempt++) {
+    const open = (await listPartition(route, partition, 'batch eq 0')).filter((r) => !upTo || r.arrivedAt <= upTo);
+    try {
+      for (let i = 0; i < open.length; i += 99) {
+        const chunk = open.slice(i, i + 99);
+        await t.submitTransaction(chunk.map((r) => ['update', { partitionKey: pk, rowKey: r.rowKey, batch: batchNumber, runId }, 'Merge', { etag: r.etag }]));
+      }
+      break;
+    } catch (err) {
+      if (!isStatus(err, 412) || attempt >= MAX_OWN_WRITE_REPEATS) rethrowClassified(err, doing);
     }
-    const newState: StateEntity = { partitionKey: pk, rowKey: 'state', partition, route, nextBatchNumber: batchNumber + 1 };
-    if (state) await t.updateEntity(newState, 'Replace', { etag: state.etag });
-    else await t.createEntity(newState);
-  } catch (err) {
-    rethrowClassified(err, `Closing batch ${batchNumber} of ${route}/${clip(partition)}`);
   }
-  return [...taken, ...open].map((r) => ({ url: r.url, blobPath: r.blobPath, eTag: r.eTag, contentLength: r.contentLength, role: r.role, arrivedAt: r.arrivedAt, eventId: r.eventId, batch: batchNumber, runId }));
+  const newState: StateEntity = { partitionKey: pk, rowKey: 'state', partition, route, nextBatchNumber: batchNumber + 1 };
+  for (let attempt = 1, current = state; ; attempt++, current = await readState(route, partition)) {
+    if ((current?.nextBatchNumber ?? 1) > batchNumber) break;
+    try {
+      if (current) await t.updateEntity(newState, 'Replace', { etag: current.etag });
+      else await t.createEntity(newState);
+      break;
+    } catch (err) {
+      if (!(isStatus(err, 412) || isStatus(err, 409)) || attempt >= MAX_OWN_WRITE_REPEATS) rethrowClassified(err, doing);
+    }
+  }
+  return (await listPartition(route, partition, `batch eq ${batchNumber}`)).map((r) => ({ url: r.url, blobPath: r.blobPath, eTag: r.eTag, contentLength: r.contentLength, role: r.role, arrivedAt: r.arrivedAt, eventId: r.eventId, batch: batchNumber, runId }));
+}
+
+/** How often a ledger write whose answer was lost is read back and finished before giving up. */
+const MAX_OWN_WRITE_REPEATS = 5;
+
+export interface ClaimedFile {
+  /** Ledger key of the blob version (the intake's arrival key). */
+  key: string;
+  url: string;
+  blobPath: string;
+  eTag: string;
+  contentLength?: number;
+}
+
+/**
+ * Puts blob versions into batch `batchNumber` whether or not their events have arrived: a marker closes
+ * its folder as it is, so a BlobCreated that reaches the intake after the marker (Event Grid keeps no
+ * order) finds its version already recorded and starts nothing. Versions another batch took stay in
+ * that batch and are left out of the answer unless `keepTakenElsewhere` (a manifest names its files
+ * outright). Idempotent: claiming again returns the same versions.
+ */
+export async function claimForBatch(route: string, partition: string, batchNumber: number, runId: string, files: ClaimedFile[], keepTakenElsewhere = false): Promise<ClaimedFile[]> {
+  const t = await table();
+  const pk = ledgerPartitionKey(route, partition);
+  const kept: ClaimedFile[] = [];
+  for (const f of files) {
+    const rowKey = `a~${f.key}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await t.createEntity<ArrivalEntity>({
+          partitionKey: pk, rowKey, url: f.url, blobPath: f.blobPath, eTag: f.eTag, contentLength: f.contentLength,
+          role: 'input', arrivedAt: new Date().toISOString(), eventId: `claimed-by-${runId}`, batch: batchNumber, runId,
+        });
+        kept.push(f);
+        break;
+      } catch (err) {
+        if (!isStatus(err, 409)) rethrowClassified(err, `Claiming ${f.blobPath} for batch ${batchNumber} of ${route}/${partition}`);
+      }
+      let row: TableEntityResult<ArrivalEntity>;
+      try {
+        row = await t.getEntity<ArrivalEntity>(pk, rowKey);
+      } catch (err) {
+        rethrowClassified(err, `Reading the arrival of ${f.blobPath} in ${route}/${partition}`);
+      }
+      if (row.batch !== 0) {
+        if (row.batch === batchNumber || keepTakenElsewhere) kept.push(f);
+        break;
+      }
+      try {
+        // Its event arrived meanwhile and left it open: it is this batch's now.
+        await t.updateEntity({ partitionKey: pk, rowKey, batch: batchNumber, runId }, 'Merge', { etag: row.etag });
+        kept.push(f);
+        break;
+      } catch (err) {
+        if (!isStatus(err, 412) || attempt >= MAX_OWN_WRITE_REPEATS) rethrowClassified(err, `Claiming ${f.blobPath} for batch ${batchNumber} of ${route}/${partition}`);
+      }
+    }
+  }
+  return kept;
 }

@@ -2,6 +2,7 @@
 // means a duplicate or repeated delivery, which starts nothing new.
 import type { DurableClient } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
+import { indexRunStarting } from '../activities/runIndexActivities';
 
 function httpStatusIn(err: unknown): number | undefined {
   const m = /HTTP (\d{3}) response|status code: (\d{3})/.exec((err as Error)?.message ?? '');
@@ -24,6 +25,8 @@ export async function startRunOnce(client: DurableClient, orchestration: string,
     context.log(JSON.stringify({ runId: instanceId, message: 'Run already exists: duplicate delivery, nothing started.' }));
     return false;
   }
+  // Before the start, so the orchestration's own first write always comes after it.
+  await indexRunStarting(orchestration, instanceId, input, context);
   try {
     await client.startNew(orchestration, { instanceId, input });
   } catch (err) {

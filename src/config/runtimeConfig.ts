@@ -1,8 +1,10 @@
 // Settings and routes as the activities and triggers see them: loaded once per process on first use
-// (not at import, so cold start stays small), with the same clear errors as at startup.
+// (the app checks both when it starts, see functions/appStartup.ts). The modules that check them (zod,
+// yaml and the schemas) are required on that first use too, not when this module is imported: nearly
+// every entry file imports this one, and loading the checks with it would lengthen cold start.
 import { findProjectRoot } from './projectRoot';
-import { loadSettings, Settings } from './settings';
-import { loadRoutes, RoutesFile } from './routes';
+import type { Settings } from './settings';
+import type { RoutesFile } from './routes';
 
 let settings: Settings | undefined;
 let routes: RoutesFile | undefined;
@@ -13,12 +15,18 @@ export function appRoot(): string {
 }
 
 export function appSettings(): Settings {
-  settings ??= loadSettings(process.env);
+  if (!settings) {
+    const { loadSettings } = require('./settings') as typeof import('./settings');
+    settings = loadSettings(process.env);
+  }
   return settings;
 }
 
 export function appRoutes(): RoutesFile {
-  routes ??= loadRoutes(appSettings().routesPath, appRoot(), process.env);
+  if (!routes) {
+    const { loadRoutes } = require('./routes') as typeof import('./routes');
+    routes = loadRoutes(appSettings().routesPath, appRoot(), process.env);
+  }
   return routes;
 }
 

@@ -8,6 +8,7 @@ import { checkWaitingInstance, claimOfJobEvent, isUnfinishedRuntimeStatus, JobEv
 import { JOB_STATUS_EVENT, JobStatusEvent } from '../orchestrations/runBatchJob';
 import { RUN_TAG } from '../domain/runIds';
 import { intakeModelRegistration } from './modelIntake';
+import { clip } from '../domain/untrustedText';
 
 const NO_INSTANCE = /No instance with ID|HTTP 404 response/;
 
@@ -22,7 +23,7 @@ export async function intakeMlEvent(event: unknown, client: DurableClient, conte
     return outcome.action === 'dropped' ? 'ignored' : 'routed';
   }
   if (parsed.kind === 'other') {
-    context.log(JSON.stringify({ message: `Ignored ML event of type ${parsed.eventType}.` }));
+    context.log(JSON.stringify({ message: `Ignored ML event of type ${clip(parsed.eventType)}.` }));
     return 'ignored';
   }
   return routeJobEvent(parsed.event, client, context);
@@ -31,7 +32,7 @@ export async function intakeMlEvent(event: unknown, client: DurableClient, conte
 async function routeJobEvent(job: JobEvent, client: DurableClient, context: InvocationContext): Promise<'routed' | 'ignored'> {
   const claim = claimOfJobEvent(job);
   if (claim.kind === 'untagged') {
-    context.log(JSON.stringify({ jobName: job.jobName, message: 'Job event for a job batchpilot did not submit; ignored.' }));
+    context.log(JSON.stringify({ jobName: clip(job.jobName), message: 'Job event for a job batchpilot did not submit; ignored.' }));
     return 'ignored';
   }
   const refuse = (reason: string): 'ignored' => {

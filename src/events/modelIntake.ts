@@ -14,6 +14,7 @@ import { PROMOTE_MODEL, PromoteModelInput } from '../orchestrations/promoteModel
 import type { ModelRegistration } from './modelRegistrations';
 import { matchModelRoute } from './modelRouteMatching';
 import { modelRunId } from '../model/modelRunIds';
+import { clip } from '../domain/untrustedText';
 
 export type ModelIntakeOutcome = { action: 'dropped'; reason: string } | { action: 'started' | 'duplicate'; runId: string };
 
@@ -21,6 +22,8 @@ export async function intakeModelRegistration(registration: ModelRegistration, c
   const settings = appSettings();
   const routes = appRoutes().modelRoutes;
   const model = `${registration.modelName}:${registration.modelVersion}`;
+  // Event IDs are the sender's; quoted short in log lines.
+  const eventId = clip(registration.eventId, 100);
   let decision = matchModelRoute(registration, routes, settings.workspaceId);
   if (decision.matched === 'needsTags') {
     try {
@@ -30,14 +33,14 @@ export async function intakeModelRegistration(registration: ModelRegistration, c
       // A version deleted since it was registered has nothing to promote; anything else is retried.
       if (classifyAzureError(err).statusCode !== 404) throw err;
       const reason = `model ${model} no longer exists in the workspace`;
-      context.log(JSON.stringify({ eventId: registration.eventId, model, message: `No run: ${reason}` }));
+      context.log(JSON.stringify({ eventId, model, message: `No run: ${reason}` }));
       return { action: 'dropped', reason };
     }
     decision = matchModelRoute(registration, routes, settings.workspaceId);
   }
   if (decision.matched !== true) {
     const reason = decision.matched === false ? decision.reason : 'the model version has no tags';
-    context.log(JSON.stringify({ eventId: registration.eventId, model, message: `No run: ${reason}` }));
+    context.log(JSON.stringify({ eventId, model, message: `No run: ${reason}` }));
     return { action: 'dropped', reason };
   }
   const { route, workspaceId } = decision;
@@ -51,6 +54,6 @@ export async function intakeModelRegistration(registration: ModelRegistration, c
     trigger: { kind: 'modelRegistered', eventIds: [registration.eventId], eventTime: registration.eventTime },
   };
   const started = await startRunOnce(client, PROMOTE_MODEL, runId, input, context);
-  context.log(JSON.stringify({ eventId: registration.eventId, runId, route: route.name, model, message: started ? `Started promotion run for ${model}.` : `Promotion run for ${model} already exists (duplicate delivery).` }));
+  context.log(JSON.stringify({ eventId, runId, route: route.name, model, message: started ? `Started promotion run for ${model}.` : `Promotion run for ${model} already exists (duplicate delivery).` }));
   return { action: started ? 'started' : 'duplicate', runId };
 }

@@ -2,7 +2,9 @@
 // delivery schema (Event Grid or CloudEvents 1.0), data keys in the PascalCase of the service and its
 // documentation sample (`ModelName`, an integer `ModelVersion`) or the camelCase of the SDK types
 // (`modelName`, a string `modelVersion`), and the subject `models/<name>:<version>` as a cross-check
-// (and the source of truth when the data lacks the name or version).
+// (and the source of truth when the data lacks the name or version). Values quoted in reasons are
+// clipped: a reason ends up in a log line.
+import { clip } from '../domain/untrustedText';
 
 export const MODEL_REGISTERED_EVENT_TYPE = 'Microsoft.MachineLearningServices.ModelRegistered';
 
@@ -46,7 +48,7 @@ function stringMap(value: unknown): Record<string, string> | undefined {
 function versionOf(value: unknown): string | undefined | Error {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? String(value) : new Error(`data.ModelVersion ${value} is not a whole number`);
-  if (typeof value === 'string') return MODEL_VERSION.test(value.trim()) ? value.trim() : new Error(`data.ModelVersion '${value}' is not a model version`);
+  if (typeof value === 'string') return MODEL_VERSION.test(value.trim()) ? value.trim() : new Error(`data.ModelVersion '${clip(value)}' is not a model version`);
   return new Error(`data.ModelVersion is a ${typeof value}, not a string or number`);
 }
 
@@ -56,7 +58,7 @@ export function parseModelRegistered(input: unknown): ParsedModelRegistration {
   const e = input as Record<string, unknown>;
   const cloud = 'specversion' in e;
   const type = cloud ? e.type : e.eventType;
-  if (type !== MODEL_REGISTERED_EVENT_TYPE) return { ok: false, reason: `event type ${String(type)} is not ${MODEL_REGISTERED_EVENT_TYPE}` };
+  if (type !== MODEL_REGISTERED_EVENT_TYPE) return { ok: false, reason: `event type ${clip(type)} is not ${MODEL_REGISTERED_EVENT_TYPE}` };
   if (typeof e.id !== 'string' || !e.id) return { ok: false, reason: 'the event has no id' };
   const data = e.data;
   if (!data || typeof data !== 'object' || Array.isArray(data)) return { ok: false, reason: 'ModelRegistered has no data object' };
@@ -70,17 +72,17 @@ export function parseModelRegistered(input: unknown): ParsedModelRegistration {
 
   const subject = typeof e.subject === 'string' ? e.subject : undefined;
   const fromSubject = subject ? SUBJECT.exec(subject) : null;
-  if (subject && !fromSubject) return { ok: false, reason: `subject '${subject}' is not models/<name>:<version>` };
+  if (subject && !fromSubject) return { ok: false, reason: `subject '${clip(subject)}' is not models/<name>:<version>` };
   if (fromSubject && dataName && fromSubject[1].toLowerCase() !== dataName.toLowerCase()) {
-    return { ok: false, reason: `subject '${subject}' names model '${fromSubject[1]}' but data.ModelName is '${dataName}'` };
+    return { ok: false, reason: `subject '${clip(subject)}' names model '${clip(fromSubject[1])}' but data.ModelName is '${clip(dataName)}'` };
   }
   if (fromSubject && dataVersion !== undefined && fromSubject[2] !== dataVersion) {
-    return { ok: false, reason: `subject '${subject}' names version ${fromSubject[2]} but data.ModelVersion is ${dataVersion}` };
+    return { ok: false, reason: `subject '${clip(subject)}' names version ${clip(fromSubject[2])} but data.ModelVersion is ${dataVersion}` };
   }
   const modelName = dataName ?? fromSubject?.[1];
   const modelVersion = dataVersion ?? fromSubject?.[2];
   if (!modelName || !modelVersion) return { ok: false, reason: 'neither data.ModelName/ModelVersion nor the subject models/<name>:<version> name the model version' };
-  if (!MODEL_NAME.test(modelName)) return { ok: false, reason: `model name '${modelName}' is not an Azure ML asset name` };
+  if (!MODEL_NAME.test(modelName)) return { ok: false, reason: `model name '${clip(modelName)}' is not an Azure ML asset name` };
 
   const source = cloud ? e.source : e.topic;
   return {

@@ -4,6 +4,7 @@
 import type { ModelRoute } from '../config/routes';
 import { matchesGlob } from '../domain/pathGlobs';
 import type { ModelRegistration } from './modelRegistrations';
+import { clip } from '../domain/untrustedText';
 
 export type ModelRouteDecision =
   | { matched: true; route: ModelRoute; workspaceId: string }
@@ -14,7 +15,7 @@ export type ModelRouteDecision =
 function tagsMatch(filters: Record<string, string>, tags: Record<string, string>): string | undefined {
   for (const [key, wanted] of Object.entries(filters)) {
     if (!(key in tags)) return `tag '${key}' is missing`;
-    if (wanted !== '*' && tags[key] !== wanted) return `tag '${key}' is '${tags[key]}', not '${wanted}'`;
+    if (wanted !== '*' && tags[key] !== wanted) return `tag '${key}' is '${clip(tags[key])}', not '${wanted}'`;
   }
   return undefined;
 }
@@ -28,7 +29,7 @@ export function matchModelRoute(registration: ModelRegistration, routes: readonl
       continue;
     }
     if (registration.workspaceId && registration.workspaceId.toLowerCase() !== workspaceId.toLowerCase()) {
-      reasons.push(`${route.name}: the event comes from workspace ${registration.workspaceId}, not ${workspaceId}`);
+      reasons.push(`${route.name}: the event comes from workspace ${clip(registration.workspaceId)}, not ${workspaceId}`);
       continue;
     }
     const filters = route.trigger.tags;

@@ -4,6 +4,7 @@
 // Result, Reason/Details/FailureDetails). batchpilot's activities report permanent failures as results
 // (`{ ok: false, message }`) and its job sub-run as an outcome, so those count as failures here too.
 import type { RunStep, StepStatus } from './operatorApiTypes';
+import { ACTIVITY } from '../activities/contracts';
 
 type Json = Record<string, unknown>;
 
@@ -58,7 +59,8 @@ function subRunFailureOf(result: unknown): string | undefined {
 const PENDING_TYPES = new Set(['TaskScheduled', 'SubOrchestrationInstanceCreated', 'TimerCreated']);
 
 export function summariseHistory(history: readonly unknown[]): RunStep[] {
-  const entries = history.map(obj).filter((e): e is Json => !!e);
+  // The run index's writes are bookkeeping: they never decide how a run goes, so they are not its steps.
+  const entries = history.map(obj).filter((e): e is Json => !!e && e.FunctionName !== ACTIVITY.indexRun);
   let lastCompletion = -1;
   entries.forEach((e, i) => {
     if (!PENDING_TYPES.has(String(e.EventType))) lastCompletion = i;

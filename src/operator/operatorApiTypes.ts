@@ -65,11 +65,19 @@ export interface RunListPage {
    */
   partial?: true;
   searchedBackTo?: string;
-  /** Durable instances read to answer (runs, their sub-runs and other instances alike). */
-  scannedInstances: number;
+  /** Where the answer comes from: the run index, or the Durable instance store while the index is not ready. */
+  source: RunQuerySource;
+  /** Why the answer comes from where it does, or what it could not do. */
+  note?: string;
+  /** Durable instances read to answer (runs, their sub-runs and other instances alike), from the instance store. */
+  scannedInstances?: number;
+  /** Table requests made to answer, from the run index. */
+  tableRequests?: number;
   /** When the answer was computed (answers are shared across requests for a few seconds). */
   asOf: string;
 }
+
+export type RunQuerySource = 'index' | 'instanceStore';
 
 export interface RunCounts {
   /** With `partial`, lower bounds: every matching run created since `completeSince`, and some older. */
@@ -78,8 +86,19 @@ export interface RunCounts {
   /** Counting stopped at the read budget of one request; narrow the time range (from, to) for exact counts. */
   partial?: true;
   completeSince?: string;
-  scannedInstances: number;
+  source: RunQuerySource;
+  note?: string;
+  scannedInstances?: number;
+  tableRequests?: number;
   asOf: string;
+}
+
+/** How far the run index's backfill (runs from before the index) has got. */
+export interface RunIndexStatus {
+  /** The index holds every run: lists and counts come from it. */
+  ready: boolean;
+  backfill?: { state: 'running' | 'complete'; upTo: string; instancesRead: number; runsWritten: number; startedAt: string; completedAt?: string };
+  note?: string;
 }
 
 export type StepKind = 'activity' | 'timer' | 'event' | 'subRun' | 'run';
@@ -166,7 +185,7 @@ export interface RunDetail {
   reruns: string[];
 }
 
-export const OPERATOR_ACTIONS = ['terminate', 'rerun', 'approve', 'reject', 'start', 'purge', 'rollback'] as const;
+export const OPERATOR_ACTIONS = ['terminate', 'rerun', 'approve', 'reject', 'start', 'purge', 'rollback', 'backfillIndex'] as const;
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 export interface Actor {

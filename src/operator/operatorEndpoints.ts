@@ -11,16 +11,22 @@
 //   GET  ops/audit                     operator actions (runId, top)
 //   GET  ops/audit/verify              check the audit hash chain (fromSeq, maxEntries)
 //   GET  ops/me                        the caller, its roles, and whether it may change things
+//   GET  ops/index                     whether the run index is ready (lists and counts come from it)
+//   POST ops/index/backfill            write runs from before the index into it, for a while { reason }
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
 import { checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
-import { cachedCountRuns, cachedListRuns, COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
+import { COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
+import { cachedRunCounts, cachedRunList, forgetRunIndexReadiness, runIndexStatus } from './runIndexQueries';
+import { backfillRunIndex } from './runIndexBackfill';
+import { appRunIndex } from '../azure/runIndex';
 import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
 import { instanceExists } from '../azure/runStarter';
+import { clip } from '../domain/untrustedText';
 
 const RUN_ACTIONS = ['terminate', 'rerun', 'approve', 'reject'] as const;
 
@@ -28,10 +34,18 @@ function queryOf(request: HttpRequest): URLSearchParams {
   return new URL(request.url).searchParams;
 }
 
-function runIdParam(request: HttpRequest): string {
-  const runId = (request.params.runId ?? '').trim();
-  if (!runId || runId.length > 256 || /[\s/\\?#]/.test(runId)) throw new OperatorError(400, 'InvalidRunId', `'${runId}' is not a run ID (run IDs look like bp-<route>-<hash>).`);
+/** A run ID as a caller gives it, in the path or a query: refused when it cannot be one. */
+function checkedRunId(text: string): string {
+  const runId = text.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
+  if (!runId || runId.length > 256 || /[\s/\\?#\u0000-\u001f\u007f]/.test(runId)) {
+    throw new OperatorError(400, 'InvalidRunId', `'${clip(runId)}' is not a run ID (run IDs look like bp-<route>-<hash>).`);
+  }
   return runId;
+}
+
+function runIdParam(request: HttpRequest): string {
+  return checkedRunId(request.params.runId ?? '');
 }
 
 function callerFor(request: HttpRequest, client: DurableClient, context: InvocationContext, reason: string): ActionCaller {
@@ -47,13 +61,13 @@ export async function listRunsEndpoint(request: HttpRequest, client: DurableClie
   requireReader(request);
   const query = queryOf(request);
   const filter = parseRunFilter(query);
-  const page = await cachedListRuns(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
+  const page = await cachedRunList(client, filter, parsePageSize(query), query.get('continuationToken') || undefined);
   return jsonResponse(200, page);
 }
 
 export async function countRunsEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
   requireReader(request);
-  return jsonResponse(200, await cachedCountRuns(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
+  return jsonResponse(200, await cachedRunCounts(client, parseRunFilter(queryOf(request), COUNT_PARAMETERS)));
 }
 
 export async function runDetailEndpoint(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
@@ -134,7 +148,7 @@ export async function auditEndpoint(request: HttpRequest): Promise<HttpResponseI
   checkQueryNames(query, ['runId', 'top']);
   const top = query.get('top') ? Number(query.get('top')) : 50;
   if (!Number.isInteger(top) || top < 1 || top > 500) throw new OperatorError(400, 'InvalidFilter', `top '${query.get('top')}' must be a whole number from 1 to 500.`);
-  const runId = query.get('runId')?.trim();
+  const runId = query.get('runId') ? checkedRunId(query.get('runId')!) : undefined;
   const records = runId ? (await auditLog().listForRun(runId)).reverse().slice(0, top) : await auditLog().listRecent(top);
   return jsonResponse(200, { records });
 }
@@ -156,4 +170,25 @@ export async function auditVerifyEndpoint(request: HttpRequest): Promise<HttpRes
 export async function whoAmIEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
   requireReader(request);
   return jsonResponse(200, callerInfo(request));
+}
+
+export async function runIndexStatusEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
+  requireReader(request);
+  checkQueryNames(queryOf(request), []);
+  return jsonResponse(200, await runIndexStatus());
+}
+
+/** One stretch of the backfill (about 20 s): call again until `complete` (the CLI does). */
+export async function backfillRunIndexEndpoint(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+  requireOperator(request);
+  checkQueryNames(queryOf(request), []);
+  const body = await readJsonObject(request);
+  const caller = callerFor(request, client, context, requiredReason(body));
+  const result = await audited(caller, 'backfillIndex', undefined, {}, async () => {
+    const state = await backfillRunIndex(client, await appRunIndex());
+    if (state.state === 'complete') forgetRunIndexReadiness();
+    const { position: _position, ...shown } = state;
+    return { result: { ...shown } };
+  });
+  return jsonResponse(200, result);
 }

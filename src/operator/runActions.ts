@@ -18,6 +18,8 @@ import { appSettings } from '../config/runtimeConfig';
 import { isTerminalJobStatus } from '../domain/jobStatuses';
 import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';
 import { instanceExists } from '../azure/runStarter';
+import { indexRunStarting, recordInstance } from '../activities/runIndexActivities';
+import { appRunIndex } from '../azure/runIndex';
 
 export interface ActionCaller {
   client: DurableClient;
@@ -75,6 +77,7 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
     const result: TerminateResult = { terminated: [], cancelledJobs: [], jobsAlreadyFinished: [], jobCancelFailures: [] };
     await caller.client.terminate(runId, caller.reason);
     result.terminated.push(runId);
+    await indexTermination(caller, run);
     const workspaceId = String((run.input as { workspaceId?: unknown } | null)?.workspaceId ?? appSettings().workspaceId);
     const jobs: ReturnType<typeof jobsOfSubRun> = [];
     // Each sub-run is stopped before its own sub-runs are read, so none starts another behind this walk.
@@ -112,6 +115,16 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
   });
 }
 
+/** The run index learns of a termination here: the orchestration runs no more code to tell it. */
+async function indexTermination(caller: ActionCaller, run: InstanceStatus): Promise<void> {
+  const now = Date.now();
+  try {
+    await recordInstance(await appRunIndex(), { ...run, runtimeStatus: 'Terminated', output: caller.reason, lastUpdatedTime: new Date(now).toISOString() }, now);
+  } catch (err) {
+    caller.log(`The run index did not take the termination of ${run.instanceId}; its maintenance pass will: ${(err as Error).message}`, { runId: run.instanceId });
+  }
+}
+
 /** `<runId>-r<n>`: reruns of one run are numbered; a rerun of a rerun counts on from the first run. */
 async function nextRerunId(client: DurableClient, runId: string): Promise<string> {
   for (let n = 1; n <= MAX_RERUNS; n++) {
@@ -132,6 +145,7 @@ export async function rerunRun(caller: ActionCaller, runId: string): Promise<Act
     for (let tries = 0; ; tries++) {
       const newRunId = await nextRerunId(caller.client, runId);
       const input = { ...original, ...('runId' in original ? { runId: newRunId } : {}), rerunOf: runId };
+      await indexRunStarting(run.name, newRunId, input, { warn: (m: string) => caller.log(m) });
       try {
         await caller.client.startNew(run.name, { instanceId: newRunId, input });
       } catch (err) {

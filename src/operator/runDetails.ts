@@ -3,6 +3,7 @@
 // status and Studio links, where the outputs are, the validation and comparison reports, the events it
 // emitted, its run record and the operator actions taken on it.
 import type { DurableClient } from 'durable-functions';
+import type { BlobClient } from '@azure/storage-blob';
 import type { AuditRecord, EmittedEvent, RunDetail, RunJob, RunOutputLocation, RunReport, RunStep } from './operatorApiTypes';
 import { OperatorError } from './operatorHttp';
 import { InstanceStatus, readInstance } from './runInstances';
@@ -31,11 +32,24 @@ const MAX_REPORT_BYTES = 512 * 1024;
 export async function readJsonDocument(location: string): Promise<{ content?: unknown; readError?: string }> {
   const slash = location.indexOf('/');
   if (slash <= 0) return { readError: `'${location}' is not <container>/<blob>.` };
-  const blob = blobServiceFor(appSettings().dataStorage).getContainerClient(location.slice(0, slash)).getBlobClient(location.slice(slash + 1));
+  return readJsonBlob(blobServiceFor(appSettings().dataStorage).getContainerClient(location.slice(0, slash)).getBlobClient(location.slice(slash + 1)));
+}
+
+/**
+ * One GET: run records are rewritten once their event is out, and a read made of several requests
+ * (size, then ranges) could join the start of the new version to the length of the old one.
+ */
+export async function readJsonBlob(blob: BlobClient): Promise<{ content?: unknown; readError?: string }> {
   try {
-    const props = await blob.getProperties();
-    if ((props.contentLength ?? 0) > MAX_REPORT_BYTES) return { readError: `The document is ${props.contentLength} bytes; open it from storage.` };
-    return { content: JSON.parse((await blob.downloadToBuffer()).toString('utf8')) };
+    const response = await blob.download();
+    const body = response.readableStreamBody;
+    if ((response.contentLength ?? 0) > MAX_REPORT_BYTES) {
+      (body as { destroy?: () => void } | undefined)?.destroy?.();
+      return { readError: `The document is ${response.contentLength} bytes; open it from storage.` };
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of (body ?? []) as AsyncIterable<Buffer>) chunks.push(chunk);
+    return { content: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     return { readError: status === 404 ? 'The document does not exist (yet).' : `Could not read it: ${(err as Error).message}` };

@@ -8,7 +8,8 @@
 // which they are complete. A continuation token is the position of the last run returned (creation time
 // and ID), so new runs arriving between pages neither repeat nor shift what follows; it is bound to its
 // filter. Answers are shared across requests for 5 s (every open dashboard asks every 10 s)
-// and forgotten when an operator action changes something. A run index in Table storage is the real fix.
+// and forgotten when an operator action changes something. Since the run index (src/azure/runIndex.ts),
+// this is the fallback for a task hub whose index is not backfilled yet (src/operator/runIndexQueries.ts).
 import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import { RUN_KINDS, RUN_STATUSES, RunCounts, RunKind, RunListPage, RunStatus, RunSummary } from './operatorApiTypes';
@@ -119,7 +120,7 @@ interface Cursor {
   w?: number;
 }
 
-function fingerprint(filter: RunFilter): string {
+export function fingerprint(filter: RunFilter): string {
   const canonical = JSON.stringify({
     k: filter.kinds?.slice().sort(),
     r: filter.routes?.slice().sort(),
@@ -135,6 +136,9 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify({ v: 1, ...c })).toString('base64url');
 }
 
+/** The latest instant a Date can hold. */
+const MAX_DATE_IN_MS = 8.64e15;
+
 function decodeCursor(token: string, filter: RunFilter): Cursor {
   let c: Partial<Cursor> & { v?: number };
   try {
@@ -142,7 +146,8 @@ function decodeCursor(token: string, filter: RunFilter): Cursor {
   } catch {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
-  if (c?.v !== 1 || typeof c.t !== 'number' || !Number.isFinite(c.t) || typeof c.id !== 'string' || typeof c.f !== 'string' || (c.w !== undefined && (typeof c.w !== 'number' || !(c.w >= MIN_WINDOW_IN_MS)))) {
+  // A position is a creation time a Date can hold (ms since 1970); anything else was not issued here.
+  if (c?.v !== 1 || typeof c.t !== 'number' || !Number.isSafeInteger(c.t) || c.t < 0 || c.t > MAX_DATE_IN_MS || typeof c.id !== 'string' || typeof c.f !== 'string' || (c.w !== undefined && (typeof c.w !== 'number' || !(c.w >= MIN_WINDOW_IN_MS)))) {
     throw new OperatorError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued; start again without it.');
   }
   if (c.f !== fingerprint(filter)) {
@@ -164,6 +169,10 @@ function olderThan(summary: RunSummary, cursor: { t: number; id: string }): bool
 
 /** The extension reports creation times to the second: an upper bound taken from one covers that whole second. */
 const CREATED_TIME_RESOLUTION_IN_MS = 1000;
+
+function wholeSecondAtOrBefore(t: number): number {
+  return Math.floor(t / CREATED_TIME_RESOLUTION_IN_MS) * CREATED_TIME_RESOLUTION_IN_MS;
+}
 
 function upTo(bound: number | undefined): Date | undefined {
   return bound === undefined ? undefined : new Date(bound + CREATED_TIME_RESOLUTION_IN_MS - 1);
@@ -233,7 +242,10 @@ function* windowsFrom(top: number | undefined, now: number, lowest: number | und
   let size = firstSizeInMs;
   for (;;) {
     const last = size > LONGEST_WINDOW_IN_MS;
-    let bottom = last ? lowest : (windowTop ?? now) - size;
+    // Bottoms fall on whole seconds, the resolution of reported creation times: a run read in this
+    // window then reports a time at or after its bottom, so a cursor resuming strictly below the
+    // bottom never hands it out twice.
+    let bottom = last ? lowest : wholeSecondAtOrBefore((windowTop ?? now) - size);
     const reachesLowest = lowest !== undefined && bottom !== undefined && bottom <= lowest;
     if (reachesLowest) bottom = lowest;
     const wasEmpty = yield { top: windowTop, bottom, sizeInMs: last ? LONGEST_WINDOW_IN_MS * growth : size };
@@ -304,7 +316,7 @@ export async function listRuns(client: DurableClient, filter: RunFilter, pageSiz
     if (found.size > pageSize || w.bottom === undefined) break;
   }
   const runs = [...found.values()].sort(newerFirst);
-  const answer = { scannedInstances: reads.instances, asOf: new Date(now).toISOString() };
+  const answer = { source: 'instanceStore' as const, scannedInstances: reads.instances, asOf: new Date(now).toISOString() };
   const f = fingerprint(filter);
   if (runs.length > pageSize) {
     const page = runs.slice(0, pageSize);
@@ -353,6 +365,7 @@ export async function countRuns(client: DurableClient, filter: RunFilter, option
     total,
     byStatus,
     ...(partial ? { partial: true as const, completeSince: new Date(completeSince!).toISOString() } : {}),
+    source: 'instanceStore',
     scannedInstances: reads.instances,
     asOf: new Date(now).toISOString(),
   };
@@ -395,11 +408,3 @@ export class RunQueryCache {
  */
 export const RUN_QUERY_CACHE_TTL_IN_MS = 5_000;
 export const runQueryCache = new RunQueryCache(RUN_QUERY_CACHE_TTL_IN_MS);
-
-export function cachedListRuns(client: DurableClient, filter: RunFilter, pageSize: number, continuationToken?: string): Promise<RunListPage> {
-  return runQueryCache.get(`list:${client.taskHubName}:${fingerprint(filter)}:${pageSize}:${continuationToken ?? ''}`, () => listRuns(client, filter, pageSize, continuationToken));
-}
-
-export function cachedCountRuns(client: DurableClient, filter: RunFilter): Promise<RunCounts> {
-  return runQueryCache.get(`counts:${client.taskHubName}:${fingerprint(filter)}`, () => countRuns(client, filter));
-}

@@ -92,7 +92,8 @@ export function summariseRun(s: InstanceStatus): RunSummary | undefined {
     createdAt: s.createdTime,
     lastUpdatedAt: s.lastUpdatedTime,
     inputs: paths.slice(0, 5).map((p) => (container && !p.startsWith(`${container}/`) ? `${container}/${p}` : p)),
-    inputCount: paths.length,
+    // The run index is told about the first few files of a large batch and how many there are.
+    inputCount: typeof input?.fileCount === 'number' ? input.fileCount : paths.length,
     folder: folderUrl ? displayPath(folderUrl) : undefined,
     model: modelOf(input),
     endpoint: str(input?.endpoint) ?? str(obj(obj(input?.route)?.target)?.endpoint),

@@ -16,6 +16,7 @@ import { fillOutputPath } from './outputPaths';
 import { ledgerEntry, promotionRecord, PromotionRun } from './promotionRecords';
 import { replaySafeLog, RunLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
+import { runIndexer, RunIndexer } from './runIndexing';
 import { SCORE_SIDE_BY_SIDE, ScoreSideBySideInput } from './scoreSideBySide';
 import { callSubOrchestration } from './subOrchestrations';
 
@@ -90,7 +91,9 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
   const status = (phase: string, extra: Record<string, unknown> = {}): void => {
     context.df.setCustomStatus({ phase, model: `${model.name}:${model.version}`, endpoint, ...extra });
   };
-  if (input.ending) return yield* finish(context, input, input.ending, status, log);
+  const index = runIndexer(context, PROMOTE_MODEL, runId, input as unknown as Record<string, unknown>, log);
+  if (input.ending) return yield* finish(context, input, input.ending, status, log, index);
+  yield* index.write('Running', { customStatus: { phase: 'resolving endpoint' } });
 
   // What the run learns, step by step; whatever step it ends at, the record is made from this.
   const run: PromotionRun = { input, outcome: 'Failed' };
@@ -138,15 +141,23 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     }));
     if (comparison.passed) yield* announceValidated(context, input, resolved, comparison);
 
-    const decision = (run.decision = yield* gate(context, route, comparison, () => status('gating', where()), (deadline) =>
-      status(AWAITING_APPROVAL, {
-        ...where(),
-        runId,
-        approvalDeadline: deadline.toISOString(),
-        onTimeout: route.gate.policy === 'manual' ? route.gate.onTimeout : undefined,
-        comparison: { passed: comparison.passed, summary: comparison.summary, metrics: comparison.metrics, counts: comparison.counts, checks: comparison.checks, report: comparison.reportBlob },
-      }),
+    const decision = (run.decision = yield* gate(
+      context,
+      route,
+      comparison,
+      () => status('gating', where()),
+      (deadline) =>
+        status(AWAITING_APPROVAL, {
+          ...where(),
+          runId,
+          approvalDeadline: deadline.toISOString(),
+          onTimeout: route.gate.policy === 'manual' ? route.gate.onTimeout : undefined,
+          comparison: { passed: comparison.passed, summary: comparison.summary, metrics: comparison.metrics, counts: comparison.counts, checks: comparison.checks, report: comparison.reportBlob },
+        }),
+      () => index.write('Running', { customStatus: { phase: AWAITING_APPROVAL, awaitingApproval: true } }),
     ));
+    // Past the gate after waiting on it: the index shows the run running again.
+    if (decision.via !== 'policy') yield* index.write('Running', { customStatus: { phase: decision.approved ? 'promoting' : 'rejected' } });
     log(`Gate: ${decision.approved ? 'approved' : 'rejected'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}.`);
     if (!decision.approved) {
       run.outcome = 'Rejected';
@@ -191,7 +202,7 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     summary: promotionRecord(run, startedAt, context.df.currentUtcDateTime.toISOString()),
     retry: route.events.retry,
     result: { runId, outcome: run.outcome, reason: run.reason, candidateDeployment: run.resolved?.candidateDeployment, baselineDeployment: run.resolved?.baselineDeployment, comparison: run.comparison, decision: run.decision, eventType },
-  }, status, log);
+  }, status, log, index);
 }
 
 /** What the scoring step is asked: the validation data, on the candidate and the baseline, written under the route's output path. */
@@ -249,7 +260,7 @@ function* recordPromotion(context: OrchestrationContext, run: PromotionRun & { r
 }
 
 /** The run's ending (record, then event), with the custom status a promotion shows while it ends. */
-function finish(context: OrchestrationContext, input: PromoteModelInput, ending: RunEnding<PromoteModelResult>, status: (phase: string, extra: Record<string, unknown>) => void, log: RunLog) {
+function finish(context: OrchestrationContext, input: PromoteModelInput, ending: RunEnding<PromoteModelResult>, status: (phase: string, extra: Record<string, unknown>) => void, log: RunLog, index: RunIndexer) {
   const r = ending.result;
   const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
   const comparison = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
@@ -257,6 +268,7 @@ function finish(context: OrchestrationContext, input: PromoteModelInput, ending:
     input,
     status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison, decision: r.decision } : {}), ...extra }),
     log,
+    index,
   });
 }
 
@@ -271,6 +283,7 @@ function* gate(
   comparison: ComparisonVerdict,
   showGating: () => void,
   showAwaiting: (deadline: Date) => void,
+  indexAwaiting: () => Generator<Task, void, unknown>,
 ): Generator<Task, GateDecision, unknown> {
   const now = (): string => context.df.currentUtcDateTime.toISOString();
   showGating();
@@ -285,6 +298,8 @@ function* gate(
   }
   const deadline = addMinutes(context.df.currentUtcDateTime, policy.approvalTimeoutInMinutes);
   showAwaiting(deadline);
+  // An approval raised meanwhile waits in the instance's queue for waitForExternalEvent below.
+  yield* indexAwaiting();
   const timer: TimerTask = context.df.createTimer(deadline);
   const approval = context.df.waitForExternalEvent(APPROVAL_EVENT);
   const winner = yield context.df.Task.any([approval, timer]);

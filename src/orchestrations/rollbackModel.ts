@@ -10,6 +10,7 @@ import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAn
 import type { LedgerEntry } from '../model/ledgerEntries';
 import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
+import { runIndexer } from './runIndexing';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
 
@@ -52,6 +53,7 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   const { runId, workspaceId, endpoint } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const log = replaySafeLog(context, { runId, route: input.routeName, endpoint });
+  const index = runIndexer(context, ROLLBACK_MODEL, runId, input as unknown as Record<string, unknown>, log);
   const finish = (ending: RunEnding<RollbackModelResult>) =>
     endRun(context, ending, {
       input,
@@ -61,8 +63,10 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
       },
       log,
       finished: (r) => ({ message: r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}` }),
+      index,
     });
   if (input.ending) return yield* finish(input.ending);
+  yield* index.write('Running', { customStatus: { phase: 'checking promotion' } });
 
   let target: ModelRollbackTarget | undefined;
   let switched: SwitchedDefaultDeployment | undefined;

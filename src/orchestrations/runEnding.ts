@@ -18,6 +18,7 @@ import {
 } from '../activities/contracts';
 import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
 import type { RunLog } from './replaySafeLog';
+import type { RunIndexer } from './runIndexing';
 
 /** An attempt at one of the ending's steps that failed, and how. */
 type FailedAttempt = Extract<ActivityAttempt<unknown>, { ok: false }>;
@@ -80,6 +81,10 @@ export interface RunEndingHooks<R> {
   log: RunLog;
   /** The line logged once the event is out; by default `Run <outcome>: <reason>`. */
   finished?(result: R): { message: string; extra?: Record<string, unknown> };
+  /** The run index: told the run Failed when the ending throws, Completed once the event is out. */
+  index?: RunIndexer;
+  /** What the index keeps of the result; by default its outcome and reason. */
+  indexed?(result: R): Record<string, unknown>;
 }
 
 function addSeconds(at: Date, seconds: number): Date {
@@ -93,11 +98,18 @@ function addSeconds(at: Date, seconds: number): Date {
  * written.
  */
 export function* endRun<R extends RunOutcomeOf>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
-  const ended = yield* recordThenAnnounce(context, ending, hooks);
+  let ended: EndedRun<R> | undefined;
+  try {
+    ended = yield* recordThenAnnounce(context, ending, hooks);
+  } catch (err) {
+    if (hooks.index) yield* hooks.index.write('Failed', { output: (err as Error).message });
+    throw err;
+  }
   if (ended) {
     const r = ending.result;
     const line = hooks.finished?.(r) ?? { message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}` };
     hooks.log(line.message, line.extra);
+    if (hooks.index) yield* hooks.index.write('Completed', { output: hooks.indexed?.(r) ?? { outcome: r.outcome, reason: r.reason } });
   }
   return ended;
 }

@@ -12,6 +12,7 @@ import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
 import { callSubOrchestration } from './subOrchestrations';
 import { jobInstanceId } from '../domain/runIds';
+import { runIndexer } from './runIndexing';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 
@@ -87,14 +88,18 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const prefix = route.events.typePrefix;
   const log = replaySafeLog(context, { runId, route: route.name });
+  const index = runIndexer(context, SCORE_BLOB_RUN, runId, input as unknown as Record<string, unknown>, log);
   const finish = (ending: RunEnding<ScoreBlobRunResult>) =>
     endRun(context, ending, {
       input,
       status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: ending.result.outcome, jobName: ending.result.jobName, ...extra }),
       log,
       finished: (r) => ({ message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`, extra: { jobName: r.jobName } }),
+      index,
+      indexed: (r) => ({ outcome: r.outcome, reason: r.reason, jobName: r.jobName }),
     });
   if (input.ending) return yield* finish(input.ending);
+  yield* index.write('Running', { customStatus: { phase: inputModeOf(route) === 'List' ? 'listing inputs' : 'running job' } });
 
   let job: RunBatchJobResult | undefined;
   let validation: ValidationVerdict | undefined;

@@ -4,8 +4,9 @@
 // Text is handed over only for the records the consumer asks for (the header, or every row when a row
 // schema is set), because counting rows and cells over a gigabyte must not allocate per cell.
 // Memory stays bounded: a record longer than `maxRecordBytes` (an unterminated quote, a binary file) is
-// counted and reported, never accumulated.
-import { isAscii } from 'node:buffer';
+// counted and reported, never accumulated. Asked to, it also checks that the bytes are UTF-8 text,
+// chunk by chunk (a character split across chunks is carried over), and says where the first bad byte is.
+import { isAscii, isUtf8 } from 'node:buffer';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -27,8 +28,10 @@ export interface CsvRecordScannerOptions {
   quote?: string;
   /** Which records' text reaches the listener: none, the first record only (a header), or all. Default 'none'. */
   recordText?: RecordTextMode;
-  /** Records longer than this are not handed over as text (they are still counted). Default 1 MiB. */
+  /** Records longer than this are reported in the summary, and not handed over as text. Default 1 MiB. */
   maxRecordBytes?: number;
+  /** Check that the data is UTF-8 text; the first offending byte is reported in the summary. Default false. */
+  checkUtf8?: boolean;
   onRecord?: CsvRecordListener;
 }
 
@@ -43,9 +46,54 @@ export interface CsvScanSummary {
   bytes: number;
   /** The line where a quoted field opened and was never closed before the end of the data. */
   unterminatedQuoteLine?: number;
-  /** Records longer than maxRecordBytes whose text was wanted but not kept: their count and first lines. */
+  /** Records longer than maxRecordBytes (their text is never kept): their count and first lines. */
   oversizedRecords: number;
   oversizedRecordLines: number[];
+  /** With checkUtf8: where the first byte that is not part of a UTF-8 character is (offset from 0, a byte-order mark counted). */
+  invalidUtf8?: { offset: number; line: number };
+}
+
+/** Bytes a UTF-8 character takes, from its first byte. */
+function utf8Length(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
+
+/** How many bytes at the end of `buf` begin a UTF-8 character that the buffer does not finish. */
+function unfinishedUtf8Tail(buf: Uint8Array): number {
+  for (let k = 1; k <= Math.min(3, buf.length); k++) {
+    const b = buf[buf.length - k];
+    if ((b & 0xc0) === 0x80) continue;
+    return b >= 0xc0 && utf8Length(b) > k ? k : 0;
+  }
+  return 0;
+}
+
+/** The offset of the first byte of `buf` that does not begin a well-formed UTF-8 character (RFC 3629). */
+function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const more = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (more === 0 || i + more >= buf.length) return i;
+    // Second bytes that would make an overlong form, a surrogate or a code point past U+10FFFF.
+    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    if (buf[i + 1] < low || buf[i + 1] > high) return i;
+    for (let k = 2; k <= more; k++) if ((buf[i + k] & 0xc0) !== 0x80) return i;
+    i += more + 1;
+  }
+  return buf.length;
+}
+
+/** Line breaks (LF, CRLF or CR alone) in buf[0, end). */
+function lineBreaksBefore(buf: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) if (buf[i] === LF || (buf[i] === CR && buf[i + 1] !== LF)) n++;
+  return n;
 }
 
 function asciiCharacter(value: string, what: string): number {
@@ -62,6 +110,7 @@ export class CsvRecordScanner {
   readonly #quoteChar: string;
   readonly #mode: RecordTextMode;
   readonly #maxRecordBytes: number;
+  readonly #checkUtf8: boolean;
   readonly #onRecord: CsvRecordListener | undefined;
 
   // Scanner state carried from one chunk to the next.
@@ -84,7 +133,12 @@ export class CsvRecordScanner {
   #oversized = false;
   /** Until three bytes have arrived we cannot tell a byte-order mark from data. */
   #head: Buffer | undefined = Buffer.alloc(0);
+  /** The start of a UTF-8 character the previous chunk did not finish. */
+  #utf8Carry: Buffer = EMPTY;
+  #invalidUtf8: { offset: number; line: number } | undefined;
   #ended = false;
+  /** Records with this many fields and no text wanted are counted without a call (see countQuietly). */
+  #quietDelimiters = -1;
 
   #lastByte = -1;
   #records = 0;
@@ -101,6 +155,7 @@ export class CsvRecordScanner {
     if (this.#delimiter === this.#quote) throw new RangeError('The CSV delimiter and quote character must differ.');
     this.#mode = options.recordText ?? 'none';
     this.#maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+    this.#checkUtf8 = options.checkUtf8 ?? false;
     this.#onRecord = options.onRecord;
   }
 
@@ -109,11 +164,21 @@ export class CsvRecordScanner {
     return this.#records;
   }
 
+  /**
+   * From now on, records with exactly `fieldCount` fields whose text is not wanted are only counted
+   * (`records`), not handed to onRecord: the listener hears about the others. Over a gigabyte of
+   * uniform rows that saves a call per row.
+   */
+  countQuietly(fieldCount: number | undefined): void {
+    this.#quietDelimiters = fieldCount === undefined ? -1 : fieldCount - 1;
+  }
+
   write(chunk: Uint8Array): void {
     if (this.#ended) throw new Error('CsvRecordScanner: write after end.');
     if (chunk.length === 0) return;
-    this.#bytes += chunk.length;
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.#checkUtf8 && !this.#invalidUtf8) this.#checkUtf8Chunk(buf, this.#bytes);
+    this.#bytes += chunk.length;
     if (this.#head !== undefined) {
       const head = Buffer.concat([this.#head, buf]);
       let matches = true;
@@ -137,6 +202,8 @@ export class CsvRecordScanner {
         this.#scan(head);
       }
       this.#ended = true;
+      // A character the data never finishes.
+      if (this.#utf8Carry.length && !this.#invalidUtf8) this.#invalidUtf8 = { offset: this.#bytes - this.#utf8Carry.length, line: this.#line };
       // Remembered, not thrown: the consumer turns it into a validation failure naming the line.
       if (this.#inQuotes && !this.#quotePending) this.#unterminatedQuoteLine = this.#quoteOpenLine;
       this.#inQuotes = false;
@@ -151,7 +218,42 @@ export class CsvRecordScanner {
       unterminatedQuoteLine: this.#unterminatedQuoteLine > 0 ? this.#unterminatedQuoteLine : undefined,
       oversizedRecords: this.#oversizedRecords,
       oversizedRecordLines: this.#oversizedRecordLines,
+      invalidUtf8: this.#invalidUtf8,
     };
+  }
+
+  /** Checks one chunk (file offset `start`) as UTF-8, finishing the character the last one began. */
+  #checkUtf8Chunk(buf: Buffer, start: number): void {
+    const invalidAt = (offset: number, inChunk: number): void => {
+      this.#invalidUtf8 = { offset, line: this.#line + lineBreaksBefore(buf, Math.max(0, inChunk)) };
+    };
+    let from = 0;
+    if (this.#utf8Carry.length) {
+      const carried = this.#utf8Carry;
+      const take = Math.min(utf8Length(carried[0]) - carried.length, buf.length);
+      // A byte that cannot continue the character ends it unfinished, on the line where it began.
+      for (let i = 0; i < take; i++) {
+        if ((buf[i] & 0xc0) !== 0x80) {
+          this.#utf8Carry = EMPTY;
+          return invalidAt(start - carried.length, 0);
+        }
+      }
+      const joined = Buffer.concat([carried, buf.subarray(0, take)]);
+      if (joined.length < utf8Length(carried[0])) {
+        this.#utf8Carry = joined;
+        return;
+      }
+      this.#utf8Carry = EMPTY;
+      if (!isUtf8(joined)) return invalidAt(start - carried.length, 0);
+      from = take;
+    }
+    const tail = unfinishedUtf8Tail(buf.subarray(from));
+    const body = buf.subarray(from, buf.length - tail);
+    if (!isUtf8(body)) {
+      const at = from + firstInvalidUtf8(body);
+      return invalidAt(start + at, at);
+    }
+    if (tail) this.#utf8Carry = Buffer.from(buf.subarray(buf.length - tail));
   }
 
   #wantsText(): boolean {
@@ -168,11 +270,14 @@ export class CsvRecordScanner {
       this.#blankLines++;
     } else {
       let text: string | undefined;
-      if (this.#wantsText()) {
-        if (this.#oversized || length > this.#maxRecordBytes) {
-          this.#oversizedRecords++;
-          if (this.#oversizedRecordLines.length < 100) this.#oversizedRecordLines.push(this.#recordStartLine);
-        } else if (this.#pendingParts.length === 0) {
+      // Reported whether or not its text was wanted: no row of a CSV the scanner is meant for is that long.
+      const oversized = this.#oversized || length > this.#maxRecordBytes;
+      if (oversized) {
+        this.#oversizedRecords++;
+        if (this.#oversizedRecordLines.length < 100) this.#oversizedRecordLines.push(this.#recordStartLine);
+      }
+      if (this.#wantsText() && !oversized) {
+        if (this.#pendingParts.length === 0) {
           text = asciiText !== '' ? asciiText.slice(start, end) : buf.toString('utf8', start, end);
         } else {
           this.#pendingParts.push(buf.subarray(start, end));
@@ -194,110 +299,104 @@ export class CsvRecordScanner {
     if (n === 0) return;
     const delimiter = this.#delimiter;
     const quote = this.#quote;
-    const delimiterChar = this.#delimiterChar;
-    const quoteChar = this.#quoteChar;
-    // The chunk as a one-byte string: String.prototype.indexOf is a fast builtin, Buffer#indexOf a C++ call.
-    const text = buf.toString('latin1');
-    const asciiText = this.#mode !== 'none' && isAscii(buf) ? text : '';
+    // Bytes above all four that matter (delimiter, quote, LF, CR) are ordinary text: one comparison each.
+    const top = Math.max(delimiter, quote, LF, CR);
+    // The chunk as text only when record text is wanted and byte offsets are character offsets.
+    const asciiText = this.#mode !== 'none' && isAscii(buf) ? buf.toString('latin1') : '';
 
     // Hot loop: state lives in locals and is written back around #emit and at the end.
     let inQuotes = this.#inQuotes;
     let quotePending = this.#quotePending;
-    let atFieldStart = this.#atFieldStart;
     let afterCr = this.#afterCr;
     let delimiters = this.#delimiters;
     let line = this.#line;
+    let records = this.#records;
+    let recordStartLine = this.#recordStartLine;
+    /** Where the current record's bytes start in this chunk. */
     let recordStart = 0;
-    // Next positions of LF, CR, quote and delimiter at or after i; -1 = not looked up yet, n = none left.
-    // Each is searched for once per occurrence, so a chunk costs a handful of indexOf calls per record.
-    let nextLf = -1;
-    let nextCr = -1;
-    let nextQuote = -1;
-    let nextDelimiter = -1;
+    // Counting quietly needs no text wanted and no part of the record in an earlier chunk.
+    const quiet = this.#mode === 'all' || (this.#mode === 'first' && records === 0) ? -2 : this.#quietDelimiters;
+    let carried = this.#pendingLength > 0;
+    // (No closures in here: a variable a closure captures is no longer a register in the hot loop.)
 
     let i = 0;
     while (i < n) {
-      // Fast paths: jump with indexOf to the next byte that can change the state. Outside quotes that
-      // is a line break or a quote (delimiters in between are only counted); inside quotes it is the
-      // next quote (line breaks in between only advance the line number).
-      if (!afterCr && !quotePending) {
-        if (nextQuote < i) {
-          nextQuote = text.indexOf(quoteChar, i);
-          if (nextQuote === -1) nextQuote = n;
-        }
-        if (nextLf < i) {
-          nextLf = text.indexOf('\n', i);
-          if (nextLf === -1) nextLf = n;
-        }
-        if (!inQuotes) {
-          if (nextCr < i) {
-            nextCr = text.indexOf('\r', i);
-            if (nextCr === -1) nextCr = n;
-          }
-          const stop = nextLf < nextCr ? (nextLf < nextQuote ? nextLf : nextQuote) : nextCr < nextQuote ? nextCr : nextQuote;
-          if (stop > i) {
-            if (nextDelimiter < i) {
-              nextDelimiter = text.indexOf(delimiterChar, i);
-              if (nextDelimiter === -1) nextDelimiter = n;
-            }
-            while (nextDelimiter < stop) {
-              delimiters++;
-              nextDelimiter = text.indexOf(delimiterChar, nextDelimiter + 1);
-              if (nextDelimiter === -1) nextDelimiter = n;
-            }
-            atFieldStart = buf[stop - 1] === delimiter;
-            i = stop;
-            if (i >= n) break;
-          }
-        } else if (nextQuote > i) {
-          while (nextLf < nextQuote) {
-            line++;
-            nextLf = text.indexOf('\n', nextLf + 1);
-            if (nextLf === -1) nextLf = n;
-          }
-          i = nextQuote;
-          if (i >= n) break;
-        }
-      }
-
-      // Slow path: one byte through the state machine.
-      const c = buf[i++];
       if (afterCr) {
         afterCr = false;
-        if (c === LF) {
-          recordStart = i;
+        if (buf[i] === LF) {
+          recordStart = ++i;
           continue;
         }
       }
       if (inQuotes) {
-        if (!quotePending) {
-          if (c === quote) quotePending = true;
-          else if (c === LF) line++;
+        if (quotePending) {
+          quotePending = false;
+          if (buf[i] === quote) {
+            i++; // "" is a quote inside the field
+            continue;
+          }
+          inQuotes = false; // the previous quote closed the field; this byte is read as unquoted text
+        } else {
+          // Inside quotes only the next quote matters; line breaks in between advance the line number.
+          let j = i;
+          for (; j < n; j++) {
+            const c = buf[j];
+            if (c === quote) break;
+            if (c === LF) line++;
+          }
+          if (j === n) {
+            i = n;
+            break;
+          }
+          quotePending = true;
+          i = j + 1;
           continue;
         }
-        quotePending = false;
-        if (c === quote) continue; // "" is a quote inside the field
-        inQuotes = false; // the previous quote closed the field; this byte is read as unquoted text
       }
-      if (c === delimiter) {
-        delimiters++;
-        atFieldStart = true;
-      } else if (c === LF || c === CR) {
-        this.#delimiters = delimiters;
-        this.#emit(buf, asciiText, recordStart, i - 1);
-        delimiters = 0;
-        atFieldStart = true;
-        line++;
-        this.#recordStartLine = line;
-        afterCr = c === CR;
-        recordStart = i;
-      } else if (c === quote && atFieldStart) {
-        inQuotes = true;
-        atFieldStart = false;
-        this.#quoteOpenLine = line;
-      } else {
-        atFieldStart = false;
+      // At a record's start, the rows that need no closer look are only counted (see uniformRecords).
+      if (quiet >= 0 && i === recordStart && !carried && delimiters === 0) {
+        const counted = uniformRecords(buf, i, n, delimiter, top, quiet);
+        if (counted > 0) {
+          records += counted;
+          line += counted;
+          recordStartLine = line;
+          i = recordStart = uniformEnd;
+          if (i >= n) break;
+        }
       }
+      // Outside quotes: skip to the next line break or quote, counting delimiters on the way.
+      let j = i;
+      let c = 0;
+      for (; j < n; j++) {
+        c = buf[j];
+        if (c > top) continue;
+        if (c === delimiter) delimiters++;
+        else if (c === LF || c === CR || c === quote) break;
+      }
+      if (j === n) {
+        i = n;
+        break;
+      }
+      if (c === quote) {
+        // A quote opens a quoted field only where a field starts: after a delimiter or at the record's start.
+        if (j === recordStart ? j > 0 || this.#atFieldStart : buf[j - 1] === delimiter) {
+          inQuotes = true;
+          this.#quoteOpenLine = line;
+        }
+        i = j + 1;
+        continue;
+      }
+      this.#delimiters = delimiters;
+      this.#recordStartLine = recordStartLine;
+      this.#records = records;
+      this.#emit(buf, asciiText, recordStart, j);
+      records = this.#records;
+      carried = false;
+      delimiters = 0;
+      recordStartLine = ++line;
+      afterCr = c === CR;
+      i = j + 1;
+      recordStart = i;
     }
 
     this.#lastByte = buf[n - 1];
@@ -313,17 +412,61 @@ export class CsvRecordScanner {
         }
       }
       this.#pendingLength += tail;
+      this.#atFieldStart = buf[n - 1] === delimiter;
+    } else {
+      this.#atFieldStart = true;
     }
     this.#inQuotes = inQuotes;
     this.#quotePending = quotePending;
-    this.#atFieldStart = atFieldStart;
     this.#afterCr = afterCr;
     this.#delimiters = delimiters;
     this.#line = line;
+    this.#records = records;
+    this.#recordStartLine = recordStartLine;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Where the last uniformRecords call stopped: the start of the first record it did not count. */
+let uniformEnd = 0;
+
+/**
+ * Counts the records from `start` (a record's start) that hold exactly `delimiters` delimiters, no quote
+ * and end in LF or CRLF inside this chunk; stops at the first other one (its start is `uniformEnd`).
+ * Kept small and apart from the scanner's state machine so the engine compiles it to a tight loop.
+ */
+function uniformRecords(buf: Buffer, start: number, n: number, delimiter: number, top: number, delimiters: number): number {
+  let count = 0;
+  let recordStart = start;
+  let seen = 0;
+  let j = start;
+  while (j < n) {
+    const c = buf[j];
+    if (c > top) {
+      j++;
+      continue;
+    }
+    if (c === delimiter) {
+      seen++;
+      j++;
+      continue;
+    }
+    if (seen !== delimiters || j === recordStart) break;
+    if (c === LF) {
+      count++;
+      seen = 0;
+      recordStart = ++j;
+    } else if (c === CR && j + 1 < n && buf[j + 1] === LF) {
+      count++;
+      seen = 0;
+      j += 2;
+      recordStart = j;
+    } else break;
+  }
+  uniformEnd = recordStart;
+  return count;
+}
 
 /**
  * Splits one record's text into cells: quotes removed, "" unescaped, delimiters inside quotes kept.

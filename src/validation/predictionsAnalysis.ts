@@ -1,6 +1,6 @@
 // What one pass over a predictions file finds: its rows, its header, rows whose cell count differs
 // from the expected one, rows the route's JSON Schema rejects, and structural damage (a quote never
-// closed, a record too long to be a row). Fed chunk by chunk from a download; only the first few
+// closed, a record too long to be a row, bytes that are not UTF-8). Fed chunk by chunk from a download; only the first few
 // offending lines are kept (with their line numbers), the counts are always complete.
 import { CsvRecordScanner, splitCsvRecord, type CsvScanSummary } from './csvRecordScanner';
 import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from '../config/rowSchema';
@@ -40,7 +40,8 @@ export class PredictionsAnalyzer {
   #expectedColumns: number | undefined;
   #expectedColumnsFrom: PredictionsAnalysis['expectedColumnsFrom'];
   #header: string[] | undefined;
-  #rows = 0;
+  /** Records before the data rows (the header). */
+  #headerRecords = 0;
   #columnMismatches = 0;
   readonly #columnMismatchSamples: LineProblem[] = [];
   #schemaChecked = 0;
@@ -60,8 +61,12 @@ export class PredictionsAnalyzer {
       delimiter: this.#rules.delimiter,
       quote: this.#rules.quote,
       recordText: this.#schema ? 'all' : this.#rules.header ? 'first' : 'none',
+      // Batch outputs are UTF-8 text; anything else would be read wrongly by whoever reads them next.
+      checkUtf8: true,
       onRecord: (line, fieldCount, text) => this.#onRecord(line, fieldCount, text),
     });
+    // Rows with the expected cells need no per-row look when no schema reads them: the scanner counts them.
+    this.#scanner.countQuietly(this.#expectedColumns);
   }
 
   write(chunk: Buffer): void {
@@ -72,7 +77,7 @@ export class PredictionsAnalyzer {
     const scan = this.#scanner.end();
     return {
       scan,
-      rows: this.#rows,
+      rows: scan.records - this.#headerRecords,
       header: this.#header,
       expectedColumns: this.#expectedColumns,
       expectedColumnsFrom: this.#expectedColumnsFrom,
@@ -88,16 +93,18 @@ export class PredictionsAnalyzer {
     if (this.#rules.header && this.#header === undefined) {
       this.#header = text === undefined ? [] : splitCsvRecord(text, this.#rules.delimiter, this.#rules.quote).map((h) => h.trim());
       this.#columnNames ??= this.#header;
+      this.#headerRecords = 1;
       if (this.#expectedColumns === undefined) {
         this.#expectedColumns = fieldCount;
         this.#expectedColumnsFrom = 'header';
+        this.#scanner.countQuietly(fieldCount);
       }
       return;
     }
-    this.#rows++;
     if (this.#expectedColumns === undefined) {
       this.#expectedColumns = fieldCount;
       this.#expectedColumnsFrom = 'first row';
+      this.#scanner.countQuietly(fieldCount);
     } else if (fieldCount !== this.#expectedColumns) {
       this.#columnMismatches++;
       if (this.#columnMismatchSamples.length < this.#maxSamples) {

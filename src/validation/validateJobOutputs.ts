@@ -238,7 +238,12 @@ function checkCsvWellFormed(c: CheckContext, p: PredictionsResult): ValidationCh
     problems.push(`the quoted field that opens on line ${scan.unterminatedQuoteLine} of ${c.predictionsFile} is never closed, so the rest of the file reads as one cell`);
   }
   if (scan.oversizedRecords > 0) {
-    problems.push(`${plural(scan.oversizedRecords, 'record')} of ${c.predictionsFile} ${scan.oversizedRecords === 1 ? 'is' : 'are'} longer than 1 MiB (first on line ${scan.oversizedRecordLines[0]}) and could not be checked cell by cell`);
+    problems.push(
+      `${plural(scan.oversizedRecords, 'record')} of ${c.predictionsFile} ${scan.oversizedRecords === 1 ? 'is' : 'are'} longer than 1 MiB (first on line ${scan.oversizedRecordLines[0]}): no prediction row is that long, so line breaks are missing or the file is not CSV`,
+    );
+  }
+  if (scan.invalidUtf8) {
+    problems.push(`${c.predictionsFile} is not UTF-8 text (at byte offset ${scan.invalidUtf8.offset}, line ${scan.invalidUtf8.line}), so its cells cannot be read as they were written`);
   }
   if (problems.length) return { name: 'csvWellFormed', passed: false, detail: problems.join('; ') };
   return { name: 'csvWellFormed', passed: true, detail: `${c.predictionsFile} reads as CSV: ${plural(scan.records, 'record')} on ${plural(scan.lines, 'line')}` };

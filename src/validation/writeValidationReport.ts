@@ -49,16 +49,21 @@ export async function writeValidationReport(
     // 409/412: the name is taken. Ours from an earlier attempt may be replaced; a job's own file may not.
     if (statusOf(err) !== 409 && statusOf(err) !== 412) rethrowStorageError(err, doing, options.abortSignal);
   }
-  try {
-    const existing = await blob.getProperties({ abortSignal: options.abortSignal });
-    if (existing.metadata?.batchpilotreport !== REPORT_MARKER.batchpilotreport) {
-      throw new ExistingOutputError(blobName, container.containerName);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const existing = await blob.getProperties({ abortSignal: options.abortSignal });
+      if (existing.metadata?.batchpilotreport !== REPORT_MARKER.batchpilotreport) {
+        throw new ExistingOutputError(blobName, container.containerName);
+      }
+      await upload({ ifMatch: existing.etag });
+      return { blobName, url: blob.url };
+    } catch (err) {
+      if (err instanceof ExistingOutputError) throw err;
+      // 412: the report changed since it was read. When a write's answer is lost, the SDK's retry meets
+      // the report that very write stored; read it again and, while it is still ours, replace it again.
+      if (statusOf(err) === 412 && attempt < 3) continue;
+      rethrowStorageError(err, doing, options.abortSignal);
     }
-    await upload({ ifMatch: existing.etag });
-    return { blobName, url: blob.url };
-  } catch (err) {
-    if (err instanceof ExistingOutputError) throw err;
-    rethrowStorageError(err, doing, options.abortSignal);
   }
 }
 

@@ -25,7 +25,7 @@ async function startApproval(instanceId: string): Promise<string> {
 describe('purge', () => {
   it('purges a running instance with 200 and a PurgeHistoryResult, as the Azure Storage provider does', async () => {
     const id = await startApproval('purge-running');
-    const res = await fetch(`${d.rpc}/instances/${id}`, { method: 'DELETE' });
+    const res = await d.call(`/instances/${id}`, { method: 'DELETE' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ instancesDeleted: 1 });
     await expect(d.client.getStatus(id)).rejects.toThrow(/404/);
@@ -35,7 +35,7 @@ describe('purge', () => {
   });
 
   it('refuses to purge by filter without createdTimeFrom, with the extension message', async () => {
-    const res = await fetch(`${d.rpc}/instances/?runtimeStatus=Completed`, { method: 'DELETE' });
+    const res = await d.call(`/instances/?runtimeStatus=Completed`, { method: 'DELETE' });
     expect(res.status).toBe(400);
     expect(await res.json()).toBe("Please provide value for 'createdTimeFrom' parameter.");
   });
@@ -45,10 +45,10 @@ describe('status', () => {
   it('formats createdTime and lastUpdatedTime without fractional seconds, in one and in a query', async () => {
     const from = new Date(Date.now() - 2000);
     const id = await startApproval('times-1');
-    const one = (await (await fetch(`${d.rpc}/instances/${id}`)).json()) as { createdTime: string; lastUpdatedTime: string };
+    const one = (await (await d.call(`/instances/${id}`)).json()) as { createdTime: string; lastUpdatedTime: string };
     expect(one.createdTime).toMatch(EXTENSION_TIME);
     expect(one.lastUpdatedTime).toMatch(EXTENSION_TIME);
-    const list = (await (await fetch(`${d.rpc}/instances/?createdTimeFrom=${from.toISOString()}&instanceIdPrefix=times-`)).json()) as Array<{ createdTime: string; lastUpdatedTime: string }>;
+    const list = (await (await d.call(`/instances/?createdTimeFrom=${from.toISOString()}&instanceIdPrefix=times-`)).json()) as Array<{ createdTime: string; lastUpdatedTime: string }>;
     expect(list.length).toBeGreaterThan(0);
     for (const item of list) {
       expect(item.createdTime).toMatch(EXTENSION_TIME);
@@ -58,14 +58,14 @@ describe('status', () => {
   });
 
   it('answers a running instance with 202, its own URL as Location and Retry-After 5; a start with Retry-After 10', async () => {
-    const start = await fetch(`${d.rpc}/orchestrators/approveOrder`, { method: 'POST', body: JSON.stringify({ customer: 'fabrikam', items: 1 }) });
+    const start = await d.call(`/orchestrators/approveOrder`, { method: 'POST', body: JSON.stringify({ customer: 'fabrikam', items: 1 }) });
     expect(start.status).toBe(202);
     expect(start.headers.get('retry-after')).toBe('10');
     const { id, statusQueryGetUri } = (await start.json()) as { id: string; statusQueryGetUri: string };
     expect(start.headers.get('location')).toBe(statusQueryGetUri);
     await waitForStatus(d.client, id, (s) => s.runtimeStatus === 'Running');
     const asked = `${d.rpc}/instances/${id}?showInput=false`;
-    const status = await fetch(asked);
+    const status = await d.call(asked.slice(d.rpc.length));
     expect(status.status).toBe(202);
     expect(status.headers.get('retry-after')).toBe('5');
     expect(status.headers.get('location')).toBe(asked);
@@ -76,7 +76,7 @@ describe('status', () => {
     const id = await startApproval('history-1');
     await d.client.raiseEvent(id, 'Approval', true);
     await waitForStatus(d.client, id);
-    const body = (await (await fetch(`${d.rpc}/instances/${id}?showHistory=true&showHistoryOutput=true`)).json()) as Record<string, unknown>;
+    const body = (await (await d.call(`/instances/${id}?showHistory=true&showHistoryOutput=true`)).json()) as Record<string, unknown>;
     expect(Object.keys(body)).not.toContain('history');
     const events = body.historyEvents as Array<{ EventType: string; Result?: unknown }>;
     expect(events.map((e) => e.EventType)).toEqual(['ExecutionStarted', 'EventRaised', 'TaskCompleted', 'ExecutionCompleted']);
@@ -88,7 +88,7 @@ describe('entities', () => {
   it('moves lastOperationTime forward with every operation', async () => {
     const entity = new EntityId('Inventory', `shelf-${Date.now()}`);
     const listed = async (): Promise<{ lastOperationTime: string; state: number } | undefined> => {
-      const list = (await (await fetch(`${d.rpc}/entities/Inventory?fetchState=true`)).json()) as Array<{ entityId: { key: string }; lastOperationTime: string; state: number }>;
+      const list = (await (await d.call(`/entities/Inventory?fetchState=true`)).json()) as Array<{ entityId: { key: string }; lastOperationTime: string; state: number }>;
       return list.find((e) => e.entityId.key === entity.key);
     };
     const until = (state: number): Promise<{ lastOperationTime: string; state: number }> =>
@@ -112,12 +112,12 @@ describe('entities', () => {
 describe('not found and gone', () => {
   it('answers 404 with an empty body, as the extension does', async () => {
     const answers = await Promise.all([
-      fetch(`${d.rpc}/instances/no-such-instance`),
-      fetch(`${d.rpc}/instances/no-such-instance`, { method: 'DELETE' }),
-      fetch(`${d.rpc}/instances/no-such-instance/terminate`, { method: 'POST' }),
-      fetch(`${d.rpc}/instances/no-such-instance/raiseEvent/Approval`, { method: 'POST', body: 'true', headers: { 'content-type': 'application/json' } }),
-      fetch(`${d.rpc}/entities/Inventory/never-used`),
-      fetch(`${d.rpc}/nowhere`),
+      d.call(`/instances/no-such-instance`),
+      d.call(`/instances/no-such-instance`, { method: 'DELETE' }),
+      d.call(`/instances/no-such-instance/terminate`, { method: 'POST' }),
+      d.call(`/instances/no-such-instance/raiseEvent/Approval`, { method: 'POST', body: 'true', headers: { 'content-type': 'application/json' } }),
+      d.call(`/entities/Inventory/never-used`),
+      d.call(`/nowhere`),
     ]);
     for (const res of answers) {
       expect(res.status).toBe(404);
@@ -129,7 +129,7 @@ describe('not found and gone', () => {
     const id = await startApproval('gone-1');
     await d.client.terminate(id, 'stop');
     await waitForStatus(d.client, id);
-    const res = await fetch(`${d.rpc}/instances/${id}/raiseEvent/Approval`, { method: 'POST', body: 'true', headers: { 'content-type': 'application/json' } });
+    const res = await d.call(`/instances/${id}/raiseEvent/Approval`, { method: 'POST', body: 'true', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(410);
     expect(await res.text()).toBe('');
   });

@@ -146,6 +146,11 @@ describe('orchestrations', () => {
     expect(direct.output).toBe("Orchestrator function 'ThrowsItself' failed: the orchestrator gave up");
   });
 
+  it('gives activities their instance ID in the trigger metadata as the string it is, even when it reads as JSON', async () => {
+    const id = await d.client.startNew('EchoMetadata', { instanceId: '42' });
+    expect((await waitForStatus(d.client, id)).output).toEqual({ value: '42', type: 'string' });
+  });
+
   it('passes the version given to startNew to context.df.version', async () => {
     const id = await d.client.startNew('ReportsVersion', { version: '2.1' });
     expect((await waitForStatus(d.client, id)).output).toEqual({ version: '2.1', parent: null });
@@ -320,7 +325,7 @@ describe('bad input', () => {
     const badEvent = await d.call(`/instances/seq-1/raiseEvent/Go`, { method: 'POST', body: 'not json' });
     expect(badEvent.status).toBe(400);
     expect((await d.call(`/orchestrators/HelloSequence/bad%2Fid`, { method: 'POST' })).status).toBe(400);
-    const oversized = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(600000)) });
+    const oversized = await d.call(`/orchestrators/HelloSequence`, { method: 'POST', body: JSON.stringify('x'.repeat(16 * 1024 * 1024)) });
     expect(oversized.status).toBe(413);
     expect(((await oversized.json()) as { error: { message: string } }).error.message).toMatch(/by reference/);
 

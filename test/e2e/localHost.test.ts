@@ -80,6 +80,14 @@ describe('HTTP triggers', () => {
     expect(again.status).toBe(200);
   });
 
+  it('logs each invocation as the Functions host does: Executing as it starts, Executed with its result and duration', async () => {
+    await fetch(`${host.url}/api/boom`);
+    const started = await host.waitForLog((l) => /^Executing 'Functions\.boom' \(Reason='httptrigger', Id=[0-9a-f-]+\)$/.test(l.message));
+    const ended = await host.waitForLog((l) => l.invocationId === started.invocationId && /^Executed 'Functions\.boom' \(Failed, Id=/.test(l.message));
+    expect(ended.message).toMatch(/Duration=\d+ms\)$/);
+    expect(started.functionName).toBe('boom');
+  });
+
   it('refuses an oversized body with 413', async () => {
     const big = Buffer.alloc(101 * 1024 * 1024, 97);
     const res = await fetch(`${host.url}/api/echo`, { method: 'POST', body: big, headers: { 'x-functions-key': host.keys.masterKey } }).catch((e: Error) => e);

@@ -165,7 +165,7 @@ describe('durable activities', () => {
       { backupPath: 'site/index.html', content: '<h1>Contoso</h1>' },
       { backupPath: 'site/css/app.css', content: 'body { margin: 0 }' },
     ];
-    const start = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/backupSiteContent`, { method: 'POST', body: JSON.stringify(files) });
+    const start = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/backupSiteContent`, { method: 'POST', body: JSON.stringify(files), headers: { 'x-functions-key': host.keys.systemKeys.durabletask_extension } });
     expect(start.status).toBe(202);
     const { statusQueryGetUri } = (await start.json()) as { statusQueryGetUri: string };
     const status = await waitUntil(async () => {

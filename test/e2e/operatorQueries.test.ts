@@ -81,7 +81,9 @@ describe('bounded run queries on the durable engine', () => {
 
   it('pages through every run once, newest first, within the budget on every request', async () => {
     const { runs, pages } = await listAll('', 5);
-    const newestFirst = [...created].reverse().map((c) => c.id);
+    // Newest first by the creation time the extension reports (whole seconds), then by run ID, descending.
+    const reported = await Promise.all(created.map(async (c) => ({ id: c.id, t: new Date((await d.client.getStatus(c.id)).createdTime).getTime() })));
+    const newestFirst = reported.sort((a, b) => b.t - a.t || (a.id < b.id ? 1 : -1)).map((c) => c.id);
     expect(runs.map((r) => r.runId)).toEqual(newestFirst);
     // Some requests had to stop before their page was full, and said so.
     expect(pages.some((p) => p.partial && p.runs.length < 5 && p.continuationToken)).toBe(true);

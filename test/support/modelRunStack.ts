@@ -8,7 +8,8 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces, BatchDeployment } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
-import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
+import type { ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
+import { createEndpointLikeSample, registerChurnModelVersion } from '../../src/local/stack/stackClients';
 import { waitUntil } from './waitUntil';
 import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, jobsOfRun, quiesce, readJsonBlob, startTestStack } from './testStack';
 
@@ -60,14 +61,7 @@ export class ModelRunStack {
 
   /** A batch endpoint whose default is `<endpoint>-base`, a copy of the sample's churn-v1 deployment (model churn:1). */
   async createEndpoint(endpoint: string): Promise<{ baseline: string }> {
-    const sample = await this.arm.batchDeployments.get(this.rg, this.ws, this.stack.sample.endpointName, this.stack.sample.defaultDeploymentName);
-    const location = this.stack.azureMl.location;
-    await this.arm.batchEndpoints.beginCreateOrUpdateAndWait(this.rg, this.ws, endpoint, { location, properties: { authMode: 'AADToken' } }, POLL);
-    const baseline = `${endpoint}-base`;
-    const { provisioningState: _state, ...properties } = sample.properties;
-    await this.arm.batchDeployments.beginCreateOrUpdateAndWait(this.rg, this.ws, endpoint, baseline, { location, properties }, POLL);
-    await this.arm.batchEndpoints.beginCreateOrUpdateAndWait(this.rg, this.ws, endpoint, { location, properties: { authMode: 'AADToken', defaults: { deploymentName: baseline } } }, POLL);
-    return { baseline };
+    return createEndpointLikeSample(this.stack, this.arm, endpoint);
   }
 
   /**
@@ -75,13 +69,7 @@ export class ModelRunStack {
    * ModelRegistered (PascalCase data, string version) to the workspace topic, delivered to the app.
    */
   async registerModel(name: string, version: string, weights: Partial<ChurnModelWeights> | Record<string, unknown>, tags: Record<string, string> = { stage: 'candidate' }): Promise<string> {
-    const body = { ...CHURN_MODEL_VERSIONS['1'], name, version, ...weights };
-    const folder = `models/${name}/${version}`;
-    await this.datastore.getBlockBlobClient(`${folder}/model.json`).upload(JSON.stringify(body), Buffer.byteLength(JSON.stringify(body)));
-    const model = await this.arm.modelVersions.createOrUpdate(this.rg, this.ws, name, version, {
-      properties: { modelUri: `azureml://datastores/workspaceblobstore/paths/${folder}/`, modelType: 'custom_model', tags },
-    });
-    return model.id!;
+    return registerChurnModelVersion(this.stack, this.arm, BlobServiceClient.fromConnectionString(this.stack.dataConnectionString), { name, version, weights, tags });
   }
 
   /** Changes an endpoint's default by hand, as an engineer with the portal or `az ml` would. */

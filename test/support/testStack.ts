@@ -4,12 +4,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
+import type { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import type { BlobClient } from '@azure/storage-blob';
 import type { DurableClient } from 'durable-functions';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } from '../../src/local/stack/localStack';
 import { testAzurite, uniqueName } from './azurite';
-import { clientOptionsTrusting } from './trustLocalCa';
+import { armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { RUN_TAG } from '../../src/domain/runIds';
 
@@ -25,15 +25,13 @@ export async function startTestStack(routesYaml: string, options: Partial<LocalS
     taskHub: uniqueName('hub'),
     persistAzurite: false,
     ...options,
+    // The audit trail is one hash chain per container: suites running side by side keep their own.
+    settings: { BATCHPILOT_AUDIT_CONTAINER: uniqueName('audit'), ...options.settings },
   });
 }
 
 export function armClientFor(stack: RunningLocalStack): AzureMachineLearningWorkspaces {
-  return new AzureMachineLearningWorkspaces(stack.issuer.credential(), stack.azureMl.subscriptionId, {
-    endpoint: stack.azureMl.armBaseUrl,
-    credentialScopes: ['https://management.azure.com/.default'],
-    ...clientOptionsTrusting(stack.cert.ca),
-  });
+  return stackArmClientFor(stack);
 }
 
 /** The messages of the stack's host log lines (JSON lines parsed; anything else as it is). */

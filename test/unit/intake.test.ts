@@ -284,6 +284,16 @@ describe('globs compile once, at load (issue 15.9)', () => {
     expect(matchesGlob('d/x.tsv.gz', '**/*.{csv,tsv{,.gz}}')).toBe(true);
     expect(matchesGlob('d/x.tsv.bz2', '**/*.{csv,tsv{,.gz}}')).toBe(false);
   });
+
+  it('match as their regular expression would, without backtracking on paths made to make one backtrack (issue 10 §3)', () => {
+    const paths = ['scores_a_b_c_d.csv', 'x/scores_1_2_3_4.csv', 'scores__.csv', 'a/b/c.csv', 'c.csv', 'a.b/c', '_tmp1', 'x/_tmp/y'];
+    for (const glob of ['**/scores_*_*_*_*.csv', '**/*.csv', '*.csv', '**/_tmp*', 'a/**/c.csv', '{a,x}/**', '?.csv', '**']) {
+      for (const p of paths) expect(`${glob} ${p} ${matchesGlob(p, glob)}`).toBe(`${glob} ${p} ${new RegExp(compileGlob(glob).source).test(p)}`);
+    }
+    // A backtracking matcher tries every way to split 1,024 underscores four ways: minutes per path.
+    expect(matchesGlob(`scores${'_'.repeat(1024)}`, '**/scores_*_*_*_*.csv')).toBe(false);
+    expect(matchesGlob('a'.repeat(1024), '*a*a*a*a*a*a*b')).toBe(false);
+  });
 });
 
 describe('manifests have limits and pass the route filters (issue 15.7)', () => {

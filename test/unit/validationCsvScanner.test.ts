@@ -7,15 +7,21 @@ interface Seen {
   summary: CsvScanSummary;
 }
 
-function scan(data: Buffer | string, chunkSizes: (index: number) => number, options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number } = {}): Seen {
+function scan(
+  data: Buffer | string,
+  chunkSizes: (index: number) => number,
+  options: { mode?: RecordTextMode; delimiter?: string; maxRecordBytes?: number; quietFields?: number; checkUtf8?: boolean } = {},
+): Seen {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const records: Seen['records'] = [];
   const scanner = new CsvRecordScanner({
     delimiter: options.delimiter,
     recordText: options.mode ?? 'all',
     maxRecordBytes: options.maxRecordBytes,
+    checkUtf8: options.checkUtf8,
     onRecord: (line, fields, text) => records.push(text === undefined ? { line, fields } : { line, fields, text }),
   });
+  if (options.quietFields !== undefined) scanner.countQuietly(options.quietFields);
   let offset = 0;
   for (let i = 0; offset < bytes.length; i++) {
     const size = Math.min(Math.max(1, chunkSizes(i)), bytes.length - offset);
@@ -116,6 +122,35 @@ describe('CsvRecordScanner', () => {
     }
   });
 
+  it('counts rows with the quiet field count quietly, reporting every other row with its line, for every chunking', () => {
+    const random = seeded(21);
+    const rows: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const r = random();
+      const cells = r < 0.05 ? `${i},short` : r < 0.1 ? `${i},${i},${i},long` : r < 0.2 ? `${i},"quoted, with\nbreak",x` : `${i},${(r * 10).toFixed(3)},label`;
+      rows.push(`${cells}${random() < 0.3 ? '\r\n' : random() < 0.05 ? '\r' : '\n'}${random() < 0.02 ? '\n' : ''}`);
+    }
+    const data = Buffer.from(rows.join(''), 'utf8');
+    const reference = scan(data, whole, { mode: 'none' });
+    const odd = reference.records.filter((r) => r.fields !== 3);
+    expect(odd.length).toBeGreaterThan(100);
+    const key = (r: { line: number; fields: number }): string => `${r.line}:${r.fields}`;
+    const all = new Set(reference.records.map(key));
+    for (const seed of [31, 32, 33, 34]) {
+      const r = seeded(seed);
+      const quiet = scan(data, () => 1 + Math.floor(r() * (seed === 34 ? 7 : 5000)), { mode: 'none', quietFields: 3 });
+      // Rows it could not settle inside one chunk may still be reported; rows that differ always are.
+      expect(quiet.records.filter((rec) => rec.fields !== 3)).toEqual(odd);
+      expect(quiet.records.every((rec) => all.has(key(rec)))).toBe(true);
+      // With large chunks most rows are only counted (with 1-7 byte chunks every row spans chunks).
+      if (seed !== 34) expect(quiet.records.length).toBeLessThan(reference.records.length / 2);
+      expect(quiet.summary).toEqual(reference.summary);
+    }
+    // With the first record's text wanted (a header), that record is still handed over.
+    const first = scan(data, whole, { mode: 'first', quietFields: 3 });
+    expect(first.records[0]).toEqual({ line: 1, fields: 3, text: rows[0].replace(/[\r\n]+$/, '') });
+  });
+
   it('skips a UTF-8 byte-order mark even when it arrives split across chunks', () => {
     const seen = scan('\ufeffa,b\n1,2\n', byteByByte);
     expect(seen.records[0].text).toBe('a,b');
@@ -141,6 +176,34 @@ describe('CsvRecordScanner', () => {
     expect(seen.summary.oversizedRecordLines).toEqual([2]);
     expect(seen.records.map((r) => r.text)).toEqual(['a,b', undefined, '2,3']);
     expect(seen.records[1].fields).toBe(2);
+  });
+
+  it('reports a record longer than maxRecordBytes even when no text is wanted (issue 10 §3)', () => {
+    const seen = scan(`1,2\n${'x'.repeat(5000)}`, (i) => (i % 2 ? 7 : 1000), { mode: 'none', maxRecordBytes: 1000 });
+    expect(seen.summary).toMatchObject({ records: 2, oversizedRecords: 1, oversizedRecordLines: [2] });
+  });
+
+  describe('with checkUtf8 (issue 10 §3)', () => {
+    const utf8 = Buffer.from('\ufeffa,café\r\nb,数据\nc,🙂\n', 'utf8');
+    const cases: Array<[string, Buffer, { offset: number; line: number } | undefined]> = [
+      ['UTF-8 with a byte-order mark, accents, CJK and emoji', utf8, undefined],
+      ['a Latin-1 byte', Buffer.from('a,b\nc,caf\xe9\n', 'latin1'), { offset: 9, line: 2 }],
+      ['a continuation byte alone', Buffer.from([0x61, 0x0a, 0x80]), { offset: 2, line: 2 }],
+      ['an overlong form', Buffer.from([0x61, 0xc0, 0xaf]), { offset: 1, line: 1 }],
+      ['an encoded surrogate', Buffer.from([0x0d, 0x0a, 0x0d, 0xed, 0xa0, 0x80]), { offset: 3, line: 3 }],
+      ['a code point past U+10FFFF', Buffer.from([0xf4, 0x90, 0x80, 0x80]), { offset: 0, line: 1 }],
+      ['a character cut off at the end', Buffer.concat([Buffer.from('a\nb\n'), Buffer.from([0xf0, 0x9f, 0x99])]), { offset: 4, line: 3 }],
+      ['a character cut off by the next one', Buffer.from([0x61, 0xe6, 0x95, 0xe6, 0x95, 0xb0]), { offset: 1, line: 1 }],
+    ];
+    it.each(cases)('%s: the same verdict whatever the chunking', (_name, bytes, expected) => {
+      for (const chunking of [whole, byteByByte, (i: number) => 1 + (i % 3), (i: number) => 2 + (i % 2)]) {
+        expect(scan(bytes, chunking, { checkUtf8: true }).summary.invalidUtf8).toEqual(expected);
+      }
+    });
+
+    it('is off unless asked for', () => {
+      expect(scan(Buffer.from([0xff, 0x0a]), whole).summary.invalidUtf8).toBeUndefined();
+    });
   });
 
   it('hands over only the first record in "first" mode', () => {

@@ -105,6 +105,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const MANAGEMENT_AUDIENCES = ['https://management.azure.com', 'https://management.core.windows.net'];
 const ML_AUDIENCE = 'https://ml.azure.com';
 const EVENT_HISTORY = 1000;
+const JOB_EVENT_TYPES = new Set(['Microsoft.MachineLearningServices.RunStatusChanged', 'Microsoft.MachineLearningServices.RunCompleted']);
 
 export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Promise<RunningAzureMlEmulator> {
   const subscriptionId = options.subscriptionId ?? DEFAULTS.subscriptionId;
@@ -136,7 +137,10 @@ export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Pro
   const timers = new Set<NodeJS.Timeout>();
   const events: EventGridEventLike[] = [];
   let publishChain: Promise<void> = Promise.resolve();
-  const publish = (batch: EventGridEventLike[]): void => {
+  const publish = (published: EventGridEventLike[]): void => {
+    // A lost job event never reaches the topic; the run waiting for it must find the status by polling.
+    const batch = published.filter((e) => !(JOB_EVENT_TYPES.has(e.eventType) && faults.drawJobEventLoss()));
+    if (batch.length === 0) return;
     events.push(...batch);
     if (events.length > EVENT_HISTORY) events.splice(0, events.length - EVENT_HISTORY);
     const sink = options.publishEvents;
@@ -291,8 +295,14 @@ async function serve(services: EmulatorServices, issuer: DevTokenIssuer, req: In
     'x-ms-request-id': requestId,
     'x-ms-correlation-request-id': String(req.headers['x-ms-correlation-request-id'] ?? requestId),
   };
+  let loseResponse = false;
   const send = (reply: HttpReply): void => {
     if (res.headersSent || res.destroyed) return;
+    if (loseResponse) {
+      // The call took effect; only its answer is lost, as when a connection resets on the way back.
+      req.socket.destroy();
+      return;
+    }
     const headers: Record<string, string> = { ...baseHeaders, ...(reply.headers ?? {}) };
     let payload: string | undefined;
     if (reply.body !== undefined) {
@@ -334,6 +344,9 @@ async function serve(services: EmulatorServices, issuer: DevTokenIssuer, req: In
           return;
         case 'slow':
           await sleep(decision.delayInMs);
+          break;
+        case 'dropResponse':
+          loseResponse = true;
           break;
         case 'none':
           break;

@@ -1,26 +1,17 @@
 // Fault injection for the Azure ML emulator: a seeded share of ARM and data-plane calls are throttled
-// (429 + Retry-After), fail with 500/503, lose their connection or answer slowly, a share of jobs
-// fail, get preempted or finish without their outputs, and a share of deployment creates/updates fail
-// to provision. Draws come from a seeded generator so a test that makes the same calls in the same
-// order sees the same faults. It also checks that clients wait as long as the Retry-After it
-// announced before they try the same request again.
+// (429 + Retry-After), fail with 500/503, lose their connection (before or after the call took effect)
+// or answer slowly (src/local/faults/httpFaults.ts), a share of jobs fail, get preempted or finish
+// without their outputs, a share of the jobs' status events is never published, and a share of
+// deployment creates/updates fail to provision. Draws come from a seeded generator so a test that makes
+// the same calls in the same order sees the same faults. It also checks that clients wait as long as
+// the Retry-After it announced before they try the same request again.
+import { HttpFaultDecision, HttpFaultInjector, HttpFaultSettings as SharedHttpFaultSettings, HttpFaultStats, validateHttpFaultSettings } from '../faults/httpFaults';
 
 export type FaultSurface = 'arm' | 'dataPlane';
 
-export interface HttpFaultSettings {
-  /** Share (0..1) of calls answered 429 Too Many Requests with a Retry-After header. */
-  throttleFraction?: number;
-  /** Share of calls answered with a server error drawn from `serverErrorStatuses`. */
-  serverErrorFraction?: number;
-  /** Default [500, 503]; 503 carries Retry-After as Azure's front doors do. */
-  serverErrorStatuses?: number[];
-  /** Share of calls whose connection is destroyed before any response. */
-  dropConnectionFraction?: number;
-  /** Share of calls answered only after `slowResponseInMs`. */
-  slowFraction?: number;
-  slowResponseInMs?: number;
-  /** Retry-After announced on 429/503; default 1 (seconds, as ARM sends it). */
-  retryAfterInSeconds?: number;
+export type { HttpFaultDecision };
+
+export interface HttpFaultSettings extends SharedHttpFaultSettings {
   /** Which surfaces the faults apply to; default both. */
   surfaces?: FaultSurface[];
 }
@@ -34,6 +25,11 @@ export interface JobFaultSettings {
   missingOutputsFraction?: number;
 }
 
+export interface JobEventFaultSettings {
+  /** Share of job status events (RunStatusChanged, RunCompleted) never published, as if lost on the way. */
+  lossFraction?: number;
+}
+
 export interface DeploymentFaultSettings {
   /** Share of batch deployment creates/updates whose provisioning fails (the operation ends Failed). */
   failFraction?: number;
@@ -44,29 +40,16 @@ export interface FaultSettings {
   seed?: number;
   http?: HttpFaultSettings;
   jobs?: JobFaultSettings;
+  jobEvents?: JobEventFaultSettings;
   deployments?: DeploymentFaultSettings;
 }
 
-export type HttpFaultDecision =
-  | { kind: 'none' }
-  | { kind: 'throttle'; retryAfterInSeconds: number }
-  | { kind: 'serverError'; status: number; retryAfterInSeconds?: number }
-  | { kind: 'drop' }
-  | { kind: 'slow'; delayInMs: number };
-
 export type JobFaultPlan = 'none' | 'fail' | 'preempt' | 'missingOutputs';
 
-export interface FaultStats {
-  requests: number;
-  throttled: number;
-  serverErrors: number;
-  dropped: number;
-  slowed: number;
-  /** Requests repeated after a Retry-After once the announced time had passed. */
-  retriesAfterWaiting: number;
-  /** Requests repeated before the announced Retry-After had passed. */
-  prematureRetries: number;
+export interface FaultStats extends HttpFaultStats {
   jobFaults: Record<Exclude<JobFaultPlan, 'none'>, number>;
+  /** Job status events not published. */
+  lostJobEvents: number;
   /** Deployment creates/updates made to fail. */
   deploymentFaults: number;
 }
@@ -83,22 +66,17 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function emptyStats(): FaultStats {
-  return {
-    requests: 0, throttled: 0, serverErrors: 0, dropped: 0, slowed: 0, retriesAfterWaiting: 0, prematureRetries: 0,
-    jobFaults: { fail: 0, preempt: 0, missingOutputs: 0 },
-    deploymentFaults: 0,
-  };
+function emptyStats(): Omit<FaultStats, keyof HttpFaultStats> {
+  return { jobFaults: { fail: 0, preempt: 0, missingOutputs: 0 }, lostJobEvents: 0, deploymentFaults: 0 };
 }
 
 export class FaultInjector {
   #settings: FaultSettings = {};
-  #httpRandom: () => number = seededRandom(1);
+  #http = new HttpFaultInjector();
   #jobRandom: () => number = seededRandom(2);
+  #jobEventRandom: () => number = seededRandom(4);
   #deploymentRandom: () => number = seededRandom(3);
-  #stats: FaultStats = emptyStats();
-  /** Request key → epoch ms before which a repeat of that request is premature. */
-  readonly #retryNotBefore = new Map<string, number>();
+  #stats: Omit<FaultStats, keyof HttpFaultStats> = emptyStats();
 
   constructor(settings: FaultSettings = {}) {
     this.set(settings);
@@ -110,11 +88,12 @@ export class FaultInjector {
     this.#settings = structuredClone(settings);
     const seed = settings.seed ?? 1;
     // Separate streams: the order of HTTP calls must not shift which jobs fail, and vice versa.
-    this.#httpRandom = seededRandom(seed);
+    const { surfaces: _surfaces, ...http } = settings.http ?? {};
+    this.#http = new HttpFaultInjector(http, seed);
     this.#jobRandom = seededRandom(seed ^ 0x5bd1e995);
+    this.#jobEventRandom = seededRandom(seed ^ 0x1b873593);
     this.#deploymentRandom = seededRandom(seed ^ 0x27d4eb2f);
     this.#stats = emptyStats();
-    this.#retryNotBefore.clear();
   }
 
   get settings(): FaultSettings {
@@ -122,50 +101,25 @@ export class FaultInjector {
   }
 
   stats(): FaultStats {
-    return structuredClone(this.#stats);
+    return { ...this.#http.stats(), ...structuredClone(this.#stats) };
   }
 
   /** Decides the fate of one call; `requestKey` identifies a retry of the same request. */
   drawHttp(surface: FaultSurface, requestKey: string, nowInMs: number = Date.now()): HttpFaultDecision {
-    this.#stats.requests++;
-    const notBefore = this.#retryNotBefore.get(requestKey);
-    if (notBefore !== undefined) {
-      this.#retryNotBefore.delete(requestKey);
-      if (nowInMs < notBefore) this.#stats.prematureRetries++;
-      else this.#stats.retriesAfterWaiting++;
-    }
     const http = this.#settings.http;
-    if (!http || (http.surfaces && !http.surfaces.includes(surface))) return { kind: 'none' };
-    const r = this.#httpRandom();
-    const retryAfterInSeconds = http.retryAfterInSeconds ?? 1;
-    let edge = http.throttleFraction ?? 0;
-    if (r < edge) {
-      this.#stats.throttled++;
-      this.#retryNotBefore.set(requestKey, nowInMs + retryAfterInSeconds * 1000);
-      return { kind: 'throttle', retryAfterInSeconds };
+    if (!http || (http.surfaces && !http.surfaces.includes(surface))) {
+      this.#http.pass(requestKey, nowInMs);
+      return { kind: 'none' };
     }
-    edge += http.serverErrorFraction ?? 0;
-    if (r < edge) {
-      this.#stats.serverErrors++;
-      const statuses = http.serverErrorStatuses?.length ? http.serverErrorStatuses : [500, 503];
-      const status = statuses[Math.floor(this.#httpRandom() * statuses.length)];
-      if (status === 503) {
-        this.#retryNotBefore.set(requestKey, nowInMs + retryAfterInSeconds * 1000);
-        return { kind: 'serverError', status, retryAfterInSeconds };
-      }
-      return { kind: 'serverError', status };
-    }
-    edge += http.dropConnectionFraction ?? 0;
-    if (r < edge) {
-      this.#stats.dropped++;
-      return { kind: 'drop' };
-    }
-    edge += http.slowFraction ?? 0;
-    if (r < edge) {
-      this.#stats.slowed++;
-      return { kind: 'slow', delayInMs: http.slowResponseInMs ?? 2000 };
-    }
-    return { kind: 'none' };
+    return this.#http.draw(requestKey, nowInMs);
+  }
+
+  /** Decides whether one of a job's status events is lost instead of published. */
+  drawJobEventLoss(): boolean {
+    const fraction = this.#settings.jobEvents?.lossFraction ?? 0;
+    if (fraction <= 0 || this.#jobEventRandom() >= fraction) return false;
+    this.#stats.lostJobEvents++;
+    return true;
   }
 
   /** Decides, when a job is submitted, whether and how it will misbehave. */
@@ -204,10 +158,9 @@ export function validateFaultSettings(settings: FaultSettings): void {
     }
     if (total > 1 + 1e-9) throw new RangeError(`Fault settings under ${group} add up to ${total}; their sum must not exceed 1.`);
   };
-  const http = settings.http ?? {};
-  check('http', [['throttleFraction', http.throttleFraction], ['serverErrorFraction', http.serverErrorFraction],
-    ['dropConnectionFraction', http.dropConnectionFraction], ['slowFraction', http.slowFraction]]);
+  validateHttpFaultSettings(settings.http ?? {});
   const jobs = settings.jobs ?? {};
   check('jobs', [['failFraction', jobs.failFraction], ['preemptFraction', jobs.preemptFraction], ['missingOutputsFraction', jobs.missingOutputsFraction]]);
+  check('jobEvents', [['lossFraction', settings.jobEvents?.lossFraction]]);
   check('deployments', [['failFraction', settings.deployments?.failFraction]]);
 }

@@ -3,12 +3,13 @@
 // instance at a time and many instances at once, commits every step to Table storage before acting on
 // it (dispatching activities, arming timers, delivering messages to other instances), and on start
 // resumes whatever a previous process left: pending messages, open activities (run again: at least
-// once), timers, undelivered messages and stale status projections.
+// once), timers and undelivered messages; first of all it writes to the instance rows what the commit
+// journal still holds (see durableStore.ts).
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { FunctionInvoker } from '../host/contracts';
-import { DurableStore, InstanceQuery, InstanceSummary, OutboxEntry } from './durableStore';
+import { CommitReceipt, DurableStore, InstanceQuery, InstanceSummary, OutboxEntry } from './durableStore';
 import { DurableTimers } from './durableTimers';
 import { KeyedMutex } from './keyedMutex';
 import { WorkQueue } from './workQueue';
@@ -19,7 +20,6 @@ import { EpisodeDecision, OutboundMessage, decideEpisode, deterministicGuid } fr
 import { FunctionKindError, invokeActivity, invokeEntity, invokeOrchestrator, requireFunction } from './functionInvocations';
 import { applyEntityResults, entityHasWork, isEntityInstanceId, parseEntityId, planEntityStep, toBatchItems } from './entityBatch';
 import { rewindHistory } from './rewind';
-import { StatusProjection } from './statusProjection';
 import { MAX_PAYLOAD_CHARS, PayloadTooLargeError } from './tablePayloads';
 import { EngineRequestError } from './engineErrors';
 import { HTTP_ACTIVITY_NAME, runHttpActivity } from './durableHttp';
@@ -62,6 +62,8 @@ interface LiveInstance extends LoadedInstance {
   firstCommitWaiters?: Array<{ resolve: () => void; reject: (err: Error) => void }>;
   /** Set when an instance was restarted: the old execution's rows go after the next commit. */
   dropOldExecutions?: boolean;
+  /** Gives back the running step's concurrency slot (see #pump), once its functions have run. */
+  releaseSlot?: () => void;
 }
 
 const CONTROL_TYPES = new Set<InstanceMessage['type']>(['Terminate', 'Suspend', 'Resume']);
@@ -90,6 +92,19 @@ class ReadyQueue {
     }
     return id;
   }
+}
+
+let isoAt = 0;
+let isoText = '';
+
+/** The current time as ISO text, made once per millisecond (every message carries one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 function isControl(e: Envelope): boolean {
@@ -128,10 +143,15 @@ export class DurableEngine {
   /** Instances with work, in two queues: those already running first, new ones after, so work in flight finishes before more is admitted. */
   readonly #ready = { running: new ReadyQueue(), starting: new ReadyQueue() };
   #runningSteps = 0;
+  /**
+   * Steps holding one of the maxConcurrentOrchestratorFunctions slots: a step gives its slot back once
+   * its orchestrator or entity function has run and its commit is on its way, so steps waiting on
+   * storage do not keep others from running (the per-instance lock still orders an instance's steps).
+   */
+  #slotsInUse = 0;
   #stopped = false;
   #started = false;
   #envelopeSeq = 0;
-  readonly #projection: StatusProjection;
   /** IDs with a state row in storage (loaded at start-up): a start of any other ID needs no read. */
   readonly #known = new Set<string>();
   readonly #idleWaiters: Array<() => void> = [];
@@ -139,15 +159,17 @@ export class DurableEngine {
   constructor(options: DurableEngineOptions) {
     this.#invoker = options.invoker;
     this.taskHubName = options.taskHubName;
-    this.store = new DurableStore(options.connectionString, options.taskHubName);
     this.#log = options.log ?? (() => undefined);
+    this.store = new DurableStore(options.connectionString, options.taskHubName, {
+      onError: (what, err) => this.#log('warning', `${what} failed (retrying): ${(err as Error).message}`),
+      onClean: (instanceId) => {
+        const live = this.#live.get(instanceId);
+        if (live) this.#maybeEvict(live);
+      },
+    });
     this.#observer = options.observer ?? {};
     const processors = Math.max(1, cpus().length);
     this.#maxEpisodes = options.maxConcurrentOrchestratorFunctions ?? 10 * processors;
-    this.#projection = new StatusProjection(
-      (state) => this.store.writeProjection(state),
-      (state, err) => this.#log('warning', `Updating the status row of '${state.instanceId}' failed: ${(err as Error).message}`),
-    );
     this.#activities = new WorkQueue<ActivityJob>(
       options.maxConcurrentActivityFunctions ?? 10 * processors,
       (job) => this.#runActivity(job),
@@ -172,12 +194,14 @@ export class DurableEngine {
     for (const live of this.#live.values()) {
       for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(new EngineRequestError(409, 'The host stopped before the instance was created.'));
     }
-    await this.#projection.flush();
+    await this.store.close();
   }
 
   /** Resumes what a previous process left behind (see the module comment). */
   async #recover(): Promise<void> {
-    const [states, projections] = await Promise.all([this.store.listStateVersions(), this.store.listProjectionVersions()]);
+    // First the journal: instance rows catch up with the last commits, so what follows reads them.
+    const journalMessages = await this.store.recoverJournal();
+    const states = await this.store.listStateVersions();
     for (const id of states.keys()) this.#known.add(id);
     const ids = new Set([...(await this.store.listActiveInstanceIds()), ...(await this.store.listInstancesWithInbox())]);
     const list = [...ids];
@@ -188,12 +212,7 @@ export class DurableEngine {
       }));
     }
     await this.#deliverOutboxes(await this.store.listOutbox());
-    for (const [id, version] of states) {
-      if (projections.get(id) === version) continue;
-      const state = this.#live.get(id)?.state ?? (await this.store.readState(id));
-      if (state) this.#projection.update(state);
-    }
-    await this.#projection.flush();
+    await Promise.all(journalMessages.map((m) => this.#deliverOutbound(m.owner, m.receipt, m.outbound)));
     if (list.length > 0) this.#log('information', `Resumed ${list.length} instance(s) of task hub '${this.taskHubName}'.`);
   }
 
@@ -267,10 +286,10 @@ export class DurableEngine {
   #hasWork(live: LiveInstance): boolean {
     const s = live.state;
     if (s.kind === 'entity') return !!s.entity && entityHasWork(s.entity, live.pending);
-    if (live.pending.some(isControl)) return true;
-    if (isTerminal(s.runtimeStatus)) return live.pending.length > 0;
-    if (s.runtimeStatus === 'Suspended') return false;
-    return !hasStarted(live.history) || live.pending.length > 0;
+    const suspended = s.runtimeStatus === 'Suspended';
+    if (live.pending.length === 0) return !suspended && !isTerminal(s.runtimeStatus) && !hasStarted(live.history);
+    // Called for every completion that arrives: only a suspended instance needs to look through them.
+    return !suspended || live.pending.some(isControl);
   }
 
   #schedule(instanceId: string): void {
@@ -283,27 +302,40 @@ export class DurableEngine {
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#runningSteps < this.#maxEpisodes) {
+    while (!this.#stopped && this.#slotsInUse < this.#maxEpisodes) {
       const id = this.#ready.running.shift() ?? this.#ready.starting.shift();
       if (id === undefined) break;
       const live = this.#live.get(id);
       if (!live) continue;
       live.queued = false;
       this.#runningSteps++;
-      void this.#process(id).finally(() => {
-        this.#runningSteps--;
-        if (this.#runningSteps === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      this.#slotsInUse++;
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        this.#slotsInUse--;
         this.#pump();
+      };
+      void this.#process(id, release).finally(() => {
+        this.#runningSteps--;
+        release();
+        if (this.#runningSteps === 0) for (const w of this.#idleWaiters.splice(0)) w();
       });
     }
   }
 
-  async #process(instanceId: string): Promise<void> {
+  async #process(instanceId: string, releaseSlot: () => void): Promise<void> {
     try {
       await this.#mutex.run(instanceId, async () => {
         const live = this.#live.get(instanceId);
         if (!live || this.#stopped || !this.#hasWork(live)) return;
-        await this.#step(live);
+        live.releaseSlot = releaseSlot;
+        try {
+          await this.#step(live);
+        } finally {
+          live.releaseSlot = undefined;
+        }
       });
       const live = this.#live.get(instanceId);
       if (live) {
@@ -327,14 +359,16 @@ export class DurableEngine {
   /** Finished instances leave memory; they are loaded again when asked about or messaged. */
   #maybeEvict(live: LiveInstance): void {
     const s = live.state;
-    if (s.kind === 'orchestration' && isTerminal(s.runtimeStatus) && live.pending.length === 0 && !live.queued && !this.#mutex.isBusy(s.instanceId)) {
+    if (s.kind === 'orchestration' && isTerminal(s.runtimeStatus) && live.pending.length === 0 && !live.queued && !this.#mutex.isBusy(s.instanceId) && this.store.isClean(s.instanceId)) {
       this.#live.delete(s.instanceId);
     }
   }
 
   #newEnvelope(message: InstanceMessage, durable: boolean, id?: string): Envelope {
     this.#envelopeSeq++;
-    return { id: id ?? `${Date.now().toString(36)}-${this.#envelopeSeq.toString(36)}-${randomUUID()}`, message, durable, receivedAt: new Date().toISOString() };
+    // A durable message's ID names its inbox row, unique across restarts; an in-process one's only within this process.
+    const envelopeId = id ?? (durable ? `${Date.now().toString(36)}-${this.#envelopeSeq.toString(36)}-${randomUUID()}` : `local-${this.#envelopeSeq.toString(36)}`);
+    return { id: envelopeId, message, durable, receivedAt: isoNow() };
   }
 
   /** An in-process message (activity result, timer, synthetic failure): not stored; lost work is redone after a crash. */
@@ -371,8 +405,8 @@ export class DurableEngine {
     this.#schedule(target);
   }
 
-  /** Sends a commit's messages; its outbox rows go once all arrived (a crash before re-sends them). */
-  async #deliverOutbound(owner: string, outboxRowKeys: string[], outbound: OutboundMessage[]): Promise<void> {
+  /** Sends a commit's messages; its outbox rows and journal record go once all arrived (a crash before re-sends them). */
+  async #deliverOutbound(owner: string, receipt: CommitReceipt | undefined, outbound: OutboundMessage[]): Promise<void> {
     const remaining = [...outbound];
     for (let attempt = 0; remaining.length > 0 && !this.#stopped; attempt++) {
       const failed: OutboundMessage[] = [];
@@ -390,9 +424,10 @@ export class DurableEngine {
       if (remaining.length > 0) await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_IN_MS).unref());
     }
     if (remaining.length > 0) return;
-    for (const key of outboxRowKeys) {
+    for (const key of receipt?.outboxRowKeys ?? []) {
       await this.store.deleteOutbox(owner, key).catch((err: unknown) => this.#log('warning', `Deleting a delivered outbox row of '${owner}' failed: ${(err as Error).message}`));
     }
+    receipt?.delivered();
   }
 
   // ---- timers and activities --------------------------------------------------------------------------
@@ -523,10 +558,12 @@ export class DurableEngine {
   /** Persists a step, then updates memory and acts: the only way instance state changes. */
   async #commit(live: LiveInstance, next: InstanceState, events: HistoryEvent[], consumed: Envelope[], outbound: OutboundMessage[]): Promise<void> {
     const before = live.state;
-    let outboxRowKeys: string[];
+    let receipt: CommitReceipt;
     try {
       const history = before.executionId === next.executionId && before.historyCount === live.history.length ? live.history.concat(events) : events;
-      outboxRowKeys = await this.store.commit({ state: next, history, consumed, outbound });
+      const committing = this.store.commit({ state: next, history, consumed, outbound });
+      live.releaseSlot?.();
+      receipt = await committing;
     } catch (err) {
       for (const w of live.firstCommitWaiters?.splice(0) ?? []) w.reject(err as Error);
       throw err;
@@ -551,17 +588,7 @@ export class DurableEngine {
       this.#timers.cancelPrefix(`${next.instanceId}\u0000`);
       this.#observer.instanceFinished?.(next);
     }
-    if (
-      before.version === 0 ||
-      before.runtimeStatus !== next.runtimeStatus ||
-      before.customStatus !== next.customStatus ||
-      before.executionId !== next.executionId ||
-      before.input !== next.input ||
-      before.entity?.exists !== next.entity?.exists
-    ) {
-      this.#projection.update(next);
-    }
-    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, outboxRowKeys, outbound);
+    if (outbound.length > 0) void this.#deliverOutbound(next.instanceId, receipt, outbound);
   }
 
   /** What a finished orchestration tells others: its parent, and the entities it still holds locked. */
@@ -667,7 +694,6 @@ export class DurableEngine {
       };
       if (!(await this.store.createInstance(state))) return this.#getLive(entityId);
       this.#known.add(entityId);
-      this.#projection.update(state);
       const live: LiveInstance = { state, history: [], pending: [], queued: false };
       this.#live.set(entityId, live);
       return live;
@@ -696,7 +722,7 @@ export class DurableEngine {
       }
       if (existing && sameParent(existing.parent, m.parent)) {
         // This child already ran for this very call; its parent may not have heard.
-        void this.#deliverOutbound(instanceId, [], this.#completionMessages(existing));
+        void this.#deliverOutbound(instanceId, undefined, this.#completionMessages(existing));
         return;
       }
       const fresh = { ...this.#newOrchestrationState(instanceId, m.name, m.input, m.executionId, m.parent), orchestrationVersion: m.orchestrationVersion };
@@ -736,7 +762,10 @@ export class DurableEngine {
   async getInstance(instanceId: string, withHistory: boolean): Promise<{ state: InstanceState; history?: HistoryEvent[] } | undefined> {
     const live = this.#live.get(instanceId);
     if (live) return { state: live.state, history: withHistory ? [...live.history] : undefined };
-    if (withHistory) return this.store.readStateAndHistory(instanceId);
+    if (withHistory) {
+      const loaded = await this.store.loadInstance(instanceId);
+      return loaded ? { state: loaded.state, history: loaded.history } : undefined;
+    }
     const state = await this.store.readState(instanceId);
     return state ? { state } : undefined;
   }
@@ -796,9 +825,8 @@ export class DurableEngine {
       }
       const rewound = rewindHistory(live.state, live.history, new Date(), reason);
       const next: InstanceState = { ...rewound.state, version: live.state.version + 1, flushedEvents: 0 };
-      await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [] });
+      await this.store.commit({ state: next, history: rewound.history, consumed: [], outbound: [], rewritten: true });
       live.state = next;
-      this.#projection.update(next);
       live.history = rewound.history.map((e) => ({ ...e, IsPlayed: true }));
       children.push(...rewound.failedChildren);
       for (const a of rewound.activities) this.#activities.push({ instanceId, executionId: next.executionId, taskId: a.taskId, name: a.name, input: a.input });
@@ -819,8 +847,9 @@ export class DurableEngine {
       if (!state) return (await this.store.purgeInstance(instanceId)) ? 'purged' : 'notFound';
       const running = state.kind === 'orchestration' && !isTerminal(state.runtimeStatus);
       if (running && onlyIfFinished) return 'running';
-      this.#projection.discard(instanceId);
-      await this.#projection.flush();
+      // The journal must hold nothing of it, or a restart would bring it back.
+      await this.store.flush([instanceId]);
+      await this.store.released(instanceId);
       await this.store.purgeInstance(instanceId);
       if (running) this.#timers.cancelPrefix(`${instanceId}\u0000`);
       const live = this.#live.get(instanceId);
@@ -836,7 +865,7 @@ export class DurableEngine {
     let deleted = 0;
     let token: string | undefined;
     const ids: string[] = [];
-    await this.#projection.flush();
+    await this.store.flush();
     do {
       const page = await this.store.queryInstances({ ...filter, runtimeStatus: statuses, kind: 'orchestration' }, 500, token);
       ids.push(...page.items.map((i) => i.instanceId));
@@ -847,7 +876,7 @@ export class DurableEngine {
   }
 
   async queryInstances(filter: InstanceQuery, pageSize: number, continuationToken?: string): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
-    await this.#projection.flush();
+    await this.store.flush();
     return this.store.queryInstances(filter, pageSize, continuationToken);
   }
 
@@ -876,8 +905,8 @@ export class DurableEngine {
     return this.#runningSteps > 0 || this.#ready.running.size > 0 || this.#ready.starting.size > 0 || this.#activities.size > 0;
   }
 
-  /** Resolves once every status change so far is in the Instances table. */
+  /** Resolves once every commit so far is in the instance rows (what queries read). */
   async settle(): Promise<void> {
-    await this.#projection.flush();
+    await this.store.flush();
   }
 }

@@ -60,8 +60,22 @@ export function selectBatch(pending: Envelope[], options: PrepareOptions): Envel
   return batch;
 }
 
+/**
+ * A copy of the replay state an episode may change without touching the committed one: the maps and
+ * lists it adds to or deletes from are copied, and the retry trackers (whose counters it updates); the
+ * recorded actions and open tasks themselves are only ever replaced, so they are shared.
+ */
+export function copyReplayState(replay: ReplayState): ReplayState {
+  const retries: ReplayState['retries'] = {};
+  for (const key in replay.retries) retries[key] = { ...replay.retries[key] };
+  const copy: ReplayState = { nextTaskId: replay.nextTaskId, actions: replay.actions.slice(), openTasks: { ...replay.openTasks }, retries };
+  if (replay.heldLocks) copy.heldLocks = replay.heldLocks.slice();
+  if (replay.retryTaskIds) copy.retryTaskIds = replay.retryTaskIds.slice();
+  return copy;
+}
+
 export function prepareEpisode(state: InstanceState, history: HistoryEvent[], batch: Envelope[], now: Date): PreparedEpisode {
-  const replay: ReplayState = structuredClone(state.replay);
+  const replay = copyReplayState(state.replay);
   const ordinary: HistoryEvent[] = [];
   const allocating: Array<{ event: HistoryEvent; slot: AllocationSlot }> = [];
   const consumed: Envelope[] = [];

@@ -56,13 +56,22 @@ export interface EpisodeDecision {
 
 const SUMMARY_LIMIT = 300;
 
+function hashOf(description: string): string {
+  return createHash('sha1').update(description).digest('base64').slice(0, 16);
+}
+
+/** An action as recorded. A description that fits the summary is its own record; a longer one is hashed. */
 function summarize(action: OrchestratorAction): RecordedAction {
   const description = describeAction(action);
-  return {
-    hash: createHash('sha1').update(description).digest('base64').slice(0, 16),
-    summary: description.length > SUMMARY_LIMIT ? `${description.slice(0, SUMMARY_LIMIT)}…` : description,
-    taskIds: [],
-  };
+  if (description.length <= SUMMARY_LIMIT) return { hash: '', summary: description, taskIds: [] };
+  return { hash: hashOf(description), summary: `${description.slice(0, SUMMARY_LIMIT)}…`, taskIds: [] };
+}
+
+/** Whether a replayed action is the one recorded (histories recorded with a hash for every action included). */
+function sameAction(expected: RecordedAction, actual: OrchestratorAction): { same: boolean; actual: RecordedAction } {
+  const replayed = summarize(actual);
+  if (replayed.hash === '' && (expected.hash === '' || expected.summary.length <= SUMMARY_LIMIT)) return { same: replayed.summary === expected.summary, actual: replayed };
+  return { same: (replayed.hash || hashOf(replayed.summary)) === expected.hash, actual: replayed };
 }
 
 /** A GUID-shaped ID derived from its parts: redelivered or replayed requests keep the same ID. */
@@ -99,10 +108,11 @@ export function toFailureDetails(wire: WireFailureDetails | undefined, fallback:
   return { ErrorType: fallback.type ?? 'Error', ErrorMessage: fallback.message, StackTrace: fallback.stack };
 }
 
-/** A hash of a leaf's JSON, to recognise an already scheduled task yielded again inside Task.any/all. */
+/** A leaf's JSON (hashed when long), to recognise an already scheduled task yielded again inside Task.any/all. */
 function leafKey(a: OrchestratorAction): string {
   const { isCanceled: _ignored, ...rest } = a;
-  return createHash('sha1').update(JSON.stringify(rest)).digest('base64').slice(0, 20);
+  const json = JSON.stringify(rest);
+  return json.length <= 64 ? json : createHash('sha1').update(json).digest('base64').slice(0, 20);
 }
 
 export function childInstanceId(parentInstanceId: string, taskId: number): string {
@@ -143,8 +153,8 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
         'Orchestrator code must not change while instances are in flight; use a new orchestrator name or version for changed logic.';
       return fail(m, { ErrorType: 'NonDeterministicOrchestrationException', ErrorMessage: m });
     }
-    const replayed = summarize(actual);
-    if (replayed.hash !== expected.hash) {
+    const { same, actual: replayed } = sameAction(expected, actual);
+    if (!same) {
       const m =
         `Non-deterministic orchestrator detected: step ${i + 1} of '${instance.name}' (instance '${instance.instanceId}') ` +
         `was ${expected.summary} when the history was recorded, but replay now produced ${replayed.summary}. ` +
@@ -228,8 +238,8 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
           const invalid = validateRetryOptions(leaf.retryOptions);
           if (invalid) protocolError = `callActivityWithRetry('${name}'): ${invalid}.`;
           replay.retries[String(id)] = { options: leaf.retryOptions!, target: { kind: 'activity', name, input }, failures: 0, firstAttemptAt: nowIso };
-          open(id, { kind: 'activity', name, input, retryOf: id, scheduledAt: nowIso, action: key });
-        } else open(id, { kind: 'activity', name, input, scheduledAt: nowIso, action: key });
+          open(id, { kind: 'activity', name, input, retryOf: id, action: key });
+        } else open(id, { kind: 'activity', name, input, action: key });
         work.activities.push({ taskId: id, name, input });
         return id;
       }
@@ -258,8 +268,8 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
             failures: 0,
             firstAttemptAt: nowIso,
           };
-          open(id, { kind: 'subOrchestration', name, instanceId: childId, input, retryOf: id, scheduledAt: nowIso, action: key });
-        } else open(id, { kind: 'subOrchestration', name, instanceId: childId, input, scheduledAt: nowIso, action: key });
+          open(id, { kind: 'subOrchestration', name, instanceId: childId, input, retryOf: id, action: key });
+        } else open(id, { kind: 'subOrchestration', name, instanceId: childId, input, action: key });
         startChild(id, name, childId, input, leaf.version);
         return id;
       }
@@ -289,7 +299,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
         const id = counter++;
         const input = httpActivityInput(leaf.httpRequest);
         events.push(historyEvent.taskScheduled(now, id, HTTP_ACTIVITY_NAME, input));
-        open(id, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input, scheduledAt: nowIso, action: key });
+        open(id, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input, action: key });
         work.activities.push({ taskId: id, name: HTTP_ACTIVITY_NAME, input });
         return id;
       }
@@ -358,7 +368,7 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
       events.push(historyEvent.timerCreated(now, id, fireAt));
       open(id, { kind: 'timer', fireAt });
       work.timers.push({ timerId: id, fireAt });
-      open(pollId, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input: slot.poll.input, scheduledAt: nowIso, waitsForTimer: id });
+      open(pollId, { kind: 'activity', name: HTTP_ACTIVITY_NAME, input: slot.poll.input, waitsForTimer: id });
       continue;
     }
     const tracker = replay.retries[String(slot.root)];
@@ -376,13 +386,13 @@ export function decideEpisode(instance: InstanceState, prepared: PreparedEpisode
     const lastFailure = tracker.lastFailure ?? { ErrorType: 'Error', ErrorMessage: 'The task failed.' };
     if (target.kind === 'activity') {
       events.push(historyEvent.taskScheduled(now, id, target.name, target.input));
-      open(id, { kind: 'activity', name: target.name, input: target.input, retryOf: slot.root, scheduledAt: nowIso });
+      open(id, { kind: 'activity', name: target.name, input: target.input, retryOf: slot.root });
       if (tracker.timedOut) {
         work.selfMessages.push({ id: `retry-timeout-${id}`, durable: false, receivedAt: nowIso, message: { type: 'TaskFailed', executionId: instance.executionId, taskId: id, failure: lastFailure } });
       } else work.activities.push({ taskId: id, name: target.name, input: target.input });
     } else {
       const childId = target.instanceId ?? childInstanceId(instance.instanceId, id);
-      open(id, { kind: 'subOrchestration', name: target.name, instanceId: childId, input: target.input, retryOf: slot.root, scheduledAt: nowIso });
+      open(id, { kind: 'subOrchestration', name: target.name, instanceId: childId, input: target.input, retryOf: slot.root });
       if (tracker.timedOut) {
         events.push(historyEvent.subOrchestrationCreated(now, id, target.name, childId, target.input));
         work.selfMessages.push({ id: `retry-timeout-${id}`, durable: false, receivedAt: nowIso, message: { type: 'SubOrchestrationFailed', executionId: instance.executionId, taskId: id, failure: lastFailure } });

@@ -27,6 +27,14 @@ export function requireFunction(invoker: FunctionInvoker, name: string, triggerT
   return fn;
 }
 
+/**
+ * The instance ID as trigger metadata, typed JSON: the library reads a `string` value as JSON when it
+ * parses (an ID like "42" would reach the function as a number) and pays for an exception when it does not.
+ */
+function instanceIdMetadata(instanceId: string): Record<string, RpcTypedData> {
+  return { instanceId: { json: JSON.stringify(instanceId) } };
+}
+
 function parseInput(input: string | undefined): unknown {
   if (input === undefined) return undefined;
   try {
@@ -58,7 +66,7 @@ export async function invokeOrchestrator(invoker: FunctionInvoker, state: Instan
   };
   const outcome = await invoker.invoke(fn.name, {
     inputData: [{ name: fn.triggerName, data: { string: JSON.stringify(binding) } }],
-    triggerMetadata: { instanceId: { string: state.instanceId } },
+    triggerMetadata: instanceIdMetadata(state.instanceId),
   });
   if (!outcome.ok) {
     const failure = parseOrchestratorFailure(outcome.error);
@@ -123,7 +131,7 @@ export async function invokeActivity(invoker: FunctionInvoker, instanceId: strin
   }
   const outcome = await invoker.invoke(fn.name, {
     inputData: [{ name: fn.triggerName, data: input === undefined ? undefined : { string: input } }],
-    triggerMetadata: { instanceId: { string: instanceId } },
+    triggerMetadata: instanceIdMetadata(instanceId),
   });
   if (!outcome.ok) return { ok: false, failure: failureDetailsOf(outcome.error) };
   return { ok: true, result: returnValueAsJson(outcome.response.returnValue) };

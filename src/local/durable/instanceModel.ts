@@ -47,9 +47,9 @@ export interface RecordedAction {
 /** A scheduled step waiting for its completion event, by task ID. */
 export type OpenTask =
   /** `waitsForTimer`: a callHttp poll, dispatched when that timer fires (the 202 pattern). */
-  | { kind: 'activity'; name: string; input?: string; retryOf?: number; scheduledAt: string; action?: string; waitsForTimer?: number }
+  | { kind: 'activity'; name: string; input?: string; retryOf?: number; action?: string; waitsForTimer?: number }
   | { kind: 'timer'; fireAt: string; retryOf?: number; canceled?: boolean; action?: string }
-  | { kind: 'subOrchestration'; name: string; instanceId: string; input?: string; retryOf?: number; scheduledAt: string; action?: string }
+  | { kind: 'subOrchestration'; name: string; instanceId: string; input?: string; retryOf?: number; action?: string }
   | { kind: 'entityCall'; entityId: string; operation: string; requestId: string; action?: string }
   | { kind: 'entityLock'; entityIds: string[]; requestId: string; action?: string };
 

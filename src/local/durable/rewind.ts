@@ -40,10 +40,10 @@ export function rewindHistory(state: InstanceState, history: HistoryEvent[], now
     const scheduled = history.find((e) => e.EventId === id && (e.EventType === HistoryEventType.TaskScheduled || e.EventType === HistoryEventType.SubOrchestrationInstanceCreated));
     if (!scheduled) continue;
     if (scheduled.EventType === HistoryEventType.TaskScheduled) {
-      openTasks[String(id)] = { kind: 'activity', name: String(scheduled.Name), input: scheduled.Input, scheduledAt: nowIso };
+      openTasks[String(id)] = { kind: 'activity', name: String(scheduled.Name), input: scheduled.Input };
       activities.push({ taskId: id, name: String(scheduled.Name), input: scheduled.Input });
     } else {
-      openTasks[String(id)] = { kind: 'subOrchestration', name: String(scheduled.Name), instanceId: String(scheduled.InstanceId), input: scheduled.Input, scheduledAt: nowIso };
+      openTasks[String(id)] = { kind: 'subOrchestration', name: String(scheduled.Name), instanceId: String(scheduled.InstanceId), input: scheduled.Input };
       failedChildren.push(String(scheduled.InstanceId));
     }
   }

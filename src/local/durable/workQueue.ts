@@ -33,15 +33,19 @@ export class WorkQueue<T> {
         this.#head = 0;
       }
       this.#running++;
-      void this.run(job)
-        .catch((err: unknown) => this.onError(job, err))
-        .finally(() => {
-          this.#running--;
-          this.#pump();
-          if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
-        });
+      this.run(job).then(this.#done, (err: unknown) => {
+        this.onError(job, err);
+        this.#done();
+      });
     }
   }
+
+  /** One job finished (a bound method: one closure for the queue, not two promises per job). */
+  readonly #done = (): void => {
+    this.#running--;
+    this.#pump();
+    if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  };
 
   /** Stops starting jobs; resolves when the running ones finished. Queued jobs are dropped. */
   async stop(): Promise<void> {

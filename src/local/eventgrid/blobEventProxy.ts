@@ -31,6 +31,8 @@ export interface BlobEventProxyOptions {
   onChange(change: BlobChange): void;
   /** +1 when a commit is seen, -1 once its event is raised: lets the emulator report when it is idle. */
   busy(delta: number): void;
+  /** The origin event URLs name (default this proxy's): where the event's consumer reaches the account. */
+  eventUrlOrigin?: () => string | undefined;
 }
 
 export interface RunningBlobEventProxy {
@@ -121,7 +123,7 @@ export async function startBlobEventProxy(options: BlobEventProxyOptions): Promi
   async function raise(operation: BlobOperation, address: BlobAddress, req: http.IncomingMessage, res: http.IncomingMessage, before?: BlobProperties): Promise<void> {
     const requestId = single(res.headers['x-ms-request-id']) ?? '';
     const clientRequestId = single(req.headers['x-ms-client-request-id']);
-    const url = `http://127.0.0.1:${port}${address.rawPath}`;
+    const url = `${options.eventUrlOrigin?.() ?? `http://127.0.0.1:${port}`}${address.rawPath}`;
     if (operation === 'DeleteBlob') {
       options.onChange({ api: 'DeleteBlob', container: address.container, blobName: address.blobName, url, clientRequestId, requestId, ...before });
       return;

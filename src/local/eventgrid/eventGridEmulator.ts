@@ -19,7 +19,7 @@
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DevTokenIssuer } from '../identity/devTokens';
 import { AZURITE_ACCOUNT, azuriteSharedKey } from '../stack/azurite';
 import { EventGridEvent, StoredEvent, azureTimestamp } from './eventShapes';
@@ -53,6 +53,7 @@ import { performHandshake } from './validationHandshake';
 import { startBlobEventProxy, RunningBlobEventProxy } from './blobEventProxy';
 import { BlobChange, BlobSequencer, blobCreatedEvent, blobDeletedEvent } from './storageEvents';
 import { SystemEventInput, stampSystemEvent } from './systemEvents';
+import { HttpFaultInjector, HttpFaultSettings, HttpFaultStats } from '../faults/httpFaults';
 
 export const STORAGE_TOPIC = 'storage';
 export const WORKSPACE_TOPIC = 'workspace';
@@ -70,6 +71,11 @@ export interface DeliveryOptions {
   deadLetterDelayInMs?: number;
   /** Probability that a delivered batch is delivered again (tests of idempotent consumers). Default 0. */
   duplicateRate?: number;
+  /**
+   * Each delivered batch is delivered 1 to this many times in all (a seeded uniform draw), the copies
+   * concurrently: at-least-once delivery at its most unhelpful. Default 1; combines with duplicateRate.
+   */
+  maxDeliveriesPerEvent?: number;
   /** Deliver events that arrive together in a seeded random order. Default false. */
   shuffle?: boolean;
   seed?: number;
@@ -93,7 +99,14 @@ export interface EventGridEmulatorOptions {
   tls: { cert: string; key: string; ca?: string };
   issuer: DevTokenIssuer;
   /** Azurite: dead letters go straight to it; the blob proxy fronts its Blob port. */
-  storage: { connectionString: string; blobPort: number; accountName?: string; proxyPort?: number };
+  storage: {
+    connectionString: string;
+    blobPort: number;
+    accountName?: string;
+    proxyPort?: number;
+    /** The origin blob URLs in storage events name when the app reaches the account elsewhere (e.g. through a fault proxy); default the blob proxy's. */
+    eventUrlOrigin?: () => string | undefined;
+  };
   scope?: LocalAzureScope;
   /** The workspace whose events the `workspace` topic carries (resource ID built from scope + name)... */
   workspaceName?: string;
@@ -109,6 +122,8 @@ export interface EventGridEmulatorOptions {
   validation?: { timeoutInMs?: number; manualValidationTimeoutInMs?: number };
   /** Events kept per topic for inspection (oldest dropped first). Default 10000. */
   publishedRetention?: number;
+  /** Seeded faults on publishing to custom topics (429, 503, resets before or after the events are accepted). */
+  publishFaults?: { seed?: number; http: HttpFaultSettings };
 }
 
 export interface PublishedEvent {
@@ -172,6 +187,8 @@ export interface RunningEventGridEmulator {
   deliveries(subscriptionName: string): DeliveryLogEntry[];
   /** Points AzureFunction destinations at the local host once it is up; undefined = not running (deliveries retry). */
   setFunctionsHost(target: FunctionsHostTarget | undefined): void;
+  /** What the publish faults did so far (zeros without `publishFaults`). */
+  publishFaultStats(): HttpFaultStats;
   /** Resolves when nothing is in flight: no pending storage event, delivery, retry or dead letter. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -217,11 +234,16 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
     responseTimeoutInMs: o.delivery?.responseTimeoutInMs ?? DOCUMENTED_RESPONSE_TIMEOUT_IN_MS,
     deadLetterDelayInMs: o.delivery?.deadLetterDelayInMs ?? DOCUMENTED_DEAD_LETTER_DELAY_IN_MS * timeScale,
     duplicateRate: o.delivery?.duplicateRate ?? 0,
+    maxDeliveriesPerEvent: o.delivery?.maxDeliveriesPerEvent ?? 1,
     shuffle: o.delivery?.shuffle ?? false,
     maxConcurrentDeliveriesPerSubscription: o.delivery?.maxConcurrentDeliveriesPerSubscription ?? 8,
     random: seededRandom(o.delivery?.seed ?? 1),
     ca: o.tls.ca,
   };
+  if (!Number.isInteger(settings.maxDeliveriesPerEvent) || settings.maxDeliveriesPerEvent < 1) {
+    throw new RangeError(`delivery.maxDeliveriesPerEvent must be a whole number of at least 1; got ${String(o.delivery?.maxDeliveriesPerEvent)}.`);
+  }
+  const publishFaults = new HttpFaultInjector(o.publishFaults?.http ?? {}, o.publishFaults?.seed ?? 1);
   const retention = o.publishedRetention ?? 10_000;
   const validationTimeoutInMs = o.validation?.timeoutInMs ?? DOCUMENTED_RESPONSE_TIMEOUT_IN_MS;
   const manualValidationTimeoutInMs = o.validation?.manualValidationTimeoutInMs ?? 600_000 * timeScale;
@@ -459,9 +481,30 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
           headers: retryAfter > 0 ? { 'retry-after': String(retryAfter) } : undefined,
         });
       }
+      const fault = publishFaults.draw(`${topic.name} ${createHash('sha256').update(body).digest('base64')}`);
+      switch (fault.kind) {
+        case 'drop':
+          return void req.socket.destroy();
+        case 'throttle':
+          return sendRejection(res, { status: 429, code: 'TooManyRequests', message: `Publishing is throttled (injected fault); retry after ${fault.retryAfterInSeconds} second(s).`, headers: { 'retry-after': String(fault.retryAfterInSeconds) } });
+        case 'serverError':
+          return sendRejection(res, {
+            status: fault.status,
+            code: fault.status === 503 ? 'ServiceUnavailable' : 'InternalServerError',
+            message: `The topic could not take the events (injected fault); retry${fault.retryAfterInSeconds !== undefined ? ` after ${fault.retryAfterInSeconds} second(s)` : ''}.`,
+            headers: fault.retryAfterInSeconds !== undefined ? { 'retry-after': String(fault.retryAfterInSeconds) } : undefined,
+          });
+        case 'slow':
+          await new Promise((resolve) => setTimeout(resolve, fault.delayInMs));
+          break;
+        default:
+          break;
+      }
       const check = checkPublishBody(topic, url.searchParams, req.headers, body);
       if (!check.ok) return sendRejection(res, check.rejection);
       record(topic, check.events);
+      // Accepted, but the answer is lost: the publisher retries events the topic already has.
+      if (fault.kind === 'dropResponse') return void req.socket.destroy();
       res.writeHead(200, { 'content-length': '0' });
       return void res.end();
     }
@@ -533,6 +576,7 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
       port: o.storage.proxyPort,
       onChange: onBlobChange,
       busy,
+      eventUrlOrigin: o.storage.eventUrlOrigin,
     });
   } catch (error) {
     server.close();
@@ -597,6 +641,7 @@ export async function startEventGridEmulator(o: EventGridEmulatorOptions): Promi
     },
     subscriptions: () => [...subscriptionsByName.values()].map((e) => e.info),
     deliveries: (name) => [...(deliveryLogs.get(name) ?? [])],
+    publishFaultStats: () => publishFaults.stats(),
     setFunctionsHost: (target) => {
       functionsHost = target;
     },

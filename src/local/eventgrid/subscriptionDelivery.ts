@@ -33,6 +33,8 @@ export interface DeliverySettings {
   deadLetterDelayInMs: number;
   /** Probability (0–1) that a delivered batch is delivered again. */
   duplicateRate: number;
+  /** A delivered batch is delivered 1 to this many times in all (seeded uniform draw). */
+  maxDeliveriesPerEvent: number;
   /** Deliver the events that arrive together in a random (seeded) order. */
   shuffle: boolean;
   maxConcurrentDeliveriesPerSubscription: number;
@@ -243,8 +245,10 @@ export class SubscriptionDispatcher {
 
     if (verdict === 'delivered') {
       this.#hooks.log({ eventIds, attempt, at, outcome: 'Delivered', httpStatus, duplicate: job.duplicate || undefined });
-      if (!job.duplicate && this.#settings.duplicateRate > 0 && this.#settings.random.next() < this.#settings.duplicateRate) {
-        this.#enqueue({ events: job.events, duplicate: true });
+      if (!job.duplicate) {
+        let copies = this.#settings.maxDeliveriesPerEvent > 1 ? Math.floor(this.#settings.random.next() * this.#settings.maxDeliveriesPerEvent) : 0;
+        if (this.#settings.duplicateRate > 0 && this.#settings.random.next() < this.#settings.duplicateRate) copies = Math.max(copies, 1);
+        for (let i = 0; i < copies; i++) this.#enqueue({ events: job.events, duplicate: true });
       }
       return;
     }

@@ -186,13 +186,25 @@ export class LoadedApp implements FunctionInvoker {
   }
 
   async invoke(name: string, request: InvocationRequest): Promise<InvocationOutcome> {
-    const captured = this.#registry.functions.get(name.toLowerCase());
     const fn = this.get(name);
-    if (!captured || !fn) return { ok: false, error: new Error(`The function '${name}' does not exist.`) };
+    if (!fn) return { ok: false, error: new Error(`The function '${name}' does not exist.`) };
+    const invocationId = randomUUID();
+    // The lines the Functions host writes around every invocation; launchers (the soak's host killer)
+    // read them to know which function is running.
+    const instanceId = request.triggerMetadata?.instanceId?.string;
+    const startedAt = Date.now();
+    this.logger({ level: 'information', category: 'host', functionName: fn.name, invocationId, message: `Executing 'Functions.${fn.name}' (Reason='${fn.triggerType}'${instanceId ? `, InstanceId=${instanceId}` : ''}, Id=${invocationId})` });
+    const outcome = await this.#invoke(fn, request, invocationId);
+    this.logger({ level: 'information', category: 'host', functionName: fn.name, invocationId, message: `Executed 'Functions.${fn.name}' (${outcome.ok ? 'Succeeded' : 'Failed'}, Id=${invocationId}, Duration=${Date.now() - startedAt}ms)` });
+    return outcome;
+  }
+
+  async #invoke(fn: RegisteredFunction, request: InvocationRequest, invocationId: string): Promise<InvocationOutcome> {
+    const captured = this.#registry.functions.get(fn.name.toLowerCase());
+    if (!captured) return { ok: false, error: new Error(`The function '${fn.name}' does not exist.`) };
     const model = this.#registry.programmingModel;
     if (!model) return { ok: false, error: new Error('The app did not set a programming model (is @azure/functions v4 loaded?).') };
 
-    const invocationId = randomUUID();
     const bindingData = this.#bindingData(fn, request);
     let extraInputs: RpcParameterBinding[];
     try {

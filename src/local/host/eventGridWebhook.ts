@@ -2,7 +2,10 @@
 // Event Grid extension serves it: the subscription-validation handshake (Event Grid schema) and the
 // CloudEvents abuse-protection handshake (OPTIONS), then one function invocation per event. Status
 // codes follow what Event Grid acts on: 400 and 413 are not retried (dead-lettered), 5xx is retried.
-// Event Grid never delivers an event over 1 MB, so a delivery holding one did not come from it: 413.
+// Event Grid never delivers an event over 1 MB, more than 5,000 events at once, or a batch of several
+// events over 1 MB (its largest preferred batch size), so a delivery like that did not come from it:
+// 413. JSON nested deeper than the Functions host's reader takes (64 levels) is refused with 400 before
+// anything recursive (JSON.stringify) walks it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionInvoker } from './contracts';
 import { FunctionKeyStore, keyGivenIn } from './functionKeys';
@@ -14,7 +17,15 @@ export const EVENT_GRID_SYSTEM_KEY = 'eventgrid_extension';
 const VALIDATION_EVENT_TYPE = 'Microsoft.EventGrid.SubscriptionValidationEvent';
 /** Event Grid's limit on one event (its JSON, in UTF-8 bytes). */
 export const EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES = 1024 * 1024;
+/** The most events Event Grid puts in one delivery (maxEventsPerBatch). */
+export const EVENT_GRID_MAX_EVENTS_PER_BATCH = 5000;
+/** The largest batch of several events Event Grid delivers (preferredBatchSizeInKilobytes is at most 1024). */
+export const EVENT_GRID_MAX_BATCH_SIZE_IN_BYTES = 1024 * 1024;
+/** How deep the Functions host's JSON reader nests (objects and arrays); deeper documents are refused. */
+export const MAX_JSON_DEPTH = 64;
 const QUOTED_CHARS = 100;
+/** A refusal names this many problems; the rest are counted. */
+const LISTED_PROBLEMS = 10;
 
 /** Sender-chosen values (event IDs, field values) are quoted short in messages and log lines. */
 function quoted(value: unknown): string {
@@ -28,6 +39,25 @@ export function oversizedEvents(events: readonly unknown[]): string[] {
     const size = Buffer.byteLength(JSON.stringify(e) ?? '', 'utf8');
     return size > EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES ? [`event ${i} is ${size.toLocaleString('en-US')} bytes`] : [];
   });
+}
+
+/** Whether objects and arrays in `value` nest deeper than `maxDepth`; walks without recursion. */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const pending: Array<{ value: object; depth: number }> = [];
+  if (value !== null && typeof value === 'object') pending.push({ value, depth: 1 });
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.depth > maxDepth) return true;
+    for (const child of Object.values(next.value)) {
+      if (child !== null && typeof child === 'object') pending.push({ value: child as object, depth: next.depth + 1 });
+    }
+  }
+  return false;
+}
+
+/** Problems joined for a message: the first few, then how many more. */
+function listProblems(problems: string[]): string {
+  const shown = problems.slice(0, LISTED_PROBLEMS).join('; ');
+  return problems.length > LISTED_PROBLEMS ? `${shown}; and ${(problems.length - LISTED_PROBLEMS).toLocaleString('en-US')} more` : shown;
 }
 
 type EventShape = Record<string, unknown>;
@@ -99,9 +129,18 @@ export class EventGridWebhook {
     const events: unknown[] = Array.isArray(payload) ? payload : isCloud ? [payload] : [];
     if (!Array.isArray(payload) && !isCloud) throw new HttpError(400, 'An Event Grid schema delivery must be a JSON array of events.');
     if (events.length === 0) throw new HttpError(400, 'The delivery contains no events.');
+    if (events.length > EVENT_GRID_MAX_EVENTS_PER_BATCH) {
+      throw new HttpError(413, `The delivery holds ${events.length.toLocaleString('en-US')} events; Event Grid delivers at most ${EVENT_GRID_MAX_EVENTS_PER_BATCH.toLocaleString('en-US')} events at once. No event of it was processed.`);
+    }
+    if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) {
+      throw new HttpError(400, `The delivery's JSON is nested deeper than ${MAX_JSON_DEPTH} levels, more than the Functions host reads. No event of it was processed.`);
+    }
     const oversized = oversizedEvents(events);
     if (oversized.length) {
-      throw new HttpError(413, `The delivery holds an event larger than Event Grid delivers (${EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES.toLocaleString('en-US')} bytes, 1 MB): ${oversized.join('; ')}. No event of it was processed.`);
+      throw new HttpError(413, `The delivery holds an event larger than Event Grid delivers (${EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES.toLocaleString('en-US')} bytes, 1 MB): ${listProblems(oversized)}. No event of it was processed.`);
+    }
+    if (events.length > 1 && body.length > EVENT_GRID_MAX_BATCH_SIZE_IN_BYTES) {
+      throw new HttpError(413, `The delivery is a batch of ${events.length.toLocaleString('en-US')} events in ${body.length.toLocaleString('en-US')} bytes; Event Grid delivers batches of at most ${EVENT_GRID_MAX_BATCH_SIZE_IN_BYTES.toLocaleString('en-US')} bytes (1 MB). No event of it was processed.`);
     }
 
     const first = events[0] as EventShape;
@@ -120,7 +159,7 @@ export class EventGridWebhook {
 
     const schema = isCloud ? 'CloudEventSchemaV1_0' : 'EventGridSchema';
     const problems = events.flatMap((e, i) => eventProblems(e, schema).map((p) => `event ${i}: ${p}`));
-    if (problems.length) throw new HttpError(400, `The delivery is not valid ${schema}: ${problems.join('; ')}.`);
+    if (problems.length) throw new HttpError(400, `The delivery is not valid ${schema}: ${listProblems(problems)}.`);
 
     for (const event of events) {
       const outcome = await this.invoker.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: JSON.stringify(event) } }], triggerMetadata: {} });

@@ -17,6 +17,8 @@ import { startEventGridEmulator, RunningEventGridEmulator, DeliveryOptions } fro
 import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMlEmulator';
 import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
 import type { FaultSettings } from '../azureml/faultInjection';
+import type { HttpFaultSettings, HttpFaultStats } from '../faults/httpFaults';
+import { startStorageFaultProxy, RunningStorageFaultProxy } from '../faults/storageFaultProxy';
 
 export const REPO_ROOT = findProjectRoot(__dirname);
 export const EVENTS_TOPIC = 'batchpilot-events';
@@ -55,6 +57,18 @@ export interface LocalStackOptions {
   /** Extra settings for the app (override the generated ones). */
   settings?: Record<string, string>;
   mlFaults?: FaultSettings;
+  /**
+   * Seeded faults on the app's own Blob storage calls: the app reaches the data account through a
+   * fault proxy (and storage events name that proxy's URLs); everyone else reaches it directly.
+   */
+  storageFaults?: { seed?: number; http: HttpFaultSettings };
+  /**
+   * Seeded faults on the app's own tables in runtime storage (`tables`, e.g. the arrivals ledger): the
+   * app's table endpoint goes through a fault proxy that leaves every other table (the Durable engine's) alone.
+   */
+  tableFaults?: { seed?: number; http: HttpFaultSettings; tables: string[] };
+  /** Seeded faults on publishing to the custom topics (the app's outcome events). */
+  topicFaults?: { seed?: number; http: HttpFaultSettings };
   jobTimeScale?: number;
   eventGridDelivery?: DeliveryOptions;
   /** Where the host's log lines go (default: discarded once started; the demo prints its own). */
@@ -75,8 +89,14 @@ export interface RunningLocalStack {
   azurite: RunningAzurite | undefined;
   /** Connection string of the data account as clients see it (through the blob proxy). */
   dataConnectionString: string;
+  /** Connection string of the data account as the app reaches it (through the fault proxy when `storageFaults` is set). */
+  appDataConnectionString: string;
   /** Connection string of Azurite itself (runtime storage: tables and queues). */
   runtimeConnectionString: string;
+  /** What the storage fault proxy did so far (undefined without `storageFaults`). */
+  storageFaultStats(): HttpFaultStats | undefined;
+  /** What the table fault proxy did so far (undefined without `tableFaults`). */
+  tableFaultStats(): HttpFaultStats | undefined;
   appSettings: Record<string, string>;
   routesFile: string;
   host: HostChild | undefined;
@@ -182,19 +202,49 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => identity.close());
     ports.identity = identity.port;
 
+    let storageFaultProxy: RunningStorageFaultProxy | undefined;
     const eventGrid = await startEventGridEmulator({
       port: ports.eventGrid,
       tls: { cert: cert.cert, key: cert.key, ca: cert.ca },
       issuer,
-      storage: { connectionString: runtimeConnectionString, blobPort: azuriteEndpoints.blobPort, proxyPort: ports.blob },
+      storage: { connectionString: runtimeConnectionString, blobPort: azuriteEndpoints.blobPort, proxyPort: ports.blob, eventUrlOrigin: () => storageFaultProxy?.origin },
       workspaceResourceId: LOCAL_WORKSPACE_ID,
       subscriptionsFile: EVENT_SUBSCRIPTIONS_FILE,
       delivery: options.eventGridDelivery ?? { timeScale: 0.01 },
+      publishFaults: options.topicFaults,
     });
     cleanups.push(() => eventGrid.stop());
     ports.eventGrid = Number(new URL(eventGrid.baseUrl).port);
     ports.blob = Number(new URL(eventGrid.blobProxyUrl).port);
     const dataConnectionString = eventGrid.blobProxyConnectionString;
+    let appDataConnectionString = dataConnectionString;
+    if (options.storageFaults) {
+      const proxy = await startStorageFaultProxy({ upstreamPort: ports.blob, faults: options.storageFaults.http, seed: options.storageFaults.seed });
+      storageFaultProxy = proxy;
+      cleanups.push(() => proxy.stop());
+      appDataConnectionString = dataConnectionString.replace(`127.0.0.1:${ports.blob}/`, `127.0.0.1:${proxy.port}/`);
+      log(`Storage fault proxy for the app: ${proxy.origin}`);
+    }
+    let appRuntimeConnectionString = runtimeConnectionString;
+    let tableFaultProxy: RunningStorageFaultProxy | undefined;
+    if (options.tableFaults) {
+      const names = options.tableFaults.tables.map((t) => t.toLowerCase());
+      const proxy = await startStorageFaultProxy({
+        upstreamPort: ports.azuriteTable,
+        faults: options.tableFaults.http,
+        seed: options.tableFaults.seed,
+        // A table's own requests name it in the path; a transaction ($batch) only in its body.
+        appliesTo: ({ url, body }) => {
+          const path = decodeURIComponent(url.split('?')[0]).toLowerCase();
+          const where = path.endsWith('/$batch') ? body.toString('utf8').toLowerCase() : path;
+          return names.some((n) => where.includes(`/${n}`));
+        },
+      });
+      tableFaultProxy = proxy;
+      cleanups.push(() => proxy.stop());
+      appRuntimeConnectionString = runtimeConnectionString.replace(`TableEndpoint=http://127.0.0.1:${ports.azuriteTable}/`, `TableEndpoint=http://127.0.0.1:${proxy.port}/`);
+      log(`Table fault proxy for the app's tables (${options.tableFaults.tables.join(', ')}): ${proxy.origin}`);
+    }
     log(`Event Grid emulator: ${eventGrid.baseUrl}; storage account (raises events): ${eventGrid.blobProxyUrl}`);
 
     const azureMl = await startAzureMlEmulator({
@@ -225,14 +275,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const appSettings: Record<string, string> = {
       FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: runtimeConnectionString,
+      AzureWebJobsStorage: appRuntimeConnectionString,
       BATCHPILOT_TASK_HUB: options.taskHub ?? 'batchpilot',
       AZURE_CLIENT_ID: '',
       BATCHPILOT_ROUTES_PATH: routesFile,
       BATCHPILOT_ARM_ENDPOINT: azureMl.armBaseUrl,
       BATCHPILOT_ML_WORKSPACE_ID: azureMl.workspaceId,
       BATCHPILOT_EVENTS_TOPIC_ENDPOINT: eventGrid.topicEndpoint(EVENTS_TOPIC),
-      BATCHPILOT_DATA_STORAGE: dataConnectionString,
+      BATCHPILOT_DATA_STORAGE: appDataConnectionString,
       BATCHPILOT_RUNS_CONTAINER: 'runs',
       BATCHPILOT_AUDIT_CONTAINER: 'audit',
       BATCHPILOT_OPERATOR_READ_ONLY: 'false',
@@ -265,7 +315,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sample,
       azurite,
       dataConnectionString,
+      appDataConnectionString,
       runtimeConnectionString,
+      storageFaultStats: () => storageFaultProxy?.stats(),
+      tableFaultStats: () => tableFaultProxy?.stats(),
       appSettings,
       routesFile,
       host: undefined,

@@ -30,6 +30,7 @@ Commands:
   rollback --endpoint NAME --reason TEXT [--wait]
                             restore the default deployment an endpoint had before its latest promotion
   purge --before DATE --reason TEXT [--yes]   delete Durable history of finished runs created before DATE
+  backfill-index --reason TEXT                write runs from before the run index into it (resumes; safe to repeat)
 
 Where and who:
   --url URL             the app (default: the local stack, ${'http://127.0.0.1:7071'}; env BATCHPILOT_URL)
@@ -85,6 +86,7 @@ const ALLOWED: Record<string, string[]> = {
   start: ['blob', 'folder', 'reason', 'wait', 'timeout'],
   rollback: ['endpoint', 'reason', 'wait', 'timeout'],
   purge: ['before', 'reason', 'yes'],
+  'backfill-index': ['reason'],
 };
 
 interface Output {
@@ -214,7 +216,8 @@ export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv 
           runs.push(...next.runs);
           token = next.continuationToken;
         }
-        print({ runs, continuationToken: token }, () => (runs.length ? runsTable(runs) : 'No runs match.') + (token ? `\n\nMore: --continuation ${token} (or --all)` : ''));
+        const notes = [page.note, page.partial ? `Searched runs created since ${page.searchedBackTo}; older ones are not looked at yet.` : undefined].filter(Boolean);
+        print({ runs, continuationToken: token, source: page.source, ...(page.note ? { note: page.note } : {}) }, () => (runs.length ? runsTable(runs) : 'No runs match.') + (token ? `\n\nMore: --continuation ${token} (or --all)` : '') + (notes.length ? `\n\n${notes.join('\n')}` : ''));
         return EXIT.ok;
       }
       case 'show': {
@@ -273,6 +276,19 @@ export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv 
         const d = await waitForRun(api, String(r.rollbackRunId), values, io);
         print({ ...r, run: d.summary }, () => `${actionLine(r)}\n${d.summary.runId}: ${d.summary.status}${d.summary.reason ? ` — ${d.summary.reason}` : ''}`);
         return d.summary.status === 'RolledBack' ? EXIT.ok : EXIT.failed;
+      }
+      case 'backfill-index': {
+        if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'.`);
+        const reason = needReason(values, command);
+        // Each call backfills for a while and says how far it got; the state is kept in the index.
+        for (;;) {
+          const r = await api.backfillRunIndex(reason);
+          if (r.state === 'complete') {
+            print(r, () => `The run index holds every run: ${r.instancesRead} instance(s) read, ${r.runsWritten} run(s) written by the backfill (audit record ${r.auditId}).`);
+            return EXIT.ok;
+          }
+          if (!values.json) io.err(`backfilling: ${r.instancesRead} instance(s) read, ${r.runsWritten} run(s) written so far`);
+        }
       }
       case 'purge': {
         if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'.`);

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunListPage } from '../operatorApiTypes';
+import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunIndexStatus, RunListPage } from '../operatorApiTypes';
 
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:7071';
 
@@ -163,5 +163,11 @@ export class OperatorApiClient {
   }
   me(): Promise<CallerInfo> {
     return this.call('GET', '/me');
+  }
+  runIndex(): Promise<RunIndexStatus> {
+    return this.call('GET', '/index');
+  }
+  backfillRunIndex(reason: string): Promise<ActionResult & { state?: string; instancesRead?: number; runsWritten?: number }> {
+    return this.call('POST', '/index/backfill', { reason });
   }
 }

@@ -394,7 +394,9 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       }, `${status || 'All'} ${n}`));
     const entries = STATUSES.filter((s) => counts.byStatus[s as keyof RunCounts['byStatus']]).map((s) => chip(s, counts.byStatus[s as keyof RunCounts['byStatus']] ?? 0));
     // Counting stopped at the API's read limit: the numbers are lower bounds.
-    const partial = counts.partial ? h('li', { class: 'muted', id: 'counts-partial', title: 'The API reads a limited number of runs per request; narrow the dates for exact counts.' }, `at least: complete for runs created since ${when(counts.completeSince)}`) : null;
+    const partial = counts.partial
+      ? h('li', { class: 'muted', id: 'counts-partial', title: counts.note ?? 'The API reads a limited number of runs per request; narrow the dates for exact counts.' }, counts.completeSince ? `at least: complete for runs created since ${when(counts.completeSince)}` : 'at least')
+      : null;
     return h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Runs by status' }, chip('', counts.total), ...entries, partial);
   }
 
@@ -482,6 +484,8 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
     doc.title = 'batchpilot · runs';
     main.replaceChildren(
       h('h1', null, 'Runs'),
+      // Lists and counts read the Durable instance store until the run index is filled: say so.
+      page.note ? h('p', { class: 'muted', id: 'source-note' }, page.note) : '',
       approvalsPanel(pending.runs, rerender) ?? '',
       filterForm(params),
       countsBar(counts, params),

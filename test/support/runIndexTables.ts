@@ -1,0 +1,47 @@
+// Run index tables on the test run's Azurite, each client noting every HTTP request it sends (so tests
+// count Table requests, never time) and able to fail chosen requests (a writer dying between writes).
+import { TableClient } from '@azure/data-tables';
+import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
+import { RunIndex, RunIndexTables } from '../../src/azure/runIndex';
+import { runIndexTableNames } from '../../src/azure/runIndexKeys';
+import { testAzurite, uniqueName } from './azurite';
+
+export interface TableRequest {
+  table: keyof RunIndexTables;
+  method: string;
+  url: string;
+}
+
+export interface CountingIndex {
+  index: RunIndex;
+  hub: string;
+  requests: TableRequest[];
+  /** Makes the next request for which `when` holds fail as a dropped connection would. */
+  failNext(when: (r: TableRequest) => boolean): void;
+}
+
+export async function countingRunIndex(hub = uniqueName('ix')): Promise<CountingIndex> {
+  const requests: TableRequest[] = [];
+  const failures: Array<(r: TableRequest) => boolean> = [];
+  const names = runIndexTableNames(hub);
+  const client = (table: keyof RunIndexTables): TableClient => {
+    const policy: PipelinePolicy = {
+      name: 'countRunIndexRequests',
+      sendRequest: (request: PipelineRequest, next) => {
+        const r = { table, method: request.method, url: request.url };
+        requests.push(r);
+        const i = failures.findIndex((f) => f(r));
+        if (i >= 0) {
+          failures.splice(i, 1);
+          return Promise.reject(Object.assign(new Error('socket hang up (injected: the writer died here)'), { code: 'ECONNRESET' }));
+        }
+        return next(request);
+      },
+    };
+    return TableClient.fromConnectionString(testAzurite().connectionString, names[table], { allowInsecureConnection: true, additionalPolicies: [{ policy, position: 'perRetry' }], retryOptions: { maxRetries: 0 } });
+  };
+  const tables: RunIndexTables = { entries: client('entries'), byTime: client('byTime'), byRoute: client('byRoute'), byStatus: client('byStatus'), byKind: client('byKind') };
+  await Promise.all(Object.values(tables).map((t: TableClient) => t.createTable()));
+  requests.length = 0;
+  return { index: new RunIndex(tables), hub, requests, failNext: (when) => failures.push(when) };
+}
