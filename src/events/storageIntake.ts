@@ -5,8 +5,8 @@
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { parseStorageEvent } from './storageEvents';
-import { matchRoute } from './routeMatching';
-import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
+import { matchRoute } from '../config/routeMatching';
+import { arrivalKey, blobRunId, partitionCoalescerId } from '../domain/instanceIds';
 import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
 import { clip } from '../domain/untrustedText';
 import { startRunOnce, wakeOrStart } from '../azure/runStarter';

@@ -11,7 +11,7 @@ import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
-import { matchRoute, RouteDecision } from '../events/routeMatching';
+import { matchRoute, RouteDecision } from '../config/routeMatching';
 import type { BlobArrival } from '../events/storageEvents';
 import { planFileRun, routeTargets } from '../events/storageIntake';
 import { startRunOnce } from '../azure/runStarter';

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStorageEvent } from '../../src/events/storageEvents';
 import { parseBlobUrl, BlobUrlError } from '../../src/domain/blobUrls';
-import { matchRoute } from '../../src/events/routeMatching';
+import { matchRoute } from '../../src/config/routeMatching';
 import { parseRoutes } from '../../src/config/routes';
-import { blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
+import { blobRunId, partitionCoalescerId } from '../../src/domain/instanceIds';
 import { matchesGlob } from '../../src/domain/pathGlobs';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
@@ -162,7 +162,7 @@ describe('one blob, one identity (issue 10 §2)', () => {
   });
 
   it('gives one ledger key and one partition to every spelling on a window or marker route', () => {
-    const { arrivalKey } = require('../../src/events/instanceIds') as typeof import('../../src/events/instanceIds');
+    const { arrivalKey } = require('../../src/domain/instanceIds') as typeof import('../../src/domain/instanceIds');
     const origins = ['http://127.0.0.1:10000'];
     const spellings = ['daily/2026-01-01/part%201.csv', 'daily%2F2026-01-01%2Fpart%201.csv', 'daily/2026-01-01/part 1.csv'].map((p) => `http://127.0.0.1:10000/devstoreaccount1/incoming/${p}`);
     const decisions = spellings.map((u) => matchRoute({ eventId: '1', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: 'PutBlob', url: u, eTag: '0x1' }, ROUTES.routes, origins));

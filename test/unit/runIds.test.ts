@@ -1,6 +1,6 @@
 // Run-ID conventions: every ID the builders make passes the format check, hostile text does not, and
 // the derived IDs (job instance, scoring side, rerun) round-trip.
-import { arrivalKey, batchRunId, blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
+import { arrivalKey, batchRunId, blobRunId, partitionCoalescerId } from '../../src/domain/instanceIds';
 import { modelRunId, rollbackRunId } from '../../src/model/modelRunIds';
 import {
   isJobRunId,

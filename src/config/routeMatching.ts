@@ -1,10 +1,10 @@
 // Deciding what a blob arrival means: which route it belongs to (or why none), whether it is an
 // input, a partition's marker, or to be ignored, and the partition it falls in.
 import * as posix from 'node:path/posix';
-import type { BlobRoute } from '../config/routes';
-import type { BlobArrival } from './storageEvents';
+import type { BlobRoute } from './routes';
+import type { BlobArrival } from '../events/storageEvents';
 import { BlobLocation, BlobUrlError, parseBlobUrl } from '../domain/blobUrls';
-import { pathRefusal } from '../config/routePaths';
+import { pathRefusal } from './routePaths';
 import { clip } from '../domain/untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
