@@ -135,7 +135,7 @@ async function unrecordedFolderInputs(routeName: string, partition: string, mark
   try {
     for await (const blob of container.listBlobsFlat({ prefix })) {
       const url = siblingBlobUrl(marker, blob.name);
-      const decision = matchRoute({ eventId: '', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: route.trigger.apis[0], url, eTag: blob.properties.etag ?? '' }, appRoutes().routes, origins);
+      const decision = matchRoute({ api: route.trigger.apis[0], url }, appRoutes().routes, origins);
       if (!decision.matched || decision.route.name !== routeName || decision.role !== 'input' || decision.partition !== partition) continue;
       found.push({ url: decision.location.url, blobPath: decision.location.blobPath, eTag: blob.properties.etag ?? '', contentLength: blob.properties.contentLength });
     }

@@ -1,13 +1,21 @@
 // Deciding what a blob arrival means: which route it belongs to (or why none), whether it is an
-// input, a partition's marker, or to be ignored, and the partition it falls in.
+// input, a partition's marker, or to be ignored, and the partition it falls in. The intake asks it of
+// every storage event, the coalescer of the files in a marked folder, the operator API of a blob it is
+// asked to start a run for.
 import * as posix from 'node:path/posix';
 import type { BlobRoute } from './routes';
-import type { BlobArrival } from '../events/storageEvents';
 import { BlobLocation, BlobUrlError, parseBlobUrl } from '../domain/blobUrls';
 import { pathRefusal } from './routePaths';
 import { clip } from '../domain/untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
+
+/** What route matching reads of an arrival (a BlobArrival from src/events/storageEvents.ts has both). */
+export interface BlobToMatch {
+  url: string;
+  /** The Storage API that committed the blob (`data.api`). */
+  api: string;
+}
 
 export type RouteDecision =
   | { matched: true; route: BlobRoute; location: BlobLocation; role: ArrivalRole; partition: string }
@@ -25,7 +33,7 @@ export function partitionOf(route: BlobRoute, blobPath: string): string {
 }
 
 /** Matches an arrival against the routes, in order; the first route that takes it wins. */
-export function matchRoute(arrival: BlobArrival, routes: readonly BlobRoute[], pathStyleOrigins: readonly string[]): RouteDecision {
+export function matchRoute(arrival: BlobToMatch, routes: readonly BlobRoute[], pathStyleOrigins: readonly string[]): RouteDecision {
   let location: BlobLocation;
   try {
     location = parseBlobUrl(arrival.url, pathStyleOrigins);

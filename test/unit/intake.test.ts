@@ -165,7 +165,7 @@ describe('one blob, one identity (issue 10 §2)', () => {
     const { arrivalKey } = require('../../src/domain/instanceIds') as typeof import('../../src/domain/instanceIds');
     const origins = ['http://127.0.0.1:10000'];
     const spellings = ['daily/2026-01-01/part%201.csv', 'daily%2F2026-01-01%2Fpart%201.csv', 'daily/2026-01-01/part 1.csv'].map((p) => `http://127.0.0.1:10000/devstoreaccount1/incoming/${p}`);
-    const decisions = spellings.map((u) => matchRoute({ eventId: '1', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: 'PutBlob', url: u, eTag: '0x1' }, ROUTES.routes, origins));
+    const decisions = spellings.map((u) => matchRoute({ api: 'PutBlob', url: u }, ROUTES.routes, origins));
     const keys = decisions.map((d) => (d.matched ? `${d.route.name}|${d.partition}|${arrivalKey(d.location.url, '0x1')}` : d.reason));
     expect(new Set(keys).size).toBe(1);
     expect(decisions[0]).toMatchObject({ matched: true, route: { name: 'churn-folders' }, partition: 'daily/2026-01-01' });
