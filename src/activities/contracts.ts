@@ -385,13 +385,14 @@ export type ActivityAttempt<T> = { ok: true; value: T } | { ok: false; failureCl
 
 /**
  * Schedules an activity once, without the retry policy, for callers that retry on their own durable
- * timers (through an outage longer than the policy's minute). Activities throw only failures
- * classified transient (src/azure/errorClassification.ts) and report permanent ones as results.
+ * timers (through an outage longer than the policy's minute), or with a `retry` of the caller's own
+ * (the run index's few quick retries). Activities throw only failures classified transient
+ * (src/azure/errorClassification.ts) and report permanent ones as results.
  */
-export function* attemptActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInput<N>): Generator<Task, ActivityAttempt<ActivityOutput<N>>, unknown> {
+export function* attemptActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInput<N>, retry?: df.RetryOptions): Generator<Task, ActivityAttempt<ActivityOutput<N>>, unknown> {
   let result: ActivityResult<ActivityOutput<N>>;
   try {
-    result = (yield context.df.callActivity(name, input)) as ActivityResult<ActivityOutput<N>>;
+    result = (yield retry ? context.df.callActivityWithRetry(name, retry, input) : context.df.callActivity(name, input)) as ActivityResult<ActivityOutput<N>>;
   } catch (err) {
     return { ok: false, failureClass: 'transient', message: firstLine((err as Error).message ?? String(err)) };
   }
