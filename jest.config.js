@@ -1,13 +1,25 @@
-// Tests run from TypeScript through ts-jest; end-to-end suites start the compiled app (dist/) on the
-// local host, so `npm test` builds first. One Azurite serves the whole run (see test/support/globalSetup).
-/** @type {import('jest').Config} */
-module.exports = {
+// Three Jest projects, run together by `npm test` (which builds first) or one at a time with
+// `--selectProjects`: unit (pure logic and lint rules, no services: seconds), contract (the emulators,
+// Azurite and the infra held against published contracts) and e2e (the compiled app, dist/, on the
+// local stack). Only contract and e2e start the run's one Azurite (test/support/globalSetup.ts).
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+};
+const withAzurite = {
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  // A run-wide option: Jest ignores it inside a project.
   testTimeout: 120000,
   maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...common, ...withAzurite, displayName: 'contract', roots: ['<rootDir>/test/contract'] },
+    { ...common, ...withAzurite, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+  ],
 };

@@ -1,7 +1,7 @@
 // Checks the settings and the routes file when the app starts, so a broken configuration stops the
 // app with a message naming the setting, route and field — not at the first event.
 import { app } from '@azure/functions';
-import { appRoutes, appSettings } from '../src/activities/runtimeConfig';
+import { appRoutes, appSettings } from '../src/config/runtimeConfig';
 
 app.hook.appStart((context) => {
   appSettings();

@@ -1,7 +1,7 @@
 // Timer: once a day, delete the deployments model promotions replaced or discarded once their route's
 // keep period has passed (never the current default nor the rollback target).
 import { app, InvocationContext, Timer } from '@azure/functions';
-import { cleanUpReplacedDeployments } from '../src/model/deploymentCleanup';
+import { cleanUpReplacedDeployments } from '../src/activities/deploymentCleanup';
 
 app.timer('cleanupModelDeployments', {
   schedule: '0 30 3 * * *',

@@ -10,7 +10,7 @@ import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC } from '..
 import { armClientFor, listDurableInstances } from '../../src/local/stack/stackClients';
 import { spreadHttpFaults } from '../../src/local/faults/httpFaults';
 import { ARRIVALS_TABLE } from '../../src/azure/arrivalLedger';
-import { PROMOTIONS_TABLE } from '../../src/model/promotionLedger';
+import { PROMOTIONS_TABLE } from '../../src/azure/promotionLedger';
 import { seededRandom } from '../../src/local/eventgrid/seededRandom';
 import { startWebhookReceiver, WebhookReceiver } from '../../src/local/eventgrid/webhookReceiver';
 import { fillerItem, planWorkload } from './workload';

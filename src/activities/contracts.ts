@@ -1,14 +1,25 @@
 // The activities orchestrations may call: their names, inputs and outputs, and typed helpers that
 // schedule them. Pure declarations — no I/O — so orchestrations can import this file; the
-// implementations beside it import their names from here.
+// implementations beside it import their names from here. The map from name to input and output is
+// read off the implementations' own signatures through type-only imports (erased at compile time, so
+// loading this file loads none of them): `callActivity(context, ACTIVITY.x, input)` checks the input
+// and types the output the way Temporal's proxyActivities does.
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
+import type * as inputTableActivities from './inputTableActivities';
+import type * as mlJobActivities from './mlJobActivities';
+import type * as modelComparisonActivities from './modelComparisonActivities';
+import type * as modelDeploymentActivities from './modelDeploymentActivities';
+import type * as partitionActivities from './partitionActivities';
+import type * as runIndexActivities from './runIndexActivities';
+import type * as runRecordActivities from './runRecordActivities';
+import type * as validationActivities from './validationActivities';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
-import type { ValidationRules } from '../validation/rules';
+import type { ValidationRules } from '../config/validationRules';
 import type { BlobRoute, ModelRoute } from '../config/routes';
-import type { ComparisonRules } from '../model/comparisonRules';
+import type { ComparisonRules } from '../config/comparisonRules';
 import type { ComparisonCheck, ComparisonCounts, ComparisonMetrics } from '../model/predictionComparison';
-import type { LedgerEntry } from '../model/promotionLedger';
+import type { LedgerEntry } from '../model/ledgerEntries';
 
 /** The verdict part of a validation report that orchestrations read (the full report is stored). */
 export interface ValidationVerdict {
@@ -43,6 +54,25 @@ export const ACTIVITY = {
 } as const;
 
 export type ActivityName = (typeof ACTIVITY)[keyof typeof ACTIVITY];
+
+type Implementations = typeof inputTableActivities &
+  typeof mlJobActivities &
+  typeof modelComparisonActivities &
+  typeof modelDeploymentActivities &
+  typeof partitionActivities &
+  typeof runIndexActivities &
+  typeof runRecordActivities &
+  typeof validationActivities;
+
+/**
+ * Every activity by name, as implemented: each name in ACTIVITY must be exported under that name by one
+ * of the modules above (functions/ registers it so), or this map does not compile.
+ */
+export type ActivityFunctions = { [N in ActivityName]: Implementations[N] };
+/** What activity `N` takes. */
+export type ActivityInput<N extends ActivityName> = Parameters<ActivityFunctions[N]>[0];
+/** What activity `N` returns when it succeeds (its ActivityResult's value). */
+export type ActivityOutput<N extends ActivityName> = Awaited<ReturnType<ActivityFunctions[N]>> extends ActivityResult<infer T> ? T : never;
 
 /** What an activity returns when retrying cannot help (a PermanentError): the run fails with it. */
 export interface ActivityFailure {
@@ -355,13 +385,14 @@ export type ActivityAttempt<T> = { ok: true; value: T } | { ok: false; failureCl
 
 /**
  * Schedules an activity once, without the retry policy, for callers that retry on their own durable
- * timers (through an outage longer than the policy's minute). Activities throw only failures
- * classified transient (src/azure/errorClassification.ts) and report permanent ones as results.
+ * timers (through an outage longer than the policy's minute), or with a `retry` of the caller's own
+ * (the run index's few quick retries). Activities throw only failures classified transient
+ * (src/azure/errorClassification.ts) and report permanent ones as results.
  */
-export function* attemptActivity<TIn, TOut>(context: OrchestrationContext, name: ActivityName, input: TIn): Generator<Task, ActivityAttempt<TOut>, unknown> {
-  let result: ActivityResult<TOut>;
+export function* attemptActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInput<N>, retry?: df.RetryOptions): Generator<Task, ActivityAttempt<ActivityOutput<N>>, unknown> {
+  let result: ActivityResult<ActivityOutput<N>>;
   try {
-    result = (yield context.df.callActivity(name, input)) as ActivityResult<TOut>;
+    result = (yield retry ? context.df.callActivityWithRetry(name, retry, input) : context.df.callActivity(name, input)) as ActivityResult<ActivityOutput<N>>;
   } catch (err) {
     return { ok: false, failureClass: 'transient', message: firstLine((err as Error).message ?? String(err)) };
   }
@@ -389,8 +420,8 @@ export function backoffDelayInSeconds(backoff: TimerBackoff, failures: number): 
  * Schedules an activity with the transient-error retry policy and unwraps its result; a permanent
  * failure surfaces as ActivityFailedError. Use with `yield*`.
  */
-export function* callActivity<TIn, TOut>(context: OrchestrationContext, name: ActivityName, input: TIn): Generator<Task, TOut, unknown> {
-  const result = (yield context.df.callActivityWithRetry(name, TRANSIENT_RETRY, input)) as ActivityResult<TOut>;
+export function* callActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInput<N>): Generator<Task, ActivityOutput<N>, unknown> {
+  const result = (yield context.df.callActivityWithRetry(name, TRANSIENT_RETRY, input)) as ActivityResult<ActivityOutput<N>>;
   if (!result || typeof result !== 'object' || !('ok' in result)) throw new Error(`${name} returned an unexpected result.`);
   if (!result.ok) throw new ActivityFailedError(name, result);
   return result.value;

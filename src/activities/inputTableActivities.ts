@@ -4,7 +4,7 @@ import type { InvocationContext } from '@azure/functions';
 import { stringify as toYaml } from 'yaml';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, WriteInputTableInput, WrittenInputTable } from './contracts';
-import { appSettings } from './runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { blobServiceFor } from '../azure/storageClients';
 import { rethrowClassified } from '../azure/errorClassification';
 

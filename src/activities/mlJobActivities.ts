@@ -5,22 +5,11 @@ import { createHash } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, AdoptOrSubmitJobInput, AdoptOrSubmitJobOutput, JobRefInput, ResolveBatchEndpointInput, ResolvedEndpointOutput } from './contracts';
-import { appSettings } from './runtimeConfig';
 import { appCredential } from '../azure/credentials';
-import { MlWorkspaceClient, JobSummary } from '../azure/mlWorkspace';
-import { parseWorkspaceId } from '../azure/workspaceIds';
+import type { JobSummary } from '../azure/mlWorkspace';
+import { workspaceClient } from '../azure/workspaceClient';
 import { invokeBatchEndpoint } from '../azure/batchScoring';
 import { PermanentError, TransientError } from '../azure/errorClassification';
-
-const clients = new Map<string, MlWorkspaceClient>();
-export function workspaceClient(workspaceId: string): MlWorkspaceClient {
-  let c = clients.get(workspaceId);
-  if (!c) {
-    c = new MlWorkspaceClient(parseWorkspaceId(workspaceId), { armEndpoint: appSettings().armEndpoint, credential: appCredential() });
-    clients.set(workspaceId, c);
-  }
-  return c;
-}
 
 /** The tag key that marks one submission of one run; jobs can be listed by tag key. */
 export function submissionTagKey(runId: string, attempt: number): string {

@@ -5,13 +5,13 @@
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, CompareModelPredictionsInput, ComparisonVerdict, ResolvedValidationData, ResolveValidationDataInput } from './contracts';
-import { appSettings } from './runtimeConfig';
-import { workspaceClient } from './mlJobActivities';
+import { appSettings } from '../config/runtimeConfig';
+import { workspaceClient } from '../azure/workspaceClient';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { PermanentError, rethrowClassified } from '../azure/errorClassification';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
-import { parseBlobUrl } from '../events/blobUrls';
-import { comparePredictionFiles } from '../model/comparePredictionFiles';
+import { parseBlobUrl } from '../domain/blobUrls';
+import { comparePredictionFiles } from '../validation/comparePredictionFiles';
 
 const DATASTORE_URI = /^azureml:\/\/datastores\/([^/]+)\/paths\/(.*)$/;
 const DATA_ASSET = /^azureml:([^:]+):([^:]+)$/;

@@ -19,11 +19,12 @@ import type {
   SwitchDefaultDeploymentInput,
   SwitchedDefaultDeployment,
 } from './contracts';
-import { workspaceClient } from './mlJobActivities';
+import { workspaceClient } from '../azure/workspaceClient';
 import { PermanentError, TransientError } from '../azure/errorClassification';
 import { candidateDeploymentName } from '../model/candidateNaming';
-import { readLedger, recordLedgerEntry, rollbackTargetOf } from '../model/promotionLedger';
-import { RUN_TAG } from '../orchestrations/runIds';
+import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';
+import { rollbackTargetOf } from '../model/ledgerEntries';
+import { RUN_TAG } from '../domain/runIds';
 
 /** Tags batchpilot puts on the deployments it creates, so they can be recognised in the portal. */
 const CANDIDATE_TAGS = { runId: RUN_TAG.runId, model: RUN_TAG.model, baseline: RUN_TAG.baseline } as const;

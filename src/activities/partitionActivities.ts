@@ -4,16 +4,16 @@ import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ClosedBatch, ClosePartitionBatchInput, PartitionSnapshot, PeekPartitionInput, StartScoringRunInput } from './contracts';
 import { claimForBatch, closeBatch, readOpenPartition } from '../azure/arrivalLedger';
-import { arrivalKey } from '../events/instanceIds';
-import { matchRoute } from '../events/routeMatching';
-import { startRunOnce } from '../events/runStarter';
+import { arrivalKey } from '../domain/instanceIds';
+import { matchRoute } from '../config/routeMatching';
+import { startRunOnce } from '../azure/runStarter';
 import { durableClientFor } from '../azure/durableClient';
-import { appRoutes, appSettings } from './runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError, rethrowClassified, TransientError } from '../azure/errorClassification';
-import { parseBlobUrl, siblingBlobUrl } from '../events/blobUrls';
-import { manifestEntries, manifestLimits } from '../events/manifestEntries';
-import { clip } from '../events/untrustedText';
+import { parseBlobUrl, siblingBlobUrl } from '../domain/blobUrls';
+import { manifestEntries, manifestLimits } from './manifestEntries';
+import { clip } from '../domain/untrustedText';
 import type { BlobRoute } from '../config/routes';
 
 export async function peekPartition(input: PeekPartitionInput, context: InvocationContext): Promise<ActivityResult<PartitionSnapshot>> {
@@ -135,7 +135,7 @@ async function unrecordedFolderInputs(routeName: string, partition: string, mark
   try {
     for await (const blob of container.listBlobsFlat({ prefix })) {
       const url = siblingBlobUrl(marker, blob.name);
-      const decision = matchRoute({ eventId: '', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: route.trigger.apis[0], url, eTag: blob.properties.etag ?? '' }, appRoutes().routes, origins);
+      const decision = matchRoute({ api: route.trigger.apis[0], url }, appRoutes().routes, origins);
       if (!decision.matched || decision.route.name !== routeName || decision.role !== 'input' || decision.partition !== partition) continue;
       found.push({ url: decision.location.url, blobPath: decision.location.blobPath, eTag: blob.properties.etag ?? '', contentLength: blob.properties.contentLength });
     }

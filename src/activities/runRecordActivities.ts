@@ -6,7 +6,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { asActivityResult } from './activityResults';
 import { outcomeEventId } from './contracts';
 import type { ActivityResult, AnnounceRunInput, AnnounceRunOutput, RunAnnouncement, WriteRunRecordInput, WriteRunRecordOutput } from './contracts';
-import { appSettings } from './runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { publishCloudEvents } from '../azure/eventPublisher';
 import { blobServiceFor } from '../azure/storageClients';
 import { classifyAzureError, rethrowClassified } from '../azure/errorClassification';

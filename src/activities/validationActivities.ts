@@ -3,11 +3,11 @@
 import type { InvocationContext } from '@azure/functions';
 import { asActivityResult } from './activityResults';
 import type { ActivityResult, ValidateRunOutputsInput, ValidationVerdict } from './contracts';
-import { appSettings } from './runtimeConfig';
-import { workspaceClient } from './mlJobActivities';
+import { appSettings } from '../config/runtimeConfig';
+import { workspaceClient } from '../azure/workspaceClient';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError } from '../azure/errorClassification';
-import { parseBlobUrl } from '../events/blobUrls';
+import { parseBlobUrl } from '../domain/blobUrls';
 import { validateJobOutputs, writeValidationReport, type InputSelection } from '../validation';
 
 export async function validateRunOutputs(input: ValidateRunOutputsInput, context: InvocationContext): Promise<ActivityResult<ValidationVerdict>> {

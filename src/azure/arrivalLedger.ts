@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { readyRuntimeTable } from './storageClients';
 import { rethrowClassified } from './errorClassification';
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
 
 export const ARRIVALS_TABLE = 'BatchpilotArrivals';
 

@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { validationRulesSchema } from '../validation/rules';
-import { comparisonRulesSchema } from '../model/comparisonRules';
-import { globProblem } from '../events/pathGlobs';
+import { validationRulesSchema } from './validationRules';
+import { comparisonRulesSchema } from './comparisonRules';
+import { globProblem } from '../domain/pathGlobs';
+import { DEFAULT_EVENTS_RETRY } from './routeDefaults';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */
@@ -112,9 +113,6 @@ const waitSchema = z
   })
   .strict()
   .refine((w) => w.pollMaxIntervalInSeconds >= w.pollMinIntervalInSeconds, { message: 'pollMaxIntervalInSeconds must be at least pollMinIntervalInSeconds', path: ['pollMaxIntervalInSeconds'] });
-
-/** How a run's ending (its run record and outcome event) is retried while storage or the topic is down. */
-export const DEFAULT_EVENTS_RETRY = { minIntervalInSeconds: 5, maxIntervalInSeconds: 300, timeoutInMinutes: 24 * 60 };
 
 const eventsRetrySchema = z
   .object({

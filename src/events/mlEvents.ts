@@ -3,12 +3,12 @@
 // attempt the job was submitted for. Anyone who can tag a job in the workspace can write those tags,
 // so a tag is only a claim: it must have the exact run-ID shape, and the instance it names must be
 // waiting for this very job (checkWaitingInstance) before the event is raised on it. ModelRegistered
-// is normalised by src/model/modelRegistrations.ts.
+// is normalised by src/events/modelRegistrations.ts.
 import { z } from 'zod';
-import { canonicalJobStatus } from '../orchestrations/jobStatuses';
-import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../orchestrations/runIds';
+import { canonicalJobStatus } from '../domain/jobStatuses';
+import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../domain/runIds';
 import { RUN_BATCH_JOB, JobWaitStatus } from '../orchestrations/runBatchJob';
-import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from '../model/modelRegistrations';
+import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from './modelRegistrations';
 
 export const ML_EVENT_TYPES = {
   runCompleted: 'Microsoft.MachineLearningServices.RunCompleted',

@@ -1,14 +1,14 @@
 // Routes Azure ML job events to the run instance waiting for the job, and model registrations to the
-// model intake (src/model/modelIntake.ts); everything else is logged. A job event reaches an instance
+// model intake (src/events/modelIntake.ts); everything else is logged. A job event reaches an instance
 // only when its tags name a run in batchpilot's exact format and that run's job instance is waiting
 // for this very job (src/events/mlEvents.ts): tags are writable by anyone who can tag a job.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { checkWaitingInstance, claimOfJobEvent, isUnfinishedRuntimeStatus, JobEvent, parseMlEvent, quoted } from './mlEvents';
 import { JOB_STATUS_EVENT, JobStatusEvent } from '../orchestrations/runBatchJob';
-import { RUN_TAG } from '../orchestrations/runIds';
-import { intakeModelRegistration } from '../model/modelIntake';
-import { clip } from './untrustedText';
+import { RUN_TAG } from '../domain/runIds';
+import { intakeModelRegistration } from './modelIntake';
+import { clip } from '../domain/untrustedText';
 
 const NO_INSTANCE = /No instance with ID|HTTP 404 response/;
 

@@ -1,7 +1,7 @@
 // Storage events as the intake receives them — Event Grid schema or CloudEvents 1.0, one per trigger
 // invocation — normalised into a BlobArrival. Anything else is refused with the reason.
 import { z } from 'zod';
-import { clip } from './untrustedText';
+import { clip } from '../domain/untrustedText';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
 /** Event Grid never delivers an event larger than 1 MB; one that claims to come from it is refused. */

@@ -5,12 +5,12 @@
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { parseStorageEvent } from './storageEvents';
-import { matchRoute } from './routeMatching';
-import { arrivalKey, blobRunId, partitionCoalescerId } from './instanceIds';
-import { BlobLocation, siblingBlobUrl } from './blobUrls';
-import { clip } from './untrustedText';
-import { startRunOnce, wakeOrStart } from './runStarter';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { matchRoute } from '../config/routeMatching';
+import { arrivalKey, blobRunId, partitionCoalescerId } from '../domain/instanceIds';
+import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
+import { clip } from '../domain/untrustedText';
+import { startRunOnce, wakeOrStart } from '../azure/runStarter';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { pathStyleOriginsOf } from '../azure/storageClients';
 import { recordArrival } from '../azure/arrivalLedger';

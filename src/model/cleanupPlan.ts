@@ -3,8 +3,8 @@
 // batchpilot replaced or discarded it, its keep period has passed, it is neither the current default
 // nor the rollback target, nothing has changed it since and it still serves the model it was replaced
 // with (a newer run may be reusing a slot), and no operation is running on it. Everything else is kept, with the reason.
-import type { LedgerEntry } from './promotionLedger';
-import { rollbackTargetOf } from './promotionLedger';
+import type { LedgerEntry } from './ledgerEntries';
+import { rollbackTargetOf } from './ledgerEntries';
 
 export interface DeploymentState {
   name: string;

@@ -3,7 +3,7 @@
 // re-cased ModelRegistered starts nothing new), and rolling back one promotion always maps to the same
 // rollback run. The readable part lets operators recognise a run; the digest keeps IDs distinct.
 import { createHash } from 'node:crypto';
-import { RUN_ID_PREFIX } from '../orchestrations/runIds';
+import { RUN_ID_PREFIX } from '../domain/runIds';
 
 function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 12);

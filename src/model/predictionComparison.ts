@@ -4,7 +4,7 @@
 // label agreement, mean and largest absolute score difference — with the figures behind every verdict
 // and the rows that differ most. Memory grows with the baseline's rows (one key, score and label each),
 // never with the size of a file; the reading is done elsewhere, chunk by chunk.
-import type { ColumnRef, ComparisonRules } from './comparisonRules';
+import type { ColumnRef, ComparisonRules } from '../config/comparisonRules';
 
 export type ComparisonCheckName =
   | 'columns'

@@ -15,7 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Actor, AuditEntry, AuditRecord, AuditState, AuditVerification, OperatorAction } from './operatorApiTypes';
-import { appSettings } from '../activities/runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 import { blobServiceFor } from '../azure/storageClients';
 import { rethrowClassified, TransientError } from '../azure/errorClassification';
 

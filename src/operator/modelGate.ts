@@ -1,10 +1,11 @@
 // The operator's side of the model flow (issue 5): approve/reject decisions for a promotion run waiting
-// at its manual gate, and rollbacks of an endpoint's latest promotion. Both go through the functions
-// src/model exports for this purpose (submitModelApproval, startModelRollback); their refusals become
-// the operator API's 4xx answers.
+// at its manual gate, and rollbacks of an endpoint's latest promotion. Both go through
+// submitModelApproval (modelApprovals.ts) and startModelRollback (modelRollbacks.ts); their refusals
+// become the operator API's 4xx answers.
 import type { DurableClient } from 'durable-functions';
 import { OperatorError } from './operatorHttp';
-import { ModelApprovalError, ModelRollbackError, startModelRollback, StartedModelRollback, submitModelApproval } from '../model';
+import { ModelApprovalError, submitModelApproval } from './modelApprovals';
+import { ModelRollbackError, startModelRollback, StartedModelRollback } from './modelRollbacks';
 
 export interface ApprovalDecision {
   approved: boolean;

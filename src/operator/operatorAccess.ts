@@ -9,7 +9,7 @@
 import type { HttpRequest } from '@azure/functions';
 import type { Actor, CallerInfo } from './operatorApiTypes';
 import { OperatorError } from './operatorHttp';
-import { appSettings } from '../activities/runtimeConfig';
+import { appSettings } from '../config/runtimeConfig';
 
 export const OPERATOR_ROLE = 'Operator';
 export const READER_ROLE = 'Reader';

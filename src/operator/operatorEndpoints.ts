@@ -25,8 +25,8 @@ import { getRunDetail } from './runDetails';
 import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollbackEndpoint, terminateRun } from './runActions';
 import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
-import { instanceExists } from '../events/runStarter';
-import { clip } from '../events/untrustedText';
+import { instanceExists } from '../azure/runStarter';
+import { clip } from '../domain/untrustedText';
 
 const RUN_ACTIONS = ['terminate', 'rerun', 'approve', 'reject'] as const;
 

@@ -10,14 +10,14 @@ import { auditLog, PendingAudit } from './auditLog';
 import { InstanceStatus, isTerminalRuntimeStatus, readInstance } from './runInstances';
 import { isAwaitingApproval, summariseRun } from './runSummaries';
 import { summariseHistory } from './historySteps';
-import { jobsOfSubRun, runNotFound, subRunIdsOf } from './runDetails';
+import { jobsOfSubRun, MAX_SUB_RUN_DEPTH, runNotFound, subRunIdsOf } from './runDetails';
 import { runQueryCache } from './runQueries';
 import { requestRollback, sendApprovalDecision } from './modelGate';
-import { workspaceClient } from '../activities/mlJobActivities';
-import { appSettings } from '../activities/runtimeConfig';
-import { isTerminalJobStatus } from '../orchestrations/jobStatuses';
-import { MAX_RERUNS, rerunBaseOf, rerunId } from '../orchestrations/runIds';
-import { instanceExists } from '../events/runStarter';
+import { workspaceClient } from '../azure/workspaceClient';
+import { appSettings } from '../config/runtimeConfig';
+import { isTerminalJobStatus } from '../domain/jobStatuses';
+import { MAX_RERUNS, rerunBaseOf, rerunId } from '../domain/runIds';
+import { instanceExists } from '../azure/runStarter';
 import { indexRunStarting, recordInstance } from '../activities/runIndexActivities';
 import { appRunIndex } from '../azure/runIndex';
 
@@ -80,15 +80,22 @@ export async function terminateRun(caller: ActionCaller, runId: string): Promise
     await indexTermination(caller, run);
     const workspaceId = String((run.input as { workspaceId?: unknown } | null)?.workspaceId ?? appSettings().workspaceId);
     const jobs: ReturnType<typeof jobsOfSubRun> = [];
-    for (const childId of subRunIdsOf(run, summariseHistory(run.history ?? []))) {
-      const child = await readInstance(caller.client, childId);
-      if (!child) continue;
-      if (!isTerminalRuntimeStatus(child.runtimeStatus)) {
-        await caller.client.terminate(childId, `Run ${runId} terminated by an operator: ${caller.reason}`);
-        result.terminated.push(childId);
+    // Each sub-run is stopped before its own sub-runs are read, so none starts another behind this walk.
+    const terminateSubRuns = async (parent: InstanceStatus, depth: number): Promise<void> => {
+      for (const childId of subRunIdsOf(parent, summariseHistory(parent.history ?? []))) {
+        const child = await readInstance(caller.client, childId);
+        if (!child) continue;
+        if (!isTerminalRuntimeStatus(child.runtimeStatus)) {
+          await caller.client.terminate(childId, `Run ${runId} terminated by an operator: ${caller.reason}`);
+          result.terminated.push(childId);
+        }
+        jobs.push(...jobsOfSubRun(child, workspaceId));
+        if (depth >= MAX_SUB_RUN_DEPTH) continue;
+        const withHistory = await readInstance(caller.client, childId, { history: true });
+        if (withHistory) await terminateSubRuns(withHistory, depth + 1);
       }
-      jobs.push(...jobsOfSubRun(child, workspaceId));
-    }
+    };
+    await terminateSubRuns(run, 1);
     for (const job of jobs) {
       if (!job.workspaceId) continue;
       try {

@@ -11,11 +11,11 @@ import { isAwaitingApproval, summariseRun } from './runSummaries';
 import { failingStep, summariseHistory } from './historySteps';
 import { auditLog } from './auditLog';
 import { ACTIVITY } from '../activities/contracts';
-import { appSettings } from '../activities/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { appSettings } from '../config/runtimeConfig';
+import { workspaceClient } from '../azure/workspaceClient';
 import { accountNameOf, blobServiceFor } from '../azure/storageClients';
 import { RUN_BATCH_JOB } from '../orchestrations/runBatchJob';
-import { jobInstanceId } from '../orchestrations/runIds';
+import { jobInstanceId } from '../domain/runIds';
 
 type Json = Record<string, unknown>;
 
@@ -55,6 +55,9 @@ export async function readJsonBlob(blob: BlobClient): Promise<{ content?: unknow
     return { readError: status === 404 ? 'The document does not exist (yet).' : `Could not read it: ${(err as Error).message}` };
   }
 }
+
+/** How deep sub-runs nest: a run, its scoring step, that step's jobs. */
+export const MAX_SUB_RUN_DEPTH = 3;
 
 /** Sub-run instance IDs from a run's steps, plus the job instance of blob runs. */
 export function subRunIdsOf(run: InstanceStatus, steps: readonly RunStep[]): string[] {
@@ -184,20 +187,26 @@ export async function getRunDetail(client: DurableClient, runId: string): Promis
   const workspaceId = str(input?.workspaceId) ?? appSettings().workspaceId;
 
   const jobs: JobOfRun[] = [];
-  await Promise.all(
-    subRunIdsOf(run, steps).map(async (id) => {
-      const child = await readInstance(client, id, { history: true });
-      if (!child) return;
-      const step = steps.find((s) => s.instanceId === id) ?? steps.find((s) => s.kind === 'subRun' && !s.instanceId && s.name === child.name);
-      if (step) {
-        step.instanceId = id;
-        // Which part of the run this sub-run is (job, candidate:job, baseline:job...).
-        step.detail = id.startsWith(`${runId}:`) ? id.slice(runId.length + 1) : id;
-        step.children = summariseHistory(child.history ?? []);
-      }
-      jobs.push(...jobsOfSubRun(child, workspaceId));
-    }),
-  );
+  // Sub-runs start sub-runs of their own (a model run's scoring step runs one job per side): read them all.
+  const readSubRuns = async (parent: InstanceStatus, parentSteps: RunStep[], depth: number): Promise<void> => {
+    await Promise.all(
+      subRunIdsOf(parent, parentSteps).map(async (id) => {
+        const child = await readInstance(client, id, { history: true });
+        if (!child) return;
+        const childSteps = summariseHistory(child.history ?? []);
+        const step = parentSteps.find((s) => s.instanceId === id) ?? parentSteps.find((s) => s.kind === 'subRun' && !s.instanceId && s.name === child.name);
+        if (step) {
+          step.instanceId = id;
+          // Which part of the run this sub-run is (job, scoring, candidate:job, baseline:job...).
+          step.detail = id.startsWith(`${runId}:`) ? id.slice(runId.length + 1) : id;
+          step.children = childSteps;
+        }
+        jobs.push(...jobsOfSubRun(child, workspaceId));
+        if (depth < MAX_SUB_RUN_DEPTH) await readSubRuns(child, childSteps, depth + 1);
+      }),
+    );
+  };
+  await readSubRuns(run, steps, 1);
 
   const failing = failingStep(steps);
   const deepest = failing?.children ? failingStep(failing.children) : undefined;

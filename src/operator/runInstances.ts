@@ -8,7 +8,7 @@ import { SCORE_BLOB_RUN } from '../orchestrations/scoreBlobRun';
 import { PROMOTE_MODEL } from '../orchestrations/promoteModel';
 import { ROLLBACK_MODEL } from '../orchestrations/rollbackModel';
 import { PermanentError, TransientError } from '../azure/errorClassification';
-import { isSubRunInstanceId } from '../orchestrations/runIds';
+import { isSubRunInstanceId } from '../domain/runIds';
 
 export interface InstanceStatus {
   name: string;

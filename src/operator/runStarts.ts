@@ -7,15 +7,15 @@ import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { OperatorError } from './operatorHttp';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
-import { BlobLocation, siblingBlobUrl } from '../events/blobUrls';
-import { matchRoute, RouteDecision } from '../events/routeMatching';
+import { BlobLocation, siblingBlobUrl } from '../domain/blobUrls';
+import { matchRoute, RouteDecision } from '../config/routeMatching';
 import type { BlobArrival } from '../events/storageEvents';
 import { planFileRun, routeTargets } from '../events/storageIntake';
-import { startRunOnce } from '../events/runStarter';
-import { RUN_ID_PREFIX } from '../orchestrations/runIds';
+import { startRunOnce } from '../azure/runStarter';
+import { RUN_ID_PREFIX } from '../domain/runIds';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from '../orchestrations/scoreBlobRun';
 
 /** Stands in for the event's API name: operator starts are not uploads, so any route's API list takes them. */

@@ -5,10 +5,11 @@
 // not ledger reads. Idle partitions cost nothing (no timer while nothing is pending); history stays
 // bounded (continue as new after every batch and every hundred wake-ups).
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
-import { ACTIVITY, callActivity, ClosedBatch, PartitionSnapshot } from '../activities/contracts';
+import { ACTIVITY, callActivity, PartitionSnapshot } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from './scoreBlobRun';
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
+import { replaySafeLog } from './replaySafeLog';
 
 export const COALESCE_PARTITION = 'coalescePartition';
 export const ARRIVAL_EVENT = 'ArrivalRecorded';
@@ -69,19 +70,17 @@ export function nextCheckAt(route: BlobRoute, firstArrival: number | undefined, 
 export function* coalescePartition(context: OrchestrationContext): Generator<Task, void, unknown> {
   const input = context.df.getInput() as CoalescePartitionInput;
   const { route, partition } = input;
-  const log = (message: string, runId?: string): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ route: route.name, partition: clip(partition), runId, message }));
-  };
+  const log = replaySafeLog(context, { route: route.name, partition: clip(partition) });
 
   // Every generation starts from the ledger, the truth; wake-ups in between only move timers.
-  const snapshot = yield* callActivity<unknown, PartitionSnapshot>(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
+  const snapshot = yield* callActivity(context, ACTIVITY.peekPartition, { routeName: route.name, partition });
   const now = context.df.currentUtcDateTime;
   const decision = decideClose(route, snapshot, now);
   context.df.setCustomStatus({ phase: decision.close ? 'closing batch' : 'gathering', pending: snapshot.pending, markerSeen: snapshot.markerSeen, nextBatchNumber: snapshot.nextBatchNumber, batchesClosed: input.batchesClosed ?? 0 });
   if (decision.close) {
     const runId = `${input.runIdPrefix}-b${snapshot.nextBatchNumber}`;
-    const batch = yield* callActivity<unknown, ClosedBatch>(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest, route });
-    log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, runId);
+    const batch = yield* callActivity(context, ACTIVITY.closePartitionBatch, { routeName: route.name, partition, batchNumber: snapshot.nextBatchNumber, runId, upTo: now.toISOString(), markerIsManifest: route.batching.mode === 'marker' && route.batching.manifest, route });
+    log(`Closing batch ${batch.batchNumber} with ${batch.files.length} file(s): ${decision.why}.`, { runId });
     if (batch.files.length > 0 || batch.refusal) {
       const runInput: ScoreBlobRunInput = {
         runId,
@@ -93,7 +92,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
         folderUrl: input.folderUrl,
         refusal: batch.refusal,
       };
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
+      yield* callActivity(context, ACTIVITY.startScoringRun, { runId, orchestration: SCORE_BLOB_RUN, input: runInput });
     }
     context.df.continueAsNew({ ...input, batchesClosed: (input.batchesClosed ?? 0) + 1 });
     return;

@@ -1,36 +1,27 @@
 // promoteModel: a registered model version, judged before production batch scoring routes to it. Reads
 // top to bottom like the runbook it replaces: resolve the endpoint and its default (the baseline) →
 // deploy the candidate from the baseline's settings with the new model version → score the validation
-// data on candidate and baseline side by side (runBatchJob, one sub-orchestration each) → validate both
-// outputs → compare them into a report → gate (auto: the comparison decides; manual: wait for an
+// data on candidate and baseline side by side and validate both outputs (scoreSideBySide, a
+// sub-orchestration running runBatchJob for each side) → compare them into a report → gate (auto: the comparison decides; manual: wait for an
 // Approval event, raced with the approval timeout) → switch the endpoint's default and record the
 // previous one for rollback → run record → Model.Promoted / Model.Rejected / Model.Failed (and
 // Model.Validated once the comparison passes). The default deployment is only ever touched by the
 // switch, after every check has passed; every failure ends in one Model.Failed and a record saying why.
 // The record and the final event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
-import {
-  ACTIVITY,
-  ActivityFailedError,
-  callActivity,
-  ComparisonVerdict,
-  DeployedModelCandidate,
-  ResolvedModelCandidate,
-  ResolvedValidationData,
-  RunAnnouncement,
-  SwitchedDefaultDeployment,
-  ValidationVerdict,
-  WriteRunRecordOutput,
-} from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, ComparisonVerdict, ResolvedModelCandidate, ResolvedValidationData, RunAnnouncement, WriteRunRecordOutput } from '../activities/contracts';
 import type { ModelRoute } from '../config/routes';
-import type { LedgerEntry } from '../model/promotionLedger';
-import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { jobInstanceId, SCORING_SIDES, scoringRunId, sideBySideInstanceId } from '../domain/runIds';
+import { fillOutputPath } from './outputPaths';
+import { ledgerEntry, promotionRecord, PromotionRun } from './promotionRecords';
+import { replaySafeLog, RunLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
-import { jobInstanceId, SCORING_SIDES, ScoringSide, scoringRunId } from './runIds';
-import { runIndexer } from './runIndexing';
+import { runIndexer, RunIndexer } from './runIndexing';
+import { SCORE_SIDE_BY_SIDE, ScoreSideBySideInput } from './scoreSideBySide';
+import { callSubOrchestration } from './subOrchestrations';
 
 export const PROMOTE_MODEL = 'promoteModel';
-/** External event an approver's decision is raised as (see src/model/approvals.ts). */
+/** External event an approver's decision is raised as (see src/operator/modelApprovals.ts). */
 export const APPROVAL_EVENT = 'Approval';
 /** The custom status phase while the run waits for an approver. */
 export const AWAITING_APPROVAL = 'awaiting approval';
@@ -81,89 +72,46 @@ export interface PromoteModelResult {
 }
 
 /** A step that ends the run as Failed with this reason. */
-class RunFailure extends Error {}
+class RunFailure extends Error {
+  constructor(message: string, readonly failureClass: 'permanent' | 'exhausted-retries' = 'permanent') {
+    super(message);
+  }
+}
 
 function addMinutes(at: Date, minutes: number): Date {
   return new Date(at.getTime() + minutes * 60_000);
-}
-
-function fillOutputPath(template: string, input: PromoteModelInput, date: Date): string {
-  const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_');
-  return template
-    .replace(/\{runId\}/g, input.runId)
-    .replace(/\{route\}/g, input.route.name)
-    .replace(/\{model\}/g, safe(input.model.name))
-    .replace(/\{version\}/g, safe(input.model.version))
-    .replace(/\{date\}/g, date.toISOString().slice(0, 10))
-    .replace(/^\/+|\/+$/g, '');
 }
 
 export function* promoteModel(context: OrchestrationContext): Generator<Task, PromoteModelResult | undefined, unknown> {
   const input = context.df.getInput() as PromoteModelInput;
   const { route, runId, workspaceId, model } = input;
   const endpoint = route.target.endpoint;
-  const prefix = route.events.typePrefix;
   const startedAt = context.df.currentUtcDateTime.toISOString();
-  const log = (message: string, extra: Record<string, unknown> = {}): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, model: `${model.name}:${model.version}`, ...extra, message }));
-  };
+  const log = replaySafeLog(context, { runId, route: route.name, model: `${model.name}:${model.version}` });
   const status = (phase: string, extra: Record<string, unknown> = {}): void => {
     context.df.setCustomStatus({ phase, model: `${model.name}:${model.version}`, endpoint, ...extra });
   };
-  const announce = (type: string, data: Record<string, unknown>) =>
-    callActivity<unknown, unknown>(context, ACTIVITY.announceRun, { runId, topicEndpoint: input.topicEndpoint, type, subject: `routes/${route.name}/runs/${runId}`, data });
-  function* finish(ending: RunEnding<PromoteModelResult>): Generator<Task, PromoteModelResult | undefined, unknown> {
-    const r = ending.result;
-    const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
-    const comparisonStatus = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
-    let ended: PromoteModelResult | undefined;
-    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
-    yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
-    try {
-      ended = yield* endRun(context, ending, {
-        status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison: comparisonStatus, decision: r.decision } : {}), ...extra }),
-        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-        log,
-      });
-    } catch (err) {
-      yield* index.write('Failed', { output: (err as Error).message });
-      throw err;
-    }
-    if (ended) {
-      log(`Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`);
-    }
-    return ended;
-  }
   const index = runIndexer(context, PROMOTE_MODEL, runId, input as unknown as Record<string, unknown>, log);
-  if (input.ending) return yield* finish(input.ending);
+  if (input.ending) return yield* finish(context, input, input.ending, status, log, index);
   yield* index.write('Running', { customStatus: { phase: 'resolving endpoint' } });
 
-  let resolved: ResolvedModelCandidate | undefined;
-  let deployAttempted = false;
-  const jobs: Partial<Record<ScoringSide, RunBatchJobResult>> = {};
-  const validations: Partial<Record<ScoringSide, ValidationVerdict>> = {};
-  let comparison: ComparisonVerdict | undefined;
-  let decision: GateDecision | undefined;
-  let switched: SwitchedDefaultDeployment | undefined;
-  let ledgerProblem: string | undefined;
-  let outcome: ModelRunOutcome = 'Failed';
-  let reason: string | undefined;
-  const where = (): Record<string, unknown> => ({ candidateDeployment: resolved?.candidateDeployment, baselineDeployment: resolved?.baselineDeployment });
-
+  // What the run learns, step by step; whatever step it ends at, the record is made from this.
+  const run: PromotionRun = { input, outcome: 'Failed' };
+  const where = (): Record<string, unknown> => ({ candidateDeployment: run.resolved?.candidateDeployment, baselineDeployment: run.resolved?.baselineDeployment });
   try {
     status('resolving endpoint');
-    resolved = yield* callActivity<unknown, ResolvedModelCandidate>(context, ACTIVITY.resolveModelCandidate, {
+    const resolved = (run.resolved = yield* callActivity(context, ACTIVITY.resolveModelCandidate, {
       runId,
       workspaceId,
       endpoint,
       modelName: model.name,
       modelVersion: model.version,
       naming: route.target.candidate,
-    });
+    }));
 
     status('deploying candidate', where());
-    deployAttempted = true;
-    yield* callActivity<unknown, DeployedModelCandidate>(context, ACTIVITY.deployModelCandidate, {
+    run.deployAttempted = true;
+    yield* callActivity(context, ACTIVITY.deployModelCandidate, {
       runId,
       workspaceId,
       endpoint,
@@ -174,72 +122,26 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
       modelVersion: model.version,
     });
 
-    const data = yield* callActivity<unknown, ResolvedValidationData>(context, ACTIVITY.resolveValidationData, { runId, workspaceId, data: route.validationData });
-    const outputBase = fillOutputPath(route.target.outputPath, input, context.df.currentUtcDateTime);
-    const scoring = (side: ScoringSide, deployment: string): Task => {
-      const jobInput: RunBatchJobInput = {
-        runId: scoringRunId(runId, side),
-        workspaceId,
-        endpoint,
-        deployment,
-        inputs: { [route.target.inputName]: data.input },
-        output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: `${outputBase}/${side}` },
-        overrides: route.target.overrides,
-        wait: route.wait,
-      };
-      return context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(scoringRunId(runId, side)));
-    };
-    status('scoring', { ...where(), jobInstanceIds: SCORING_SIDES.map((side) => jobInstanceId(scoringRunId(runId, side))) });
-    const [candidateJob, baselineJob] = (yield context.df.Task.all([scoring('candidate', resolved.candidateDeployment), scoring('baseline', resolved.baselineDeployment)])) as RunBatchJobResult[];
-    jobs.candidate = candidateJob;
-    jobs.baseline = baselineJob;
-    for (const side of SCORING_SIDES) {
-      const job = jobs[side] as RunBatchJobResult;
-      if (job.outcome !== 'Completed') throw new RunFailure(`The ${side}'s scoring job ended ${job.outcome}: ${job.message ?? 'no reason given'}`);
-    }
-
-    status('validating outputs', where());
-    for (const side of SCORING_SIDES) {
-      const job = jobs[side] as RunBatchJobResult;
-      const verdict = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
-        runId: scoringRunId(runId, side),
-        workspaceId,
-        output: job.output,
-        inputs: [],
-        inputFolderUrl: data.inputFolderUrl,
-        rules: route.validation,
-        jobName: job.jobName,
-      });
-      validations[side] = verdict;
-      if (!verdict.passed) throw new RunFailure(`The ${side}'s outputs failed validation: ${verdict.summary}`);
-    }
+    const data = yield* callActivity(context, ACTIVITY.resolveValidationData, { runId, workspaceId, data: route.validationData });
+    status('scoring', { ...where(), scoringInstanceId: sideBySideInstanceId(runId), jobInstanceIds: SCORING_SIDES.map((side) => jobInstanceId(scoringRunId(runId, side))) });
+    const scoring = (run.scoring = yield* callSubOrchestration(context, SCORE_SIDE_BY_SIDE, sideBySideInput(input, resolved, data, context.df.currentUtcDateTime), sideBySideInstanceId(runId)));
+    if (scoring.outcome !== 'Completed') throw new RunFailure(scoring.reason, scoring.failureClass);
 
     status('comparing', where());
-    const candidateOut = jobs.candidate as RunBatchJobResult;
-    const baselineOut = jobs.baseline as RunBatchJobResult;
-    comparison = yield* callActivity<unknown, ComparisonVerdict>(context, ACTIVITY.compareModelPredictions, {
+    const { candidate, baseline } = scoring.sides;
+    const comparison = (run.comparison = yield* callActivity(context, ACTIVITY.compareModelPredictions, {
       runId,
       routeName: route.name,
       workspaceId,
       model: { name: model.name, version: model.version },
-      baseline: { deployment: resolved.baselineDeployment, jobName: baselineOut.jobName, output: baselineOut.output },
-      candidate: { deployment: resolved.candidateDeployment, jobName: candidateOut.jobName, output: candidateOut.output },
+      baseline: { deployment: resolved.baselineDeployment, jobName: baseline.job.jobName, output: baseline.job.output },
+      candidate: { deployment: resolved.candidateDeployment, jobName: candidate.job.jobName, output: candidate.job.output },
       predictionsFile: route.comparison.file ?? route.validation.predictions.file ?? route.validation.expectedFiles[0],
       rules: route.comparison,
-    });
-    if (comparison.passed) {
-      yield* announce(`${prefix}.Model.Validated`, {
-        runId,
-        route: route.name,
-        model: { name: model.name, version: model.version },
-        endpoint,
-        ...where(),
-        comparison: { passed: true, summary: comparison.summary, metrics: comparison.metrics, report: comparison.reportBlob },
-        gate: route.gate.policy,
-      });
-    }
+    }));
+    if (comparison.passed) yield* announceValidated(context, input, resolved, comparison);
 
-    decision = yield* gate(
+    const decision = (run.decision = yield* gate(
       context,
       route,
       comparison,
@@ -250,20 +152,19 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
           runId,
           approvalDeadline: deadline.toISOString(),
           onTimeout: route.gate.policy === 'manual' ? route.gate.onTimeout : undefined,
-          comparison: { passed: comparison?.passed, summary: comparison?.summary, metrics: comparison?.metrics, counts: comparison?.counts, checks: comparison?.checks, report: comparison?.reportBlob },
+          comparison: { passed: comparison.passed, summary: comparison.summary, metrics: comparison.metrics, counts: comparison.counts, checks: comparison.checks, report: comparison.reportBlob },
         }),
       () => index.write('Running', { customStatus: { phase: AWAITING_APPROVAL, awaitingApproval: true } }),
-    );
+    ));
     // Past the gate after waiting on it: the index shows the run running again.
     if (decision.via !== 'policy') yield* index.write('Running', { customStatus: { phase: decision.approved ? 'promoting' : 'rejected' } });
     log(`Gate: ${decision.approved ? 'approved' : 'rejected'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}.`);
-
     if (!decision.approved) {
-      outcome = 'Rejected';
-      reason = decision.reason ?? `Rejected by ${decision.by}.`;
+      run.outcome = 'Rejected';
+      run.reason = decision.reason ?? `Rejected by ${decision.by}.`;
     } else {
       status('promoting', where());
-      switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, {
+      run.switched = yield* callActivity(context, ACTIVITY.switchDefaultDeployment, {
         runId,
         workspaceId,
         endpoint,
@@ -271,109 +172,103 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
         to: resolved.candidateDeployment,
         expectedModel: resolved.modelId,
       });
-      outcome = 'Promoted';
-      const at = context.df.currentUtcDateTime;
-      const promotion: LedgerEntry = {
-        kind: 'promotion',
-        workspaceId,
-        endpoint,
-        at: at.toISOString(),
-        runId,
-        routeName: route.name,
-        fromDeployment: resolved.baselineDeployment,
-        toDeployment: resolved.candidateDeployment,
-        fromModel: resolved.baselineModel,
-        toModel: resolved.modelId,
-        modelName: model.name,
-        modelVersion: model.version,
-        keepUntil: addMinutes(at, route.keepReplacedDeploymentsForDays * 24 * 60).toISOString(),
-        by: decision.by,
-        reason: decision.reason,
-      };
-      try {
-        yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, promotion);
-      } catch (err) {
-        // The switch is made and stays made; what is lost is the automatic rollback, so say so loudly.
-        ledgerProblem = `The promotion was made but not recorded, so rollbackModel cannot restore '${resolved.baselineDeployment}': ${(err as Error).message}`;
-        log(ledgerProblem, { failureClass: 'permanent' });
-      }
+      run.outcome = 'Promoted';
+      run.ledgerProblem = yield* recordPromotion(context, { ...run, resolved }, log);
     }
   } catch (err) {
-    outcome = 'Failed';
-    reason = err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;
-    log(`Run failed: ${reason}`, { failureClass: err instanceof ActivityFailedError || err instanceof RunFailure ? 'permanent' : 'exhausted-retries' });
+    run.outcome = 'Failed';
+    run.reason = err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;
+    log(`Run failed: ${run.reason}`, { failureClass: err instanceof ActivityFailedError ? 'permanent' : err instanceof RunFailure ? err.failureClass : 'exhausted-retries' });
   }
 
   // A candidate that will not serve (or failed to provision) is left for inspection, then deleted by
   // the cleanup after the keep period.
-  if (outcome !== 'Promoted' && deployAttempted && resolved) {
-    const at = context.df.currentUtcDateTime;
+  if (run.outcome !== 'Promoted' && run.deployAttempted && run.resolved) {
     try {
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, {
-        kind: 'discard',
-        workspaceId,
-        endpoint,
-        at: at.toISOString(),
-        runId,
-        routeName: route.name,
-        fromDeployment: resolved.candidateDeployment,
-        fromModel: resolved.modelId,
-        modelName: model.name,
-        modelVersion: model.version,
-        keepUntil: addMinutes(at, route.keepReplacedDeploymentsForDays * 24 * 60).toISOString(),
-        by: decision?.by,
-        reason,
-      } satisfies LedgerEntry);
+      yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, ledgerEntry('discard', { ...run, resolved: run.resolved }, context.df.currentUtcDateTime));
     } catch (err) {
       log(`The discarded candidate was not recorded for cleanup: ${(err as Error).message}`);
     }
   }
 
-  const eventType = `${prefix}.Model.${outcome}`;
-  const finishedAt = context.df.currentUtcDateTime.toISOString();
-  const jobSummary = (side: ScoringSide) => {
-    const job = jobs[side];
-    return job ? { jobName: job.jobName, outcome: job.outcome, output: job.output?.uri, attempts: job.attempts.map((a) => ({ attempt: a.attempt, jobName: a.jobName, status: a.status })) } : undefined;
-  };
-  const summary = {
-    runId,
-    route: route.name,
-    kind: 'modelPromotion',
-    model: { name: model.name, version: model.version, id: resolved?.modelId, tags: model.tags },
-    outcome,
-    reason,
-    trigger: input.trigger,
-    workspaceId,
-    endpoint,
-    baselineDeployment: resolved?.baselineDeployment,
-    baselineModel: resolved?.baselineModel,
-    candidateDeployment: resolved?.candidateDeployment,
-    jobs: { candidate: jobSummary('candidate'), baseline: jobSummary('baseline') },
-    validation: {
-      candidate: validations.candidate ? { passed: validations.candidate.passed, summary: validations.candidate.summary, report: validations.candidate.reportBlob } : undefined,
-      baseline: validations.baseline ? { passed: validations.baseline.passed, summary: validations.baseline.summary, report: validations.baseline.reportBlob } : undefined,
-    },
-    comparison: comparison ? { passed: comparison.passed, summary: comparison.summary, failureReason: comparison.failureReason, metrics: comparison.metrics, counts: comparison.counts, checks: comparison.checks, report: comparison.reportBlob } : undefined,
-    gate: route.gate,
-    decision,
-    previousDefault: switched ? switched.previous : undefined,
-    newDefault: switched ? switched.current : undefined,
-    rollbackAvailable: outcome === 'Promoted' ? ledgerProblem === undefined : undefined,
-    warning: ledgerProblem,
-    startedAt,
-    finishedAt,
-    durationInSeconds: Math.round((new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000),
-  };
+  const eventType = `${route.events.typePrefix}.Model.${run.outcome}`;
   // The record is written before the event goes out, so a subscriber can always read what it announces.
-  return yield* finish({
+  return yield* finish(context, input, {
     runId,
     routeName: route.name,
     topicEndpoint: input.topicEndpoint,
     eventType,
     subject: `routes/${route.name}/runs/${runId}`,
-    summary,
+    summary: promotionRecord(run, startedAt, context.df.currentUtcDateTime.toISOString()),
     retry: route.events.retry,
-    result: { runId, outcome, reason, candidateDeployment: resolved?.candidateDeployment, baselineDeployment: resolved?.baselineDeployment, comparison, decision, eventType },
+    result: { runId, outcome: run.outcome, reason: run.reason, candidateDeployment: run.resolved?.candidateDeployment, baselineDeployment: run.resolved?.baselineDeployment, comparison: run.comparison, decision: run.decision, eventType },
+  }, status, log, index);
+}
+
+/** What the scoring step is asked: the validation data, on the candidate and the baseline, written under the route's output path. */
+function sideBySideInput(input: PromoteModelInput, resolved: ResolvedModelCandidate, data: ResolvedValidationData, now: Date): ScoreSideBySideInput {
+  const { route, model } = input;
+  return {
+    runId: input.runId,
+    workspaceId: input.workspaceId,
+    endpoint: route.target.endpoint,
+    deployments: { candidate: resolved.candidateDeployment, baseline: resolved.baselineDeployment },
+    inputs: { [route.target.inputName]: data.input },
+    inputFolderUrl: data.inputFolderUrl,
+    output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, { runId: input.runId, route: route.name, model: model.name, version: model.version, date: now }) },
+    overrides: route.target.overrides,
+    wait: route.wait,
+    validation: route.validation,
+  };
+}
+
+/** Model.Validated: the candidate agrees with the baseline (the gate may still say no). */
+function announceValidated(context: OrchestrationContext, input: PromoteModelInput, resolved: ResolvedModelCandidate, comparison: ComparisonVerdict) {
+  const { route, runId, model } = input;
+  return callActivity(context, ACTIVITY.announceRun, {
+    runId,
+    topicEndpoint: input.topicEndpoint,
+    type: `${route.events.typePrefix}.Model.Validated`,
+    subject: `routes/${route.name}/runs/${runId}`,
+    data: {
+      runId,
+      route: route.name,
+      model: { name: model.name, version: model.version },
+      endpoint: route.target.endpoint,
+      candidateDeployment: resolved.candidateDeployment,
+      baselineDeployment: resolved.baselineDeployment,
+      comparison: { passed: true, summary: comparison.summary, metrics: comparison.metrics, report: comparison.reportBlob },
+      gate: route.gate.policy,
+    },
+  });
+}
+
+/**
+ * Records the promotion in the ledger, which is what a rollback restores from. The switch is made and
+ * stays made if this fails; what is lost is the automatic rollback, so the problem is returned (for the
+ * record's warning) and logged loudly.
+ */
+function* recordPromotion(context: OrchestrationContext, run: PromotionRun & { resolved: ResolvedModelCandidate }, log: RunLog): Generator<Task, string | undefined, unknown> {
+  try {
+    yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, ledgerEntry('promotion', run, context.df.currentUtcDateTime));
+    return undefined;
+  } catch (err) {
+    const problem = `The promotion was made but not recorded, so rollbackModel cannot restore '${run.resolved.baselineDeployment}': ${(err as Error).message}`;
+    log(problem, { failureClass: 'permanent' });
+    return problem;
+  }
+}
+
+/** The run's ending (record, then event), with the custom status a promotion shows while it ends. */
+function finish(context: OrchestrationContext, input: PromoteModelInput, ending: RunEnding<PromoteModelResult>, status: (phase: string, extra: Record<string, unknown>) => void, log: RunLog, index: RunIndexer) {
+  const r = ending.result;
+  const where = { candidateDeployment: r.candidateDeployment, baselineDeployment: r.baselineDeployment };
+  const comparison = r.comparison ? { passed: r.comparison.passed, summary: r.comparison.summary, report: r.comparison.reportBlob } : undefined;
+  return endRun(context, ending, {
+    input,
+    status: (phase, extra) => status(phase, { outcome: r.outcome, ...where, ...(phase === 'done' ? { reason: r.reason, comparison, decision: r.decision } : {}), ...extra }),
+    log,
+    index,
   });
 }
 

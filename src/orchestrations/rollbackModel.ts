@@ -3,11 +3,12 @@
 // served, and the endpoint's default is still the one the promotion set) → make the previous default
 // the default again → record the rollback → run record (who asked, why, what changed) → announce
 // Model.RolledBack, or Model.RollbackFailed with the reason when a check refuses; a refused rollback
-// leaves the endpoint as it was. Started through startModelRollback (src/model/rollbackStarter.ts). The
+// leaves the endpoint as it was. Started through startModelRollback (src/operator/modelRollbacks.ts). The
 // record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAnnouncement, SwitchedDefaultDeployment, WriteRunRecordOutput } from '../activities/contracts';
-import type { LedgerEntry } from '../model/promotionLedger';
+import type { LedgerEntry } from '../model/ledgerEntries';
+import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
 import { runIndexer } from './runIndexing';
 
@@ -51,30 +52,19 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   const input = context.df.getInput() as RollbackModelInput;
   const { runId, workspaceId, endpoint } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
-  const log = (message: string, extra: Record<string, unknown> = {}): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: input.routeName, endpoint, ...extra, message }));
-  };
+  const log = replaySafeLog(context, { runId, route: input.routeName, endpoint });
   const index = runIndexer(context, ROLLBACK_MODEL, runId, input as unknown as Record<string, unknown>, log);
-  function* finish(ending: RunEnding<RollbackModelResult>): Generator<Task, RollbackModelResult | undefined, unknown> {
-    const r = ending.result;
-    let ended: RollbackModelResult | undefined;
-    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
-    yield* index.write('Completed', { output: { outcome: r.outcome, reason: r.reason } });
-    try {
-      ended = yield* endRun(context, ending, {
-        status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra }),
-        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-        log,
-      });
-    } catch (err) {
-      yield* index.write('Failed', { output: (err as Error).message });
-      throw err;
-    }
-    if (ended) {
-      log(r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}`);
-    }
-    return ended;
-  }
+  const finish = (ending: RunEnding<RollbackModelResult>) =>
+    endRun(context, ending, {
+      input,
+      status: (phase, extra) => {
+        const r = ending.result;
+        context.df.setCustomStatus({ phase, outcome: r.outcome, endpoint, ...(phase === 'done' ? { reason: r.reason, restored: r.restored } : {}), ...extra });
+      },
+      log,
+      finished: (r) => ({ message: r.outcome === 'RolledBack' ? `Restored '${r.restored}' as the default of ${endpoint} (requested by ${input.requestedBy}).` : `Rollback failed: ${r.reason}` }),
+      index,
+    });
   if (input.ending) return yield* finish(input.ending);
   yield* index.write('Running', { customStatus: { phase: 'checking promotion' } });
 
@@ -85,10 +75,10 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
   let warning: string | undefined;
   try {
     context.df.setCustomStatus({ phase: 'checking promotion', endpoint, promotionRunId: input.promotionRunId, requestedBy: input.requestedBy });
-    target = yield* callActivity<unknown, ModelRollbackTarget>(context, ACTIVITY.readModelRollbackTarget, { workspaceId, endpoint, promotionRunId: input.promotionRunId });
+    target = yield* callActivity(context, ACTIVITY.readModelRollbackTarget, { workspaceId, endpoint, promotionRunId: input.promotionRunId });
 
     context.df.setCustomStatus({ phase: 'restoring default', endpoint, from: target.current, to: target.target });
-    switched = yield* callActivity<unknown, SwitchedDefaultDeployment>(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target, expectedModel: target.targetModel });
+    switched = yield* callActivity(context, ACTIVITY.switchDefaultDeployment, { runId, workspaceId, endpoint, expectedCurrent: target.current, to: target.target, expectedModel: target.targetModel });
     outcome = 'RolledBack';
 
     const at = context.df.currentUtcDateTime;
@@ -111,7 +101,7 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
       rollbackOf: input.promotionRunId,
     };
     try {
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.recordModelLedgerEntry, entry);
+      yield* callActivity(context, ACTIVITY.recordModelLedgerEntry, entry);
     } catch (err) {
       warning = `The rollback was made but not recorded in the promotion ledger: ${(err as Error).message}`;
       log(warning, { failureClass: 'permanent' });

@@ -8,11 +8,11 @@
 // job runs: the wait continues as new every few wake-ups. A job that ends Canceled without being asked
 // (low-priority preemption) is resubmitted to a fresh output path.
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, AdoptOrSubmitJobOutput, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, OutputLocation, ResolvedEndpointOutput } from '../activities/contracts';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
-import type { JobSummary } from '../azure/mlWorkspace';
-import { isTerminalJobStatus } from './jobStatuses';
-import { jobTags } from './runIds';
+import { isTerminalJobStatus } from '../domain/jobStatuses';
+import { replaySafeLog } from './replaySafeLog';
+import { jobTags } from '../domain/runIds';
 
 export const RUN_BATCH_JOB = 'runBatchJob';
 /** External event raised on the job's instance when Azure ML reports a status change. */
@@ -87,13 +87,10 @@ export interface JobWaitProgress {
 
 export type JobOutcome = 'Completed' | 'Failed' | 'Canceled' | 'TimedOut';
 
-export interface RunBatchJobResult {
-  outcome: JobOutcome;
+interface JobResultCommon {
   message?: string;
-  jobName?: string;
   attempt: number;
   attempts: JobAttempt[];
-  output?: OutputLocation;
   endpointId?: string;
   deployment?: string;
   scoringUri?: string;
@@ -102,6 +99,12 @@ export interface RunBatchJobResult {
   startedAt: string;
   finishedAt: string;
 }
+
+/** A completed job always has a name and the output it wrote; a job that did not complete may have neither (no job was submitted). */
+export type RunBatchJobResult =
+  | (JobResultCommon & { outcome: 'Completed'; jobName: string; output: OutputLocation })
+  | (JobResultCommon & { outcome: Exclude<JobOutcome, 'Completed'>; jobName?: string; output?: OutputLocation });
+export type CompletedJobResult = Extract<RunBatchJobResult, { outcome: 'Completed' }>;
 
 function outputFor(input: RunBatchJobInput, attempt: number): OutputLocation {
   const path = attempt > 1 ? `${input.output.path}-r${attempt}` : input.output.path;
@@ -142,18 +145,13 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     nextPollAt: addSeconds(start, input.wait.pollMinIntervalInSeconds),
     generation: 0,
   };
-  const log = (message: string): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId: input.runId, jobName: p.attempts.at(-1)?.jobName, generation: p.generation, message }));
-  };
-  const finish = (outcome: JobOutcome, message?: string): RunBatchJobResult => {
+  const log = replaySafeLog(context, () => ({ runId: input.runId, jobName: p.attempts.at(-1)?.jobName, generation: p.generation }));
+  const common = (message?: string): JobResultCommon => {
     const current = p.attempts.at(-1);
     return {
-      outcome,
       message,
-      jobName: current?.jobName,
       attempt: current?.attempt ?? 0,
       attempts: p.attempts,
-      output: current?.output,
       endpointId: p.endpoint?.endpointId,
       deployment: p.endpoint?.deployment,
       scoringUri: p.endpoint?.scoringUri,
@@ -162,6 +160,11 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       startedAt: p.startedAt,
       finishedAt: context.df.currentUtcDateTime.toISOString(),
     };
+  };
+  const completed = (job: JobAttempt): RunBatchJobResult => ({ ...common(), outcome: 'Completed', jobName: job.jobName, output: job.output });
+  const finish = (outcome: Exclude<JobOutcome, 'Completed'>, message?: string): RunBatchJobResult => {
+    const current = p.attempts.at(-1);
+    return { ...common(message), outcome, jobName: current?.jobName, output: current?.output };
   };
   const publishStatus = (phase: string): void => {
     const current = p.attempts.at(-1);
@@ -181,7 +184,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
 
   if (!p.endpoint) {
     publishStatus('resolving endpoint');
-    p.endpoint = yield* callActivity<unknown, ResolvedEndpointOutput>(context, ACTIVITY.resolveBatchEndpoint, { workspaceId: input.workspaceId, endpoint: input.endpoint, deployment: input.deployment });
+    p.endpoint = yield* callActivity(context, ACTIVITY.resolveBatchEndpoint, { workspaceId: input.workspaceId, endpoint: input.endpoint, deployment: input.deployment });
   }
 
   for (let wakeups = 0; ; wakeups++) {
@@ -190,7 +193,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       const attempt = (current?.attempt ?? 0) + 1;
       if (current) log(`Job ${current.jobName} was cancelled without being asked (preempted); resubmitting as attempt ${attempt}.`);
       publishStatus('submitting job');
-      const submitted = yield* callActivity<unknown, AdoptOrSubmitJobOutput>(context, ACTIVITY.adoptOrSubmitJob, {
+      const submitted = yield* callActivity(context, ACTIVITY.adoptOrSubmitJob, {
         runId: input.runId,
         attempt,
         workspaceId: input.workspaceId,
@@ -209,10 +212,10 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     if (isTerminalJobStatus(current.status)) {
       if (current.status === 'Canceled' && p.attempts.length <= input.wait.maxResubmissions) continue;
       publishStatus(`job ${current.status}`);
-      const outcome: JobOutcome = current.status === 'Completed' ? 'Completed' : current.status === 'Canceled' ? 'Canceled' : 'Failed';
-      if (outcome === 'Completed') return finish(outcome);
+      if (current.status === 'Completed') return completed(current);
+      const outcome = current.status === 'Canceled' ? 'Canceled' : 'Failed';
       // The reason is a detail: the job has ended either way, so a failed read does not fail the run.
-      const detail = outcome === 'Failed' ? yield* attemptActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
+      const detail = outcome === 'Failed' ? yield* attemptActivity(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
       const error = detail?.ok ? detail.value.error : undefined;
       return finish(outcome, outcome === 'Failed' ? `Azure ML job ${current.jobName} failed${error ? `: ${error}` : ''}.` : `Azure ML job ${current.jobName} was cancelled${p.attempts.length > 1 ? ` after ${p.attempts.length} attempts` : ''}.`);
     }
@@ -252,7 +255,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     }
     if (context.df.currentUtcDateTime.getTime() >= new Date(p.deadline).getTime()) continue;
     // One attempt per poll: a failing poll waits for the next one on a durable timer, still racing events.
-    const polled = yield* attemptActivity<unknown, JobSummary>(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
+    const polled = yield* attemptActivity(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
     p.polls += 1;
     p.pollIntervalInSeconds = Math.min(p.pollIntervalInSeconds * 2, input.wait.pollMaxIntervalInSeconds);
     p.nextPollAt = addSeconds(context.df.currentUtcDateTime, p.pollIntervalInSeconds);
@@ -278,7 +281,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
   /** Asks Azure ML to cancel the job; the problem when it could not, so the run can say so instead of failing without an outcome. */
   function* cancelJob(jobName: string): Generator<Task, string | undefined, unknown> {
     try {
-      yield* callActivity<unknown, unknown>(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName, runId: input.runId });
+      yield* callActivity(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName, runId: input.runId });
       return undefined;
     } catch (err) {
       return err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;

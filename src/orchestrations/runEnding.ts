@@ -10,14 +10,18 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import {
   ACTIVITY,
   ActivityAttempt,
-  AnnounceRunOutput,
   attemptActivity,
   backoffDelayInSeconds,
   outcomeEventId,
   RunAnnouncement,
   WriteRunRecordOutput,
 } from '../activities/contracts';
-import { DEFAULT_EVENTS_RETRY } from '../config/routes';
+import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
+import type { RunLog } from './replaySafeLog';
+import type { RunIndexer } from './runIndexing';
+
+/** An attempt at one of the ending's steps that failed, and how. */
+type FailedAttempt = Extract<ActivityAttempt<unknown>, { ok: false }>;
 
 /** Failed attempts one generation makes before it continues as new. */
 export const FAILED_ATTEMPTS_PER_GENERATION = 10;
@@ -63,12 +67,24 @@ export interface RunEndingProgress {
 /** What the orchestration returns: its result, where the record is and what became of the event. */
 export type EndedRun<R> = R & { record?: WriteRunRecordOutput; announcement: RunAnnouncement };
 
+/** What every run's result says: how it ended and, unless it succeeded, why. */
+export interface RunOutcomeOf {
+  outcome: string;
+  reason?: string;
+}
+
 export interface RunEndingHooks<R> {
+  /** The orchestration's input: a new generation gets it back with this ending in `ending`. */
+  input: object;
   /** Shows the ending's phase ('recording', 'announcing', 'done') in the custom status. */
   status(phase: string, extra: Record<string, unknown>): void;
-  /** Continues the orchestration as new with this ending in its input. */
-  continueAsNew(ending: RunEnding<R>): void;
-  log(message: string, extra?: Record<string, unknown>): void;
+  log: RunLog;
+  /** The line logged once the event is out; by default `Run <outcome>: <reason>`. */
+  finished?(result: R): { message: string; extra?: Record<string, unknown> };
+  /** The run index: told the run Completed before the event goes out, Failed when the ending throws. */
+  index?: RunIndexer;
+  /** What the index keeps of the result; by default its outcome and reason. */
+  indexed?(result: R): Record<string, unknown>;
 }
 
 function addSeconds(at: Date, seconds: number): Date {
@@ -76,11 +92,30 @@ function addSeconds(at: Date, seconds: number): Date {
 }
 
 /**
- * Runs the ending to completion; undefined when it continued as new (the next generation resumes it).
- * Throws when the event could not be published, so the instance ends Failed with the reason — the run
- * record says the same when storage allowed it to be written.
+ * How every run ends: runs the ending to completion and logs the outcome; undefined when it continued
+ * as new (the next generation resumes it). Throws when the event could not be published, so the
+ * instance ends Failed with the reason — the run record says the same when storage allowed it to be
+ * written.
  */
-export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
+export function* endRun<R extends RunOutcomeOf>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
+  let ended: EndedRun<R> | undefined;
+  const r = ending.result;
+  // The index shows the outcome before the event announces it: a subscriber that asks sees it.
+  if (hooks.index) yield* hooks.index.write('Completed', { output: hooks.indexed?.(r) ?? { outcome: r.outcome, reason: r.reason } });
+  try {
+    ended = yield* recordThenAnnounce(context, ending, hooks);
+  } catch (err) {
+    if (hooks.index) yield* hooks.index.write('Failed', { output: (err as Error).message });
+    throw err;
+  }
+  if (ended) {
+    const line = hooks.finished?.(r) ?? { message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}` };
+    hooks.log(line.message, line.extra);
+  }
+  return ended;
+}
+
+function* recordThenAnnounce<R>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
   const retry = ending.retry ?? DEFAULT_EVENTS_RETRY;
   const backoff = { firstIntervalInSeconds: retry.minIntervalInSeconds, maxIntervalInSeconds: retry.maxIntervalInSeconds };
   const p: RunEndingProgress = ending.progress ?? {
@@ -133,17 +168,18 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
       }
     }
     show();
-    let attempt: ActivityAttempt<unknown>;
+    let attempt: FailedAttempt;
     if (p.step === 'record') {
-      attempt = yield* attemptActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, recordWith({ state: 'pending', eventId, type: ending.eventType }));
-      if (attempt.ok) {
-        p.record = attempt.value as WriteRunRecordOutput;
+      const written = yield* attemptActivity(context, ACTIVITY.writeRunRecord, recordWith({ state: 'pending', eventId, type: ending.eventType }));
+      if (written.ok) {
+        p.record = written.value;
         nextStep('announce');
         continue;
       }
+      attempt = written;
     } else if (p.step === 'announce') {
       p.announceAttempts += 1;
-      attempt = yield* attemptActivity<unknown, AnnounceRunOutput>(context, ACTIVITY.announceRun, {
+      const announced = yield* attemptActivity(context, ACTIVITY.announceRun, {
         runId: ending.runId,
         topicEndpoint: ending.topicEndpoint,
         type: ending.eventType,
@@ -152,18 +188,20 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
         data: { ...ending.summary, record: p.record ? `${p.record.container}/${p.record.blobName}` : undefined, recordProblem: p.recordProblem },
         noteIn: p.record ? { ...p.record, attempts: p.announceAttempts } : undefined,
       });
-      if (attempt.ok) {
-        const sent = attempt.value as AnnounceRunOutput;
+      if (announced.ok) {
+        const sent = announced.value;
         p.sentAt = sent.sentAt;
         if (sent.recordNoted || !p.record) return finish();
         hooks.log(`The ${ending.eventType} event is out, but noting it in the run record failed: ${sent.recordProblem ?? 'no reason given'}; rewriting the record.`);
         nextStep('note');
         continue;
       }
+      attempt = announced;
     } else {
       // Only reached with a record: the event went out but the record could not say so, or it failed for good.
-      attempt = yield* attemptActivity<unknown, WriteRunRecordOutput>(context, ACTIVITY.writeRunRecord, recordWith(announcement()));
-      if (attempt.ok) return finish();
+      const noted = yield* attemptActivity(context, ACTIVITY.writeRunRecord, recordWith(announcement()));
+      if (noted.ok) return finish();
+      attempt = noted;
     }
 
     p.failures += 1;
@@ -191,7 +229,7 @@ export function* endRun<R>(context: OrchestrationContext, ending: RunEnding<R>, 
     failedThisGeneration += 1;
     if (failedThisGeneration >= FAILED_ATTEMPTS_PER_GENERATION) {
       p.generation += 1;
-      hooks.continueAsNew({ ...ending, progress: p });
+      context.df.continueAsNew({ ...hooks.input, ending: { ...ending, progress: p } });
       return undefined;
     }
   }

@@ -5,7 +5,8 @@
 // date. The version of each write is the orchestration's replay-safe clock plus a sequence number, so a
 // replayed, repeated or late write never moves the run backwards in the index.
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, IndexRunInput, INDEX_RETRY } from '../activities/contracts';
+import { ACTIVITY, attemptActivity, IndexRunInput, INDEX_RETRY } from '../activities/contracts';
+import type { RunLog } from './replaySafeLog';
 
 /** Input files the index is told about (the rest are counted, not listed or searched). */
 const INDEXED_FILES = 20;
@@ -33,7 +34,7 @@ export interface RunIndexer {
   write(runtimeStatus: IndexRunInput['runtimeStatus'], state?: { customStatus?: Record<string, unknown>; output?: unknown }): Generator<Task, void, unknown>;
 }
 
-export function runIndexer(context: OrchestrationContext, orchestration: string, runId: string, input: Record<string, unknown>, log: (message: string, extra?: Record<string, unknown>) => void): RunIndexer {
+export function runIndexer(context: OrchestrationContext, orchestration: string, runId: string, input: Record<string, unknown>, log: RunLog): RunIndexer {
   const indexed = indexableInput(input);
   let lastAt = '';
   let seq = 0;
@@ -43,13 +44,8 @@ export function runIndexer(context: OrchestrationContext, orchestration: string,
       seq = at === lastAt ? seq + 1 : 0;
       lastAt = at;
       const write: IndexRunInput = { runId, orchestration, runtimeStatus, at, seq, input: indexed, ...(state.output !== undefined ? { output: state.output } : {}), ...(state.customStatus ? { customStatus: state.customStatus } : {}) };
-      let problem: string | undefined;
-      try {
-        const result = (yield context.df.callActivityWithRetry(ACTIVITY.indexRun, INDEX_RETRY, write)) as { ok?: boolean; message?: string } | undefined;
-        if (!result?.ok) problem = result?.message ?? 'no reason given';
-      } catch (err) {
-        problem = (err as Error).message.split('\n')[0];
-      }
+      const attempt = yield* attemptActivity(context, ACTIVITY.indexRun, write, INDEX_RETRY);
+      const problem = attempt.ok ? undefined : attempt.message;
       if (problem) log(`The run index did not take this run's state (${runtimeStatus}); the next write or the index maintenance will: ${problem}`, { failureClass: 'index' });
     },
   };

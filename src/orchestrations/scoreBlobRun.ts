@@ -3,12 +3,15 @@
 // Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
 // run record that says why; the record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WrittenInputTable, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
+import { fillOutputPath } from './outputPaths';
+import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
-import { jobInstanceId } from './runIds';
+import { callSubOrchestration } from './subOrchestrations';
+import { jobInstanceId } from '../domain/runIds';
 import { runIndexer } from './runIndexing';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
@@ -52,15 +55,6 @@ export interface ScoreBlobRunResult {
   announcement?: RunAnnouncement;
 }
 
-function fillOutputPath(template: string, runId: string, route: string, partition: string, date: Date): string {
-  return template
-    .replace(/\{runId\}/g, runId)
-    .replace(/\{route\}/g, route)
-    .replace(/\{partition\}/g, partition.replace(/[^A-Za-z0-9._/-]/g, '_') || 'all')
-    .replace(/\{date\}/g, date.toISOString().slice(0, 10))
-    .replace(/^\/+|\/+$/g, '');
-}
-
 /**
  * UriFile for one file; List (an MLTable naming the exact files) for every batch, so a marked folder's
  * job gets its data files and never the marker, a manifest or a file the route's filters left out.
@@ -93,30 +87,17 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   const { route, runId } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const prefix = route.events.typePrefix;
-  const log = (message: string, extra: Record<string, unknown> = {}): void => {
-    if (!context.df.isReplaying) context.log(JSON.stringify({ runId, route: route.name, ...extra, message }));
-  };
+  const log = replaySafeLog(context, { runId, route: route.name });
   const index = runIndexer(context, SCORE_BLOB_RUN, runId, input as unknown as Record<string, unknown>, log);
-  function* finish(ending: RunEnding<ScoreBlobRunResult>): Generator<Task, ScoreBlobRunResult | undefined, unknown> {
-    const { outcome, reason, jobName } = ending.result;
-    let ended: ScoreBlobRunResult | undefined;
-    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
-    yield* index.write('Completed', { output: { outcome, reason, jobName } });
-    try {
-      ended = yield* endRun(context, ending, {
-        status: (phase, extra) => context.df.setCustomStatus({ phase, outcome, jobName, ...extra }),
-        continueAsNew: (next) => context.df.continueAsNew({ ...input, ending: next }),
-        log,
-      });
-    } catch (err) {
-      yield* index.write('Failed', { output: (err as Error).message });
-      throw err;
-    }
-    if (ended) {
-      log(`Run ${outcome}${reason ? `: ${reason}` : ''}`, { jobName });
-    }
-    return ended;
-  }
+  const finish = (ending: RunEnding<ScoreBlobRunResult>) =>
+    endRun(context, ending, {
+      input,
+      status: (phase, extra) => context.df.setCustomStatus({ phase, outcome: ending.result.outcome, jobName: ending.result.jobName, ...extra }),
+      log,
+      finished: (r) => ({ message: `Run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`, extra: { jobName: r.jobName } }),
+      index,
+      indexed: (r) => ({ outcome: r.outcome, reason: r.reason, jobName: r.jobName }),
+    });
   if (input.ending) return yield* finish(input.ending);
   yield* index.write('Running', { customStatus: { phase: inputModeOf(route) === 'List' ? 'listing inputs' : 'running job' } });
 
@@ -129,7 +110,7 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     let inputTableUrl: string | undefined;
     if (inputModeOf(route) === 'List') {
       context.df.setCustomStatus({ phase: 'listing inputs' });
-      inputTableUrl = (yield* callActivity<unknown, WrittenInputTable>(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
+      inputTableUrl = (yield* callActivity(context, ACTIVITY.writeInputTable, { runId, routeName: route.name, files: input.files.map((f) => ({ url: f.url })) })).folderUrl;
     }
     context.df.setCustomStatus({ phase: 'running job', jobInstanceId: jobInstanceId(runId) });
     const jobInput: RunBatchJobInput = {
@@ -138,16 +119,16 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
       endpoint: route.target.endpoint,
       deployment: route.target.deployment,
       inputs: jobInputsFor(input, inputTableUrl),
-      output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, runId, route.name, input.trigger.partition ?? '', context.df.currentUtcDateTime) },
+      output: { name: route.target.outputName, datastore: route.target.outputDatastore, path: fillOutputPath(route.target.outputPath, { runId, route: route.name, partition: input.trigger.partition ?? '', date: context.df.currentUtcDateTime }) },
       overrides: route.target.overrides,
       wait: route.wait,
     };
-    job = (yield context.df.callSubOrchestrator(RUN_BATCH_JOB, jobInput, jobInstanceId(runId))) as RunBatchJobResult;
+    job = yield* callSubOrchestration(context, RUN_BATCH_JOB, jobInput, jobInstanceId(runId));
     if (job.outcome !== 'Completed') {
       reason = job.message ?? `The Azure ML job ended ${job.outcome}.`;
     } else if (route.validation) {
       context.df.setCustomStatus({ phase: 'validating outputs', jobName: job.jobName });
-      validation = yield* callActivity<unknown, ValidationVerdict>(context, ACTIVITY.validateRunOutputs, {
+      validation = yield* callActivity(context, ACTIVITY.validateRunOutputs, {
         runId,
         workspaceId: input.workspaceId,
         output: job.output,

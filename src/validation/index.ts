@@ -9,7 +9,7 @@ export {
   ValidationRulesError,
   type ValidationRules,
   type ValidationRulesInput,
-} from './rules';
+} from '../config/validationRules';
 export { validateJobOutputs, type JobOutputsLocation, type ValidateJobOutputsOptions } from './validateJobOutputs';
 export { ExistingOutputError, writeValidationReport, type WriteValidationReportOptions, type WrittenValidationReport } from './writeValidationReport';
 export {

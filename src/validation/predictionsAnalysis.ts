@@ -3,8 +3,8 @@
 // closed, a record too long to be a row, bytes that are not UTF-8). Fed chunk by chunk from a download; only the first few
 // offending lines are kept (with their line numbers), the counts are always complete.
 import { CsvRecordScanner, splitCsvRecord, type CsvScanSummary } from './csvRecordScanner';
-import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from './rowSchema';
-import type { ValidationRules } from './rules';
+import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from '../config/rowSchema';
+import type { ValidationRules } from '../config/validationRules';
 
 export interface LineProblem {
   line: number;

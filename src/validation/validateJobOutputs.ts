@@ -8,7 +8,7 @@ import { folderPrefix, getBlobSize, listBlobNames, openBlob } from './blobReadin
 import { countInputRows, type InputRowCount, type InputSelection } from './inputRows';
 import { failedFileFigures, JobProgressLogParser, type JobProgressSummary } from './jobProgressLog';
 import { PredictionsAnalyzer, type LineProblem, type PredictionsAnalysis } from './predictionsAnalysis';
-import { DEFAULT_PREDICTIONS_FILE, parseValidationRules, predictionsFileOf, type ValidationRules, type ValidationRulesInput } from './rules';
+import { DEFAULT_PREDICTIONS_FILE, parseValidationRules, predictionsFileOf, type ValidationRules, type ValidationRulesInput } from '../config/validationRules';
 import type { OutputFileState, ValidationCheck, ValidationReport } from './validationReport';
 
 export interface JobOutputsLocation {

@@ -5,12 +5,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateChurnInputFiles } from '../../src/local/azureml/sample/churnModel';
 import { parseJobProgressLog } from '../../src/validation/jobProgressLog';
 import { SampleWorkspace, seedSampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
 import { uniqueName } from '../support/azurite';
 import { LocalAzureMl, MANAGEMENT_SCOPE, startLocalAzureMl } from '../support/localAzureMl';
+import { waitUntil } from '../support/waitUntil';
 
 describe('Azure ML emulator batch jobs', () => {
   let ml: LocalAzureMl;
@@ -191,9 +191,7 @@ describe('Azure ML emulator batch jobs', () => {
       properties: { deploymentConfiguration: { deploymentConfigurationType: 'PipelineComponent', componentId: { referenceType: 'Id', assetId: componentId }, tags: { kind: 'pipeline' } } },
     })).status).toBe(201);
     // Provisioning takes the emulator's operation delay, as a PUT's 201 says (provisioningState Creating).
-    while ((await ml.arm.batchDeployments.get(rg, ml.emulator.workspaceName, sample.endpointName, 'pipeline')).properties.provisioningState !== 'Succeeded') {
-      await sleep(20);
-    }
+    await waitUntil(async () => (await ml.arm.batchDeployments.get(rg, ml.emulator.workspaceName, sample.endpointName, 'pipeline')).properties.provisioningState === 'Succeeded', 'the pipeline deployment to provision');
     const folder = uniqueName('pipeline');
     const inputUri = await ml.uploadFolder(folder, generateChurnInputFiles({ files: 2, rowsPerFile: 4 }));
     for (const [threshold, label] of [['0', '1'], ['1', '0']] as const) {

@@ -5,6 +5,7 @@ import { BlobRunStack, RunEvent } from '../support/blobRunStack';
 import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
 import { deliverEvent, durableClientFor } from '../support/testStack';
+import { jobInstanceId, RUN_TAG } from '../../src/domain/runIds';
 
 const ROUTES = `
 routes:
@@ -67,8 +68,19 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
     const record = await s.runRecord('single', event.data.runId);
     expect(record).toMatchObject({ outcome: 'Completed', jobName: event.data.jobName, eventType: 'Test.Run.Completed' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await s.quiesce();
     expect(s.eventsFor('/single/customers-a.csv')).toHaveLength(1);
+  });
+
+  it('quiesces only once a run started by an upload has ended: its job, record and event are all done', async () => {
+    // quiesce() is what the "nothing else happened" checks rely on: it must wait for the whole chain
+    // (storage event, intake, orchestration, job, job events, record, outcome event), not just part of it.
+    await s.upload('single/quiesce.csv', csv(5, 9));
+    await s.quiesce();
+    const [event] = s.eventsFor('/single/quiesce.csv');
+    expect(event?.type).toBe('Test.Run.Completed');
+    expect(await s.stack.azureMl.activeJobs()).toEqual([]);
+    expect(await s.runRecord('single', event.data.runId)).toMatchObject({ outcome: 'Completed', announcement: { state: 'sent' } });
   });
 
   it('gathers 200 files dropped into one folder of a window route into one job over all 200', async () => {
@@ -79,7 +91,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(event.data.inputs).toHaveLength(200);
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(1);
     expect(event.data.validation?.summary).toMatch(/600 rows for 600 input rows/);
-    await new Promise((r) => setTimeout(r, 4000));
+    await s.quiesce();
     expect(s.eventsFor('/window/burst/')).toHaveLength(1);
   });
 
@@ -97,7 +109,7 @@ describe('blob arrivals become validated scoring runs', () => {
   it('starts no job on a marker route until the marker lands, then exactly one', async () => {
     await s.upload('marked/day1/part-1.csv', csv(10, 2));
     await s.upload('marked/day1/part-2.csv', csv(10, 3));
-    await new Promise((r) => setTimeout(r, 3000));
+    await s.quiesce();
     expect(s.eventsFor('/marked/day1/')).toHaveLength(0);
     expect(s.stack.azureMl.publishedEvents().some((e) => JSON.stringify(e.data).includes('marked'))).toBe(false);
     await s.upload('marked/day1/_SUCCESS', '');
@@ -160,7 +172,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202]);
     const sameBlob = (): RunEvent[] => s.runEvents().filter((e) => (e.data.inputs ?? []).some((u) => decodeURIComponent(u).endsWith('/single/one id/é.csv')));
     const event = await waitUntil(() => sameBlob()[0], 'the run of the blob');
-    await new Promise((r) => setTimeout(r, 3000));
+    await s.quiesce();
     expect(sameBlob()).toHaveLength(1);
     expect(event.data.inputs).toEqual([canonical]);
     const jobs = await s.jobsOfRun(event.data.runId);
@@ -186,7 +198,7 @@ describe('blob arrivals become validated scoring runs', () => {
     expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     const ea = await s.waitForRunEvent('/single/dup-a.csv');
     const eb = await s.waitForRunEvent('/single/dup-b.csv');
-    await new Promise((r) => setTimeout(r, 2000));
+    await s.quiesce();
     expect(s.eventsFor('/single/dup-a.csv')).toHaveLength(1);
     expect(s.eventsFor('/single/dup-b.csv')).toHaveLength(1);
     expect(await s.jobsOfRun(ea.data.runId)).toHaveLength(1);
@@ -295,8 +307,8 @@ describe('job events with hostile tags', () => {
         60_000,
       );
       const data = preparing.data as { runId: string; runTags: Record<string, string> };
-      victim = { runId: data.runTags['batchpilot-run-id'], jobName: data.runId };
-      const jobInstance = `${victim.runId}:job`;
+      victim = { runId: data.runTags[RUN_TAG.runId], jobName: data.runId };
+      const jobInstance = jobInstanceId(victim.runId);
       await waitUntil(async () => {
         const st = await client.getStatus(jobInstance).catch(() => undefined);
         const custom = st?.customStatus as { phase?: string; jobName?: string } | undefined;
@@ -320,7 +332,7 @@ describe('job events with hostile tags', () => {
     const event = await s.waitForRunEvent('/single/victim.csv');
     expect(event).toMatchObject({ type: 'Test.Run.Completed', data: { runId: victim!.runId, jobName: victim!.jobName } });
     // The library's getStatus drops the extension's historyEvents; the operator's reader keeps them.
-    const job = (await readInstance(client, `${victim!.runId}:job`, { history: true }))!;
+    const job = (await readInstance(client, jobInstanceId(victim!.runId), { history: true }))!;
     expect(job.runtimeStatus).toBe('Completed');
     expect(job.history?.length).toBeGreaterThan(0);
     // No hostile event reached the waiting instance: every event it saw was about its own job.
@@ -383,7 +395,7 @@ describe('bad input starts nothing and says why', () => {
     const res = await s.deliver([small, padded]);
     expect(res.status).toBe(413);
     expect(await res.text()).toMatch(/event 1 is 2,097,\d{3} bytes/);
-    await new Promise((r) => setTimeout(r, 1500));
+    await s.quiesce();
     expect(s.hostLogMessages().filter((m) => m.includes('padded'))).toEqual([]);
     expect(s.eventsFor('/single/padded')).toHaveLength(0);
   });

@@ -2,6 +2,7 @@
 // status timestamps and headers, the history array, entity operation times and empty 404/410 bodies.
 import { EntityId } from 'durable-functions';
 import { startDurableHost, waitForStatus, DurableHost } from './durableHarness';
+import { waitUntil } from '../support/waitUntil';
 
 let d: DurableHost;
 
@@ -90,14 +91,11 @@ describe('entities', () => {
       const list = (await (await d.call(`/entities/Inventory?fetchState=true`)).json()) as Array<{ entityId: { key: string }; lastOperationTime: string; state: number }>;
       return list.find((e) => e.entityId.key === entity.key);
     };
-    const until = async (state: number): Promise<{ lastOperationTime: string; state: number }> => {
-      for (let i = 0; i < 500; i++) {
+    const until = (state: number): Promise<{ lastOperationTime: string; state: number }> =>
+      waitUntil(async () => {
         const found = await listed();
-        if (found?.state === state) return found;
-        await new Promise((r) => setTimeout(r, 40));
-      }
-      throw new Error(`Entity ${entity.key} never reached state ${state}.`);
-    };
+        return found?.state === state ? found : undefined;
+      }, `entity ${entity.key} to reach state ${state}`);
     // Each operation's time is at or after the moment its signal was sent (same clock, no durations).
     const beforeRestock = Date.now();
     await d.client.signalEntity(entity, 'restock', 10);

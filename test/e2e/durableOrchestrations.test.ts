@@ -2,6 +2,7 @@
 // pattern of the acceptance list, driven by the unmodified DurableClient (and by the app's own HTTP
 // starter through the durableClient binding), with persistence in Azurite.
 import { startDurableHost, waitForStatus, historyOf, DurableHost } from './durableHarness';
+import { waitUntil } from '../support/waitUntil';
 
 let d: DurableHost;
 beforeAll(async () => {
@@ -256,10 +257,8 @@ describe('entities', () => {
     const entity = new EntityId('Counter', key);
     expect((await d.client.readEntityState<number>(entity)).entityState).toBe(15);
     await d.client.signalEntity(entity, 'add', 5);
-    const deadline = Date.now() + 20000;
-    let state = 0;
-    while (Date.now() < deadline && (state = (await d.client.readEntityState<number>(entity)).entityState ?? 0) !== 20) await new Promise((r) => setTimeout(r, 40));
-    expect(state).toBe(20);
+    await waitUntil(async () => (await d.client.readEntityState<number>(entity)).entityState === 20, 'the counter to reach 20');
+    expect((await d.client.readEntityState<number>(entity)).entityState).toBe(20);
     expect((await d.client.readEntityState(new EntityId('Counter', 'never-used'))).entityExists).toBe(false);
   });
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
 import { CONTRACTS_DIR } from '../support/contractsDir';
+import { waitUntil } from '../support/waitUntil';
 
 const APP = path.join(REPO_ROOT, 'test', 'fixtures', 'host-basics');
 const CONTRACTS = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
@@ -180,11 +181,10 @@ describe('Event Grid trigger webhook', () => {
 
 describe('timer triggers', () => {
   it('fires an NCRONTAB schedule resolved from a setting', async () => {
-    let ticks = 0;
-    for (let i = 0; i < 100 && ticks < 2; i++) {
-      ticks = (await receivedEvents()).ticks;
-      if (ticks < 2) await new Promise((r) => setTimeout(r, 200));
-    }
+    const ticks = await waitUntil(async () => {
+      const seen = (await receivedEvents()).ticks;
+      return seen >= 2 ? seen : undefined;
+    }, 'two timer ticks', 30_000);
     expect(ticks).toBeGreaterThanOrEqual(2);
   });
 });

@@ -8,6 +8,7 @@ import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import { testAzurite } from '../support/azurite';
 import { waitUntil } from '../support/waitUntil';
 import { functionKeysOf } from '../../src/local/stack/stackClients';
+import { partitionCoalescerId } from '../../src/domain/instanceIds';
 
 const MAX_WAIT_IN_SECONDS = 3;
 const ROUTES = `
@@ -70,6 +71,16 @@ async function intakeLineFor(blobPath: string): Promise<string> {
   return waitUntil(() => s.hostLogMessages().find((m) => m.includes(`/input/${blobPath}`) && /Recorded input|Arrival already recorded/.test(m)), `the intake's line for ${blobPath}`);
 }
 
+/**
+ * Once the stack is quiet, the partition's coalescer holds no pending file: nothing is left for a
+ * second batch (it would be waiting on its maxWait timer, which quiesce does not wait for).
+ */
+async function expectNothingPending(route: string, partition: string): Promise<void> {
+  await s.quiesce();
+  const coalescer = await s.instance(partitionCoalescerId(route, partition));
+  expect(coalescer?.customStatus).toMatchObject({ phase: 'gathering', pending: 0 });
+}
+
 describe('a marker that arrives before the events of its folder\'s files', () => {
   it('scores the files a manifest names once, in the manifest\'s batch, when their events come after it', async () => {
     const eTags = { a: await writeWithoutEvent('late-manifested/day1/a.csv', csv(3, 50)), b: await writeWithoutEvent('late-manifested/day1/b.csv', csv(4, 51)) };
@@ -81,8 +92,8 @@ describe('a marker that arrives before the events of its folder\'s files', () =>
     await deliverLateEvent('late-manifested/day1/b.csv', eTags.b);
     expect(await intakeLineFor('late-manifested/day1/a.csv')).toMatch(/Arrival already recorded/);
     expect(await intakeLineFor('late-manifested/day1/b.csv')).toMatch(/Arrival already recorded/);
-    // Longer than the route's maxWait: a second batch of these files would have closed by now.
-    await new Promise((r) => setTimeout(r, (MAX_WAIT_IN_SECONDS + 3) * 1000));
+    // A second batch of these files would need them pending in the ledger, waiting for its timer.
+    await expectNothingPending('late-manifested', 'late-manifested/day1');
     expect(s.eventsFor('/late-manifested/day1/')).toHaveLength(1);
   });
 
@@ -96,7 +107,7 @@ describe('a marker that arrives before the events of its folder\'s files', () =>
 
     await deliverLateEvent('late-marked/day1/part-2.csv', lateETag);
     expect(await intakeLineFor('late-marked/day1/part-2.csv')).toMatch(/Arrival already recorded/);
-    await new Promise((r) => setTimeout(r, (MAX_WAIT_IN_SECONDS + 3) * 1000));
+    await expectNothingPending('late-marked', 'late-marked/day1');
     expect(s.eventsFor('/late-marked/day1/')).toHaveLength(1);
   });
 });

@@ -5,8 +5,8 @@
 import { ModelRunStack } from '../support/modelRunStack';
 import { waitUntil } from '../support/waitUntil';
 import { CHURN_MODEL_VERSIONS } from '../../src/local/azureml/sample/churnModel';
-import { ModelApprovalError, submitModelApproval } from '../../src/model/approvals';
-import { ModelRollbackError, startModelRollback } from '../../src/model/rollbackStarter';
+import { ModelApprovalError, submitModelApproval } from '../../src/operator/modelApprovals';
+import { ModelRollbackError, startModelRollback } from '../../src/operator/modelRollbacks';
 import { AWAITING_APPROVAL } from '../../src/orchestrations/promoteModel';
 
 const SAMPLE_FOLDER = 'azureml://datastores/workspaceblobstore/paths/samples/churn/inputs/';
@@ -60,8 +60,6 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const settle = (ms = 1500): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('auto gate', () => {
   it('promotes a version that agrees with the baseline: candidate deployed with that version, both scored, default switched, Model.Promoted, run record with both jobs and the comparison', async () => {
     const { baseline } = await s.createEndpoint('agree-ep');
@@ -103,7 +101,7 @@ describe('auto gate', () => {
     expect(event.data.comparison).toMatchObject({ passed: false });
     expect(await s.defaultOf('disagree-ep')).toBe(baseline);
     expect(s.modelOf(await s.deployment('disagree-ep', baseline))).toBe(baselineModel);
-    await settle();
+    await s.quiesce();
     expect(s.eventsOfModel('disagree-churn').map((e) => e.type)).toEqual(['Test.Model.Rejected']);
   });
 });
@@ -243,7 +241,7 @@ describe('intake', () => {
 
     const event = await s.waitForOutcome('dup-churn', '1');
     expect(event.type).toBe('Test.Model.Promoted');
-    await settle(2500);
+    await s.quiesce();
     expect(await s.promotionRuns('dup-churn', '1')).toHaveLength(1);
     expect(await s.jobsOfRun(event.data.runId)).toHaveLength(2);
     expect(s.eventsOfModel('dup-churn', '1').filter((e) => /Promoted|Rejected|Failed/.test(e.type))).toHaveLength(1);
@@ -254,7 +252,7 @@ describe('intake', () => {
     await s.registerModel('agree-experimental', '1', AGREES, { stage: 'experimental' });
     await waitUntil(() => s.hostLogMessages().find((m) => m.includes('No run') && m.includes("model 'stranger-model' does not match")), 'the intake to drop stranger-model');
     await waitUntil(() => s.hostLogMessages().find((m) => m.includes('No run') && m.includes("tag 'stage' is 'experimental', not 'candidate'")), 'the intake to drop agree-experimental');
-    await settle();
+    await s.quiesce();
     expect(await s.promotionRuns('stranger-model', '1')).toHaveLength(0);
     expect(await s.promotionRuns('agree-experimental', '1')).toHaveLength(0);
     expect(s.eventsOfModel('stranger-model')).toHaveLength(0);
@@ -278,7 +276,7 @@ describe('failures end in one Model.Failed with the reason and never touch the d
   async function expectOneFailure(name: string): Promise<string> {
     const event = await s.waitForOutcome(name, '1');
     expect(event.type).toBe('Test.Model.Failed');
-    await settle();
+    await s.quiesce();
     expect(s.eventsOfModel(name).map((e) => e.type)).toEqual(['Test.Model.Failed']);
     const record = await s.readRunsBlob(event.data.record!);
     expect(record).toMatchObject({ outcome: 'Failed', reason: event.data.reason });

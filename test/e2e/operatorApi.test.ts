@@ -283,7 +283,7 @@ describe('actions, each with its audit record', () => {
       expect(d.steps.at(-1)!.failure).toContain('wrong input file & resubmitting tomorrow');
       await waitUntil(() => ['Canceled', 'CancelRequested'].includes(String(s.stack.azureMl.jobReport(jobName)?.status)), 'the job to be cancelled');
       s.stack.azureMl.releaseJobs();
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await s.quiesce();
       expect(await s.jobsOfRun(runId)).toEqual([jobName]);
       expect((await ops.get<RunDetail>(`/runs/${encodeURIComponent(runId)}`)).body.summary.status).toBe('Terminated');
       const [record] = await audit(runId);

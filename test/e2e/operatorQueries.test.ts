@@ -5,6 +5,7 @@
 import { DurableHost, startDurableHost, waitForStatus } from './durableHarness';
 import { countRuns, listRuns, parseRunFilter, RunQueryCache } from '../../src/operator/runQueries';
 import type { RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
+import { jobInstanceId } from '../../src/domain/runIds';
 
 const BUDGET = { pageSize: 4, maxPages: 2 };
 const READ_LIMIT = BUDGET.pageSize * BUDGET.maxPages;
@@ -22,7 +23,7 @@ beforeAll(async () => {
     const id = `bp-${route}-${String(i).padStart(3, '0')}`;
     await d.client.startNew('scoreBlobRun', { instanceId: id, input: { route: { name: route }, outcome, files: [] } });
     // Sub-runs share the time range and cost reads, but are not runs.
-    if (i % 4 === 0) await d.client.startNew('runBatchJob', { instanceId: `${id}:job`, input: {} });
+    if (i % 4 === 0) await d.client.startNew('runBatchJob', { instanceId: jobInstanceId(id), input: {} });
     created.push({ id, route, outcome });
     // Spread over time, so that no single second holds more instances than the budget.
     await new Promise((resolve) => setTimeout(resolve, 300));

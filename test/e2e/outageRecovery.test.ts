@@ -8,6 +8,7 @@ import { EVENTS_TOPIC } from '../../src/local/stack/localStack';
 import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import { waitUntil } from '../support/waitUntil';
 import { FAILED_ATTEMPTS_PER_GENERATION } from '../../src/orchestrations/runEnding';
+import { jobInstanceId } from '../../src/domain/runIds';
 
 const ROUTES = `
 routes:
@@ -143,7 +144,7 @@ describe("an outage of Azure ML's status API longer than the activity retries", 
     s.stack.azureMl.holdJobs();
     await s.upload(path.slice(1), csv(5, 2));
     const run = await waitUntil(() => s.findRun(path), 'the run to start', 60_000);
-    const jobInstance = `${run.instanceId}:job`;
+    const jobInstance = jobInstanceId(run.instanceId);
     // The job is submitted (and held in Preparing); from now on every ARM call, status polls included, fails.
     await waitUntil(async () => ((await s.instance(jobInstance))?.customStatus as Json | undefined)?.jobName, 'the job to be submitted', 60_000);
     s.stack.azureMl.setFaults({ seed: 11, http: { serverErrorFraction: 1, serverErrorStatuses: [503], surfaces: ['arm'] } });

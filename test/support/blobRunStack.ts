@@ -7,8 +7,7 @@ import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
 import { waitUntil } from './waitUntil';
-import { RUN_TAG } from '../../src/orchestrations/runIds';
-import { armClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
+import { armClientFor, hostLogMessages, jobsOfRun, quiesce, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 
@@ -59,12 +58,13 @@ export class BlobRunStack {
   }
 
   /** Jobs Azure ML holds for a run (every attempt), found by the run's tag. */
-  async jobsOfRun(runId: string): Promise<string[]> {
-    const names: string[] = [];
-    for await (const job of this.arm.jobs.list(this.stack.azureMl.resourceGroup, this.stack.azureMl.workspaceName, { tag: RUN_TAG.runId })) {
-      if ((job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] === runId) names.push(job.name ?? '');
-    }
-    return names;
+  jobsOfRun(runId: string): Promise<string[]> {
+    return jobsOfRun(this.stack, runId, this.arm);
+  }
+
+  /** Waits until nothing more will happen on the stack (see quiesce in testStack.ts). */
+  quiesce(timeoutInMs?: number): Promise<void> {
+    return quiesce(this.stack, timeoutInMs);
   }
 
   async runRecord(route: string, runId: string): Promise<Record<string, unknown> | undefined> {

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AzureMachineLearningWorkspaces, JobBase } from '@azure/arm-machinelearning';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { DevTokenIssuer } from '../../src/local/identity/devTokens';
@@ -12,6 +11,7 @@ import { ensureLocalCertificate } from '../../src/local/tls/localCertificate';
 import { AzureMlEmulatorOptions, RunningAzureMlEmulator, startAzureMlEmulator } from '../../src/local/azureml/azureMlEmulator';
 import { clientOptionsTrusting, PlainResponse, requestTrusting } from './trustLocalCa';
 import { testAzurite, uniqueName } from './azurite';
+import { waitUntil } from './waitUntil';
 
 export const ML_SCOPE = 'https://ml.azure.com/.default';
 export const MANAGEMENT_SCOPE = 'https://management.azure.com/.default';
@@ -33,7 +33,7 @@ export interface LocalAzureMl {
   uploadFolder(folder: string, files: Array<{ name: string; content: string }>): Promise<string>;
   readText(blobPath: string): Promise<string>;
   /** Polls jobs.get (the way an orchestrator's fallback poll would) until the job ends. */
-  waitForJob(jobName: string, options?: { statuses?: string[] }): Promise<JobBase>;
+  waitForJob(jobName: string, options?: { statuses?: string[]; timeoutInMs?: number }): Promise<JobBase>;
   stop(): Promise<void>;
 }
 
@@ -97,11 +97,10 @@ export async function startLocalAzureMl(options: Partial<Omit<AzureMlEmulatorOpt
     },
     async waitForJob(jobName, waitOptions = {}) {
       const statuses = waitOptions.statuses ?? TERMINAL;
-      for (;;) {
+      return waitUntil(async () => {
         const job = await arm.jobs.get(emulator.resourceGroup, emulator.workspaceName, jobName);
-        if (statuses.includes(job.properties.status ?? '')) return job;
-        await sleep(25);
-      }
+        return statuses.includes(job.properties.status ?? '') ? job : undefined;
+      }, `job ${jobName} to be ${statuses.join(' or ')}`, waitOptions.timeoutInMs ?? 90_000);
     },
     async stop() {
       await emulator.stop();

@@ -11,8 +11,7 @@ import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/lo
 import type { ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
 import { createEndpointLikeSample, registerChurnModelVersion } from '../../src/local/stack/stackClients';
 import { waitUntil } from './waitUntil';
-import { RUN_TAG } from '../../src/orchestrations/runIds';
-import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, readJsonBlob, startTestStack } from './testStack';
+import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, jobsOfRun, quiesce, readJsonBlob, startTestStack } from './testStack';
 
 export interface ModelEvent {
   type: string;
@@ -141,13 +140,13 @@ export class ModelRunStack {
   }
 
   /** Jobs Azure ML holds for a promotion run (both sides, every attempt), found by the run's tag. */
-  async jobsOfRun(runId: string): Promise<string[]> {
-    const names: string[] = [];
-    for await (const job of this.arm.jobs.list(this.rg, this.ws, { tag: RUN_TAG.runId })) {
-      const tag = (job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] ?? '';
-      if (tag.startsWith(`${runId}:`)) names.push(job.name ?? '');
-    }
-    return names;
+  jobsOfRun(runId: string): Promise<string[]> {
+    return jobsOfRun(this.stack, runId, this.arm);
+  }
+
+  /** Waits until nothing more will happen on the stack (see quiesce in testStack.ts). */
+  quiesce(timeoutInMs?: number): Promise<void> {
+    return quiesce(this.stack, timeoutInMs);
   }
 
   async readRunsBlob(blobPath: string): Promise<Record<string, unknown> | undefined> {
@@ -178,7 +177,7 @@ export class ModelRunStack {
   async asApp<T>(work: () => Promise<T>): Promise<T> {
     const saved = { ...process.env };
     Object.assign(process.env, this.stack.appSettings);
-    const { resetRuntimeConfig } = await import('../../src/activities/runtimeConfig');
+    const { resetRuntimeConfig } = await import('../../src/config/runtimeConfig');
     resetRuntimeConfig();
     try {
       return await work();

@@ -1,5 +1,6 @@
 // The local stack as end-to-end suites start it: free ports, the run's shared Azurite, a fresh state
-// folder and a task hub of the suite's own; and an ARM client for the stack's Azure ML emulator.
+// folder and a task hub of the suite's own; an ARM client for the stack's Azure ML emulator; the jobs of
+// a run; and quiesce(), which waits until nothing more will happen, so tests never sleep.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +11,7 @@ import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } fro
 import { testAzurite, uniqueName } from './azurite';
 import { armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
 import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+import { RUN_TAG } from '../../src/domain/runIds';
 
 // The library's own client class (the one df.getClient builds), constructed from binding data.
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
@@ -77,4 +79,60 @@ export async function deliverEvent(stack: RunningLocalStack, functionName: strin
     body: JSON.stringify(cloud ? event : [event]),
   });
   return res.status;
+}
+
+/**
+ * Jobs Azure ML holds for a run, found by the run's tag: every attempt, and both sides of a model run
+ * (tagged `<runId>:candidate` and `<runId>:baseline`).
+ */
+export async function jobsOfRun(stack: RunningLocalStack, runId: string, arm: AzureMachineLearningWorkspaces = armClientFor(stack)): Promise<string[]> {
+  const names: string[] = [];
+  for await (const job of arm.jobs.list(stack.azureMl.resourceGroup, stack.azureMl.workspaceName, { tag: RUN_TAG.runId })) {
+    const tag = (job.properties.tags as Record<string, string> | undefined)?.[RUN_TAG.runId] ?? '';
+    if (tag === runId || tag.startsWith(`${runId}:`)) names.push(job.name ?? '');
+  }
+  return names;
+}
+
+/** Whether the host's durable engine has nothing running or queued (timers set for later do not count). */
+async function durableIdle(stack: RunningLocalStack): Promise<boolean> {
+  const keys = JSON.parse(fs.readFileSync(stack.host!.keysFile, 'utf8')) as { masterKey: string };
+  const res = await fetch(`${stack.hostUrl}/admin/durable/idle`, { headers: { 'x-functions-key': keys.masterKey } });
+  if (res.status !== 200) throw new Error(`The host's /admin/durable/idle answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { idle: boolean }).idle;
+}
+
+/** Resolves true when `promise` settles within `timeoutInMs`, false otherwise. */
+async function within(promise: Promise<unknown>, timeoutInMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutInMs)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits until nothing more will happen on the stack unless a timer fires or someone acts: Event Grid
+ * has no delivery, retry or storage event in flight, Azure ML has no job running (and has handed its
+ * events to the topic), and the host's durable engine has nothing running or queued. Tests call it
+ * before asserting that something did NOT happen (no second job, no second event), instead of
+ * sleeping. All three must be quiet on two checks in a row: each part hands work to the next (a
+ * finished job's event goes to Event Grid, which delivers it to the host, which wakes an instance).
+ */
+export async function quiesce(stack: RunningLocalStack, timeoutInMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  let quietChecks = 0;
+  let last = '';
+  while (quietChecks < 2) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutInMs} ms waiting for the stack to quiesce; last check: ${last}.`);
+    const eventGridIdle = await within(stack.eventGrid.idle(), 250);
+    const activeJobs = await stack.azureMl.activeJobs();
+    const engineIdle = await durableIdle(stack);
+    last = `Event Grid ${eventGridIdle ? 'idle' : 'busy'}, Azure ML jobs running: ${activeJobs.join(', ') || 'none'}, durable engine ${engineIdle ? 'idle' : 'busy'}`;
+    const quiet = eventGridIdle && activeJobs.length === 0 && engineIdle;
+    quietChecks = quiet ? quietChecks + 1 : 0;
+    if (!quiet) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

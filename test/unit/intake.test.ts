@@ -2,11 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStorageEvent } from '../../src/events/storageEvents';
-import { parseBlobUrl, BlobUrlError } from '../../src/events/blobUrls';
-import { matchRoute } from '../../src/events/routeMatching';
+import { parseBlobUrl, BlobUrlError } from '../../src/domain/blobUrls';
+import { matchRoute } from '../../src/config/routeMatching';
 import { parseRoutes } from '../../src/config/routes';
-import { blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
-import { matchesGlob } from '../../src/events/pathGlobs';
+import { blobRunId, partitionCoalescerId } from '../../src/domain/instanceIds';
+import { matchesGlob } from '../../src/domain/pathGlobs';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const EXAMPLES = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
@@ -162,10 +162,10 @@ describe('one blob, one identity (issue 10 §2)', () => {
   });
 
   it('gives one ledger key and one partition to every spelling on a window or marker route', () => {
-    const { arrivalKey } = require('../../src/events/instanceIds') as typeof import('../../src/events/instanceIds');
+    const { arrivalKey } = require('../../src/domain/instanceIds') as typeof import('../../src/domain/instanceIds');
     const origins = ['http://127.0.0.1:10000'];
     const spellings = ['daily/2026-01-01/part%201.csv', 'daily%2F2026-01-01%2Fpart%201.csv', 'daily/2026-01-01/part 1.csv'].map((p) => `http://127.0.0.1:10000/devstoreaccount1/incoming/${p}`);
-    const decisions = spellings.map((u) => matchRoute({ eventId: '1', eventType: 'Microsoft.Storage.BlobCreated', eventTime: '', subject: '', source: '', api: 'PutBlob', url: u, eTag: '0x1' }, ROUTES.routes, origins));
+    const decisions = spellings.map((u) => matchRoute({ api: 'PutBlob', url: u }, ROUTES.routes, origins));
     const keys = decisions.map((d) => (d.matched ? `${d.route.name}|${d.partition}|${arrivalKey(d.location.url, '0x1')}` : d.reason));
     expect(new Set(keys).size).toBe(1);
     expect(decisions[0]).toMatchObject({ matched: true, route: { name: 'churn-folders' }, partition: 'daily/2026-01-01' });
@@ -235,7 +235,7 @@ describe('oversized events (issue 10 §2)', () => {
 });
 
 describe('user values in log lines and errors stay bounded (issue 10 §2)', () => {
-  const { clip } = require('../../src/events/untrustedText') as typeof import('../../src/events/untrustedText');
+  const { clip } = require('../../src/domain/untrustedText') as typeof import('../../src/domain/untrustedText');
 
   it('clips long values, says how much was cut, and escapes control characters', () => {
     expect(clip('short')).toBe('short');
@@ -267,7 +267,7 @@ describe('marker and manifest files are not inputs (issue 10 §2)', () => {
 });
 
 describe('globs compile once, at load (issue 15.9)', () => {
-  const { compileGlob, GlobError } = require('../../src/events/pathGlobs') as typeof import('../../src/events/pathGlobs');
+  const { compileGlob, GlobError } = require('../../src/domain/pathGlobs') as typeof import('../../src/domain/pathGlobs');
 
   it.each([
     ['**/*.{csv,tsv', /'\{' at position 5 is never closed/],
@@ -297,7 +297,7 @@ describe('globs compile once, at load (issue 15.9)', () => {
 });
 
 describe('manifests have limits and pass the route filters (issue 15.7)', () => {
-  const { manifestEntries } = require('../../src/events/manifestEntries') as typeof import('../../src/events/manifestEntries');
+  const { manifestEntries } = require('../../src/activities/manifestEntries') as typeof import('../../src/activities/manifestEntries');
   const manifested = parseRoutes(
     `routes:\n  - name: manifested\n    trigger: { storageAccounts: [devstoreaccount1], container: incoming, pathPrefix: daily/, pathGlob: "**/*.csv" }\n    batching: { mode: marker, markerName: _manifest.json, manifest: true, maxManifestFiles: 3 }\n    target: { endpoint: churn-scoring }\n`,
     'routes.yaml',

@@ -3,7 +3,7 @@
 // waiting for this very job and attempt. Every request the intake makes is recorded.
 import { InvocationContext } from '@azure/functions';
 import { intakeMlEvent } from '../../src/events/mlIntake';
-import { blobRunId } from '../../src/events/instanceIds';
+import { blobRunId } from '../../src/domain/instanceIds';
 import { modelRunId } from '../../src/model/modelRunIds';
 import { withEncodedIds } from '../../src/azure/durableClient';
 import { API_PREFIX, RecordingDurableApi } from '../support/recordingDurableApi';

@@ -2,7 +2,7 @@
 // current default, never the rollback target, never one a newer run has touched or that is busy; and
 // what a rollback would restore, read from the promotion ledger.
 import { planDeploymentCleanup } from '../../src/model/cleanupPlan';
-import { LedgerEntry, rollbackTargetOf } from '../../src/model/promotionLedger';
+import { LedgerEntry, rollbackTargetOf } from '../../src/model/ledgerEntries';
 
 const WS = '/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w';
 const DAY = 86_400_000;

@@ -1,7 +1,7 @@
 // The comparison of a candidate's predictions with the baseline's: pairing rows by key or position,
 // label agreement, score differences, thresholds, and the report's details; plus the rules' schema.
 import { compareWithBaseline, PredictionsComparison } from '../../src/model/predictionComparison';
-import { parseComparisonRules } from '../../src/model/comparisonRules';
+import { parseComparisonRules } from '../../src/config/comparisonRules';
 
 /** Rows as the sample scoring module writes them: file, customer, probability, label, model version. */
 function rows(scores: Array<[string, number, number]>, version = '1'): string[][] {

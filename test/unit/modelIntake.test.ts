@@ -3,9 +3,9 @@
 // deployment names, and the model routes' schema.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseModelRegistered } from '../../src/model/modelRegistrations';
+import { parseModelRegistered } from '../../src/events/modelRegistrations';
 import { parseMlEvent } from '../../src/events/mlEvents';
-import { matchModelRoute } from '../../src/model/modelRouteMatching';
+import { matchModelRoute } from '../../src/events/modelRouteMatching';
 import { modelRunId, rollbackRunId } from '../../src/model/modelRunIds';
 import { candidateDeploymentName, toDeploymentName } from '../../src/model/candidateNaming';
 import { parseRoutes, RoutesFileError } from '../../src/config/routes';

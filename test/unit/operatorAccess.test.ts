@@ -5,7 +5,7 @@
 import { HttpRequest } from '@azure/functions';
 import { actorOf, callerInfo, requireOperator, requireReader } from '../../src/operator/operatorAccess';
 import { OperatorError } from '../../src/operator/operatorHttp';
-import { resetRuntimeConfig } from '../../src/activities/runtimeConfig';
+import { resetRuntimeConfig } from '../../src/config/runtimeConfig';
 import { loadSettings, SettingsError } from '../../src/config/settings';
 
 const BASE_ENV: Record<string, string> = {

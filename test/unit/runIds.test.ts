@@ -1,6 +1,6 @@
 // Run-ID conventions: every ID the builders make passes the format check, hostile text does not, and
 // the derived IDs (job instance, scoring side, rerun) round-trip.
-import { arrivalKey, batchRunId, blobRunId, partitionCoalescerId } from '../../src/events/instanceIds';
+import { arrivalKey, batchRunId, blobRunId, partitionCoalescerId } from '../../src/domain/instanceIds';
 import { modelRunId, rollbackRunId } from '../../src/model/modelRunIds';
 import {
   isJobRunId,
@@ -15,7 +15,7 @@ import {
   RUN_TAG,
   runIdOfJobInstance,
   scoringRunId,
-} from '../../src/orchestrations/runIds';
+} from '../../src/domain/runIds';
 
 const WS = '/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w';
 const blob = blobRunId('daily-scoring', 'https://acct.blob.core.windows.net/input/a.csv', '"0x8D9"');

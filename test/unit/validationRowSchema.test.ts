@@ -1,7 +1,7 @@
 // Row schemas: cells are text, converted once to the types the schema declares; the verdict must be the
 // one ajv's own coercion would give, and a failure must say which column, why, and with what value.
 import Ajv from 'ajv';
-import { coerceCell, compileRowSchema, type CellKind } from '../../src/validation/rowSchema';
+import { coerceCell, compileRowSchema, type CellKind } from '../../src/config/rowSchema';
 
 const CELLS = ['1', '-3', ' 2 ', '1e3', '0x10', '', ' ', 'abc', '1.5', '007', 'Infinity', 'NaN', 'true', 'false', 'TRUE', '1,5'];
 

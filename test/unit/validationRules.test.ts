@@ -1,7 +1,7 @@
 // A route's `validation:` section: every default is filled in, and every mistake is refused with a
 // message that names the field (unknown keys included), so a typo in a routes file fails at startup.
 import { z } from 'zod';
-import { parseValidationRules, predictionsFileOf, validationRulesSchema, ValidationRulesError } from '../../src/validation/rules';
+import { parseValidationRules, predictionsFileOf, validationRulesSchema, ValidationRulesError } from '../../src/config/validationRules';
 
 function problemsOf(input: unknown): string[] {
   try {

@@ -21,7 +21,7 @@ import type { EmulatorServices, HttpExchange, HttpReply } from './emulatorServic
 import { FaultInjector, FaultSettings, FaultStats, FaultSurface, validateFaultSettings } from './faultInjection';
 import { renderJobPage } from './studioPage';
 import type { BatchJobRecord, JobRunCounters, JobStatus } from './workspaceStore';
-import { WorkspaceStore } from './workspaceStore';
+import { TERMINAL_JOB_STATUSES, WorkspaceStore } from './workspaceStore';
 import { WorkspaceStorage } from './workspaceStorage';
 import type { EventGridEventLike, JsonObject, JsonValue } from './wireTypes';
 import { isJsonObject } from './wireTypes';
@@ -87,6 +87,8 @@ export interface RunningAzureMlEmulator {
   holdJobs(): void;
   releaseJobs(): void;
   jobReport(jobName: string): JobReport | undefined;
+  /** Jobs not yet in a final state, read once every event published so far has reached the topic (tests wait for none). */
+  activeJobs(): Promise<string[]>;
   /** Events published so far (the newest 1000), for tests and the demo. */
   publishedEvents(): EventGridEventLike[];
   stop(): Promise<void>;
@@ -200,6 +202,10 @@ export async function startAzureMlEmulator(options: AzureMlEmulatorOptions): Pro
     holdJobs: () => runner.holdJobs(),
     releaseJobs: () => runner.releaseJobs(),
     jobReport: (jobName) => jobReportOf(store.jobs.get(jobName)),
+    async activeJobs() {
+      await publishChain;
+      return [...store.jobs.values()].filter((j) => !TERMINAL_JOB_STATUSES.includes(j.status)).map((j) => j.name);
+    },
     publishedEvents: () => [...events],
     async stop() {
       if (stopped) return;

@@ -38,5 +38,9 @@ export function createDurableEngine(args: DurableEngineFactoryArgs & { observer?
     },
     start: () => engine.start(),
     stop: () => engine.stop(),
+    async idle() {
+      await engine.settle();
+      return !engine.busy;
+    },
   };
 }

@@ -75,6 +75,8 @@ export interface DurableEngineHandle extends HostService {
   routeHandler: RouteHandler;
   durableClientProvider: InputBindingProvider;
   setBaseUrl(url: string): void;
+  /** True when nothing runs or waits to run (steps, starts, activities) and status queries see every change so far; timers set for later do not count. */
+  idle(): Promise<boolean>;
 }
 
 export interface DurableEngineFactoryArgs {

@@ -123,6 +123,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     }
     const given = keyGivenIn(req, url);
     if (!keys.authorizes('admin', '', given)) throw new HttpError(401, 'Admin routes need the master key (x-functions-key header).');
+    // Tests wait for this before asserting that nothing more happened (test/support/testStack.ts, quiesce).
+    if (p === '/admin/durable/idle' && req.method === 'GET') {
+      if (!durable) throw new HttpError(404, 'This app does not use Durable Functions.');
+      return sendJson(res, 200, { idle: await durable.idle() });
+    }
     if (p === '/admin/functions' && req.method === 'GET') {
       return sendJson(res, 200, app.list().map((f) => ({ name: f.name, trigger: f.triggerType, bindings: f.bindings })));
     }

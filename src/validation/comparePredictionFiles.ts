@@ -4,10 +4,10 @@
 // and should have caught it); storage trouble is classified for the activity's retry policy.
 import type { ContainerClient } from '@azure/storage-blob';
 import { PermanentError } from '../azure/errorClassification';
-import { CsvRecordScanner, splitCsvRecord } from '../validation/csvRecordScanner';
-import { folderPrefix, openBlob } from '../validation/blobReading';
-import type { ComparisonRules } from './comparisonRules';
-import { ComparisonReport, PredictionSide, PredictionsComparison } from './predictionComparison';
+import { CsvRecordScanner, splitCsvRecord } from './csvRecordScanner';
+import { folderPrefix, openBlob } from './blobReading';
+import type { ComparisonRules } from '../config/comparisonRules';
+import { ComparisonReport, PredictionSide, PredictionsComparison } from '../model/predictionComparison';
 
 export interface PredictionsLocation {
   container: ContainerClient;

@@ -1,13 +1,21 @@
 // Deciding what a blob arrival means: which route it belongs to (or why none), whether it is an
-// input, a partition's marker, or to be ignored, and the partition it falls in.
+// input, a partition's marker, or to be ignored, and the partition it falls in. The intake asks it of
+// every storage event, the coalescer of the files in a marked folder, the operator API of a blob it is
+// asked to start a run for.
 import * as posix from 'node:path/posix';
-import type { BlobRoute } from '../config/routes';
-import type { BlobArrival } from './storageEvents';
-import { BlobLocation, BlobUrlError, parseBlobUrl } from './blobUrls';
-import { matchesGlob } from './pathGlobs';
-import { clip } from './untrustedText';
+import type { BlobRoute } from './routes';
+import { BlobLocation, BlobUrlError, parseBlobUrl } from '../domain/blobUrls';
+import { pathRefusal } from './routePaths';
+import { clip } from '../domain/untrustedText';
 
 export type ArrivalRole = 'input' | 'marker';
+
+/** What route matching reads of an arrival (a BlobArrival from src/events/storageEvents.ts has both). */
+export interface BlobToMatch {
+  url: string;
+  /** The Storage API that committed the blob (`data.api`). */
+  api: string;
+}
 
 export type RouteDecision =
   | { matched: true; route: BlobRoute; location: BlobLocation; role: ArrivalRole; partition: string }
@@ -24,22 +32,8 @@ export function partitionOf(route: BlobRoute, blobPath: string): string {
   return dir === '.' ? '' : dir;
 }
 
-/**
- * Whether a blob name is one of the route's inputs by its path: under the prefix, not ignored, and
- * matching the glob. The intake asks it of every arrival and the manifest reader of every entry.
- */
-export function pathRefusal(route: BlobRoute, blobPath: string): string | undefined {
-  const t = route.trigger;
-  if (!blobPath.startsWith(t.pathPrefix)) return `path does not start with '${t.pathPrefix}'`;
-  const rel = blobPath.slice(t.pathPrefix.length);
-  const ignored = t.ignore.find((g) => matchesGlob(blobPath, g) || matchesGlob(rel, g));
-  if (ignored) return `path matches the ignored pattern '${ignored}'`;
-  if (t.pathGlob && !matchesGlob(rel, t.pathGlob)) return `path does not match '${t.pathGlob}'`;
-  return undefined;
-}
-
 /** Matches an arrival against the routes, in order; the first route that takes it wins. */
-export function matchRoute(arrival: BlobArrival, routes: readonly BlobRoute[], pathStyleOrigins: readonly string[]): RouteDecision {
+export function matchRoute(arrival: BlobToMatch, routes: readonly BlobRoute[], pathStyleOrigins: readonly string[]): RouteDecision {
   let location: BlobLocation;
   try {
     location = parseBlobUrl(arrival.url, pathStyleOrigins);

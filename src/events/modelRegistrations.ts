@@ -4,7 +4,7 @@
 // (`modelName`, a string `modelVersion`), and the subject `models/<name>:<version>` as a cross-check
 // (and the source of truth when the data lacks the name or version). Values quoted in reasons are
 // clipped: a reason ends up in a log line.
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
 
 export const MODEL_REGISTERED_EVENT_TYPE = 'Microsoft.MachineLearningServices.ModelRegistered';
 

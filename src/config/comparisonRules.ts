@@ -3,7 +3,7 @@
 // and the thresholds the candidate must meet before it may be promoted. Parsed with zod when the routes
 // file loads, so a threshold without its column or a column name without a header is reported at start.
 import { z } from 'zod';
-import { strictSection } from '../config/strictSection';
+import { strictSection } from './strictSection';
 
 /** A column by 0-based position or by name (names need `header: true` or `columns`). */
 export type ColumnRef = number | string;

@@ -3,11 +3,12 @@
 // promoted, already rolled back) hears why at once; the rollback run itself checks the endpoint again
 // before changing anything. The run's ID derives from the promotion it undoes: asking twice starts one.
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
-import { instanceExists } from '../events/runStarter';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
+import { instanceExists } from '../azure/runStarter';
 import { ROLLBACK_MODEL, RollbackModelInput } from '../orchestrations/rollbackModel';
-import { readLedger, rollbackTargetOf } from './promotionLedger';
-import { rollbackRunId } from './modelRunIds';
+import { readLedger } from '../azure/promotionLedger';
+import { rollbackTargetOf } from '../model/ledgerEntries';
+import { rollbackRunId } from '../model/modelRunIds';
 
 export class ModelRollbackError extends Error {
   constructor(readonly code: 'InvalidRequest' | 'NothingToRollBack', message: string) {

@@ -4,11 +4,11 @@
 // decides). Each deletion is waited on and recorded in the promotion ledger; one endpoint's trouble is
 // logged and does not stop the others.
 import type { InvocationContext } from '@azure/functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
+import { workspaceClient } from '../azure/workspaceClient';
 import { classifyAzureError } from '../azure/errorClassification';
-import { CleanupDecision, planDeploymentCleanup } from './cleanupPlan';
-import { readLedger, recordLedgerEntry } from './promotionLedger';
+import { CleanupDecision, planDeploymentCleanup } from '../model/cleanupPlan';
+import { readLedger, recordLedgerEntry } from '../azure/promotionLedger';
 
 export interface EndpointCleanup {
   workspaceId: string;

@@ -2,9 +2,9 @@
 // (the app checks both when it starts, see functions/appStartup.ts). The modules that check them (zod,
 // yaml and the schemas) are required on that first use too, not when this module is imported: nearly
 // every entry file imports this one, and loading the checks with it would lengthen cold start.
-import { findProjectRoot } from '../config/projectRoot';
-import type { Settings } from '../config/settings';
-import type { RoutesFile } from '../config/routes';
+import { findProjectRoot } from './projectRoot';
+import type { Settings } from './settings';
+import type { RoutesFile } from './routes';
 
 let settings: Settings | undefined;
 let routes: RoutesFile | undefined;
@@ -16,7 +16,7 @@ export function appRoot(): string {
 
 export function appSettings(): Settings {
   if (!settings) {
-    const { loadSettings } = require('../config/settings') as typeof import('../config/settings');
+    const { loadSettings } = require('./settings') as typeof import('./settings');
     settings = loadSettings(process.env);
   }
   return settings;
@@ -24,7 +24,7 @@ export function appSettings(): Settings {
 
 export function appRoutes(): RoutesFile {
   if (!routes) {
-    const { loadRoutes } = require('../config/routes') as typeof import('../config/routes');
+    const { loadRoutes } = require('./routes') as typeof import('./routes');
     routes = loadRoutes(appSettings().routesPath, appRoot(), process.env);
   }
   return routes;

@@ -2,7 +2,7 @@
 // URL + eTag) always maps to the same run, the same partition to the same coalescer, so duplicate and
 // out-of-order deliveries find the run that already exists.
 import { createHash } from 'node:crypto';
-import { RUN_ID_PREFIX } from '../orchestrations/runIds';
+import { RUN_ID_PREFIX } from './runIds';
 
 function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);

@@ -2,9 +2,9 @@
 // glob, workspace and tag filters all match), or why none does. Tags may be missing from an event;
 // then the caller looks them up and asks again, rather than guessing.
 import type { ModelRoute } from '../config/routes';
-import { matchesGlob } from '../events/pathGlobs';
+import { matchesGlob } from '../domain/pathGlobs';
 import type { ModelRegistration } from './modelRegistrations';
-import { clip } from '../events/untrustedText';
+import { clip } from '../domain/untrustedText';
 
 export type ModelRouteDecision =
   | { matched: true; route: ModelRoute; workspaceId: string }

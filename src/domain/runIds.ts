@@ -1,6 +1,6 @@
 // The run-ID conventions, in one place: the shape of each kind of run ID, the sub-run instance IDs
-// derived from a run (`<runId>:job`, `<runId>:candidate`), the rerun suffix, and the tags that carry a
-// run on Azure ML jobs and deployments. Pure and deterministic, so orchestrations, intake, activities
+// derived from a run (`<runId>:job`, `<runId>:scoring`, `<runId>:candidate`), the rerun suffix, and the
+// tags that carry a run on Azure ML jobs and deployments. Pure and deterministic, so orchestrations, intake, activities
 // and the operator API share it. The format check is a security boundary: a job's tags can be set by
 // anyone who can tag a job in the workspace, so a tag names a run only if it has exactly this shape.
 
@@ -18,6 +18,7 @@ export const RUN_TAG = {
 /** Separates a run ID from the part of the run a sub-run instance does. */
 const SUB_RUN_SEPARATOR = ':';
 const JOB_PART = 'job';
+const SIDE_BY_SIDE_PART = 'scoring';
 export const SCORING_SIDES = ['candidate', 'baseline'] as const;
 export type ScoringSide = (typeof SCORING_SIDES)[number];
 
@@ -60,6 +61,11 @@ export function jobInstanceId(runId: string): string {
 export function runIdOfJobInstance(instanceId: string): string | undefined {
   const suffix = `${SUB_RUN_SEPARATOR}${JOB_PART}`;
   return instanceId.endsWith(suffix) && instanceId.length > suffix.length ? instanceId.slice(0, -suffix.length) : undefined;
+}
+
+/** The instance that scores both sides of a model run (scoreSideBySide). */
+export function sideBySideInstanceId(runId: string): string {
+  return `${runId}${SUB_RUN_SEPARATOR}${SIDE_BY_SIDE_PART}`;
 }
 
 /** The run ID one side of a model run scores under (its jobs' tag, and its job instance's prefix). */

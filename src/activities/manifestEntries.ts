@@ -5,9 +5,9 @@
 import * as posix from 'node:path/posix';
 import { BlobRoute, DEFAULT_MAX_MANIFEST_FILES, DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES } from '../config/routes';
 import { PermanentError } from '../azure/errorClassification';
-import { blobNameProblem } from './blobUrls';
-import { pathRefusal } from './routeMatching';
-import { clip } from './untrustedText';
+import { blobNameProblem } from '../domain/blobUrls';
+import { pathRefusal } from '../config/routePaths';
+import { clip } from '../domain/untrustedText';
 
 const SHOWN_PROBLEMS = 3;
 

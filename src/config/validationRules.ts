@@ -3,7 +3,7 @@
 // and every mistake (a misspelt key, a tolerance of 120%, a row schema that does not compile) is reported
 // at startup with the field it concerns, not discovered when the first job finishes.
 import { z } from 'zod';
-import { strictSection } from '../config/strictSection';
+import { strictSection } from './strictSection';
 import { rowSchemaProblem } from './rowSchema';
 
 /** Where Azure ML batch jobs (and the local emulator) write their progress overview, relative to the outputs. */

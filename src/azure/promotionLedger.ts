@@ -6,39 +6,11 @@
 // upserts keyed by time and run, so an activity that repeats after a crash writes the same row again.
 import { createHash } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { readyRuntimeTable } from '../azure/storageClients';
-import { rethrowClassified } from '../azure/errorClassification';
+import { readyRuntimeTable } from './storageClients';
+import { rethrowClassified } from './errorClassification';
+import type { LedgerEntry } from '../model/ledgerEntries';
 
 export const PROMOTIONS_TABLE = 'BatchpilotPromotions';
-
-export type LedgerEntryKind = 'promotion' | 'rollback' | 'discard' | 'cleanup';
-
-export interface LedgerEntry {
-  kind: LedgerEntryKind;
-  workspaceId: string;
-  endpoint: string;
-  /** When it happened (the orchestration's clock, so a repeated write is the same row). */
-  at: string;
-  /** The promotion or rollback run, or the cleanup pass. */
-  runId: string;
-  routeName: string;
-  /** promotion/rollback: the deployment that stopped being the default; discard/cleanup: the deployment concerned. */
-  fromDeployment?: string;
-  /** promotion/rollback: the deployment that became the default. */
-  toDeployment?: string;
-  /** The model (ARM ID) each deployment served at the time. */
-  fromModel?: string;
-  toModel?: string;
-  modelName?: string;
-  modelVersion?: string;
-  /** When `fromDeployment` may be deleted by the cleanup (unless it is the default or the rollback target). */
-  keepUntil?: string;
-  /** Who decided: 'auto', an approver, or the operator who rolled back. */
-  by?: string;
-  reason?: string;
-  /** Rollback: the promotion run it undid. */
-  rollbackOf?: string;
-}
 
 interface LedgerEntity extends LedgerEntry {
   partitionKey: string;
@@ -89,24 +61,4 @@ export async function readLedger(workspaceId: string, endpoint: string): Promise
     rethrowClassified(err, `Reading the promotion ledger of batch endpoint '${endpoint}'`);
   }
   return out.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-}
-
-/** The latest change of the endpoint's default made by batchpilot (a promotion or a rollback). */
-export function latestDefaultChange(ledger: readonly LedgerEntry[]): LedgerEntry | undefined {
-  return ledger.find((e) => e.kind === 'promotion' || e.kind === 'rollback');
-}
-
-export type RollbackTarget =
-  | { ok: true; promotion: LedgerEntry; target: string; current: string }
-  | { ok: false; reason: string };
-
-/** What a rollback would restore: the previous default recorded by the latest promotion, if not undone. */
-export function rollbackTargetOf(ledger: readonly LedgerEntry[], endpoint: string): RollbackTarget {
-  const latest = latestDefaultChange(ledger);
-  if (!latest) return { ok: false, reason: `batchpilot has not promoted any deployment on batch endpoint '${endpoint}', so there is nothing to roll back.` };
-  if (latest.kind === 'rollback') {
-    return { ok: false, reason: `The latest promotion on batch endpoint '${endpoint}' was already rolled back (to '${latest.toDeployment}' by ${latest.by ?? 'an operator'} at ${latest.at}); there is no earlier default recorded to restore.` };
-  }
-  if (!latest.fromDeployment || !latest.toDeployment) return { ok: false, reason: `The latest promotion on batch endpoint '${endpoint}' (run ${latest.runId}) recorded no previous default.` };
-  return { ok: true, promotion: latest, target: latest.fromDeployment, current: latest.toDeployment };
 }

@@ -6,15 +6,15 @@
 // throw, so Event Grid retries and nothing is lost.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import { appRoutes, appSettings } from '../activities/runtimeConfig';
-import { workspaceClient } from '../activities/mlJobActivities';
+import { appRoutes, appSettings } from '../config/runtimeConfig';
+import { workspaceClient } from '../azure/workspaceClient';
 import { classifyAzureError } from '../azure/errorClassification';
-import { startRunOnce } from '../events/runStarter';
+import { startRunOnce } from '../azure/runStarter';
 import { PROMOTE_MODEL, PromoteModelInput } from '../orchestrations/promoteModel';
 import type { ModelRegistration } from './modelRegistrations';
 import { matchModelRoute } from './modelRouteMatching';
-import { modelRunId } from './modelRunIds';
-import { clip } from '../events/untrustedText';
+import { modelRunId } from '../model/modelRunIds';
+import { clip } from '../domain/untrustedText';
 
 export type ModelIntakeOutcome = { action: 'dropped'; reason: string } | { action: 'started' | 'duplicate'; runId: string };
 
