@@ -50,6 +50,8 @@ export interface RunningLocalHost {
   stop(): Promise<void>;
 }
 
+const HOST_STATUS_PATH = '/admin/host/status';
+
 export async function startLocalHost(options: LocalHostOptions): Promise<RunningLocalHost> {
   const logger = options.logger ?? createHostLogger();
   const app = await loadFunctionApp(options.appDir, { settings: options.settings, logger });
@@ -96,11 +98,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   reportBindingProblems(bindingProblems(app.list(), app), logger);
   const routeHandlers: RouteHandler[] = durable ? [durable.routeHandler] : [];
 
+  // The port opens before the durable engine starts (its management URLs need the port), but requests
+  // wait until the engine has resumed the task hub, as Azure's host is not reachable before its
+  // extensions started: a request served earlier would meet an engine that does not yet know the
+  // instances it had, and a repeated start would begin a fresh instance where one is running.
+  let opened: () => void = () => undefined;
+  let failedToStart: (err: Error) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    opened = resolve;
+    failedToStart = reject;
+  });
+  started.catch(() => undefined);
+  let state: 'Starting' | 'Running' = 'Starting';
+
   const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
       try {
         const body = await readBody(req, maxBody);
+        if (url.pathname.toLowerCase() !== HOST_STATUS_PATH) {
+          await started.catch((err: Error) => {
+            throw new HttpError(503, `The host did not start: ${err.message}`);
+          });
+        }
         if (url.pathname.toLowerCase() === EVENT_GRID_WEBHOOK_PATH) return await eventGrid.handle(req, res, url, body);
         const handler = routeHandlers.find((h) => url.pathname.toLowerCase().startsWith(h.prefix.toLowerCase()));
         if (handler) return await handler.handle(req, res, body);
@@ -118,8 +138,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 
   async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> {
     const p = url.pathname.toLowerCase();
-    if (p === '/admin/host/status' && req.method === 'GET') {
-      return sendJson(res, 200, { id: 'batchpilot-local-host', state: 'Running', version: LOCAL_HOST_VERSION, processUptime: Math.round(process.uptime() * 1000) });
+    if (p === HOST_STATUS_PATH && req.method === 'GET') {
+      return sendJson(res, 200, { id: 'batchpilot-local-host', state, version: LOCAL_HOST_VERSION, processUptime: Math.round(process.uptime() * 1000) });
     }
     const given = keyGivenIn(req, url);
     if (!keys.authorizes('admin', '', given)) throw new HttpError(401, 'Admin routes need the master key (x-functions-key header).');
@@ -165,8 +185,19 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   });
   const url = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
   durable?.setBaseUrl(url);
-  await app.runAppStartHooks();
-  await durable?.start();
+  try {
+    await app.runAppStartHooks();
+    await durable?.start();
+  } catch (err) {
+    failedToStart(err as Error);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    throw err;
+  }
+  state = 'Running';
+  opened();
   await timers.start();
   await queueTriggers.start();
   await blobTriggers.start();
