@@ -4,7 +4,7 @@
 // the ledger and the observations and returns the table's figures and every violation, each with the
 // evidence to start debugging from.
 import type { SentLedger } from './workloadDriver';
-import { SOAK_ACTOR } from './workloadDriver';
+import { FUNCTION_KEY_ACTOR } from '../../src/operator/operatorAccess';
 import type { Observations, ObservedJob, ObservedRecord, ObservedRun } from './observations';
 import { BLOB_ROUTES, MODEL_ROUTES } from './workload';
 
@@ -201,7 +201,9 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
     if (contradiction) add('outcome contradicts Azure ML', record.runId, contradiction);
   }
 
-  // Gates: the soak is the only approver, so every approval a record shows is the one the plan made.
+  // Gates: the soak is the only approver, so every approval a record shows is the one the plan made. It
+  // calls the operator API with a function key, which the API records as that identity (the name the
+  // soak declares is audited beside it, never taken as the approver).
   for (const m of ledger.models) {
     const run = o.runs.find((r) => r.kind === 'model' && r.model?.name === m.name && r.model.version === m.version);
     const record = run ? recordsByRun.get(run.runId) : undefined;
@@ -209,7 +211,7 @@ export function checkSoak(ledger: SentLedger, o: Observations): SoakVerdict {
     const d = record.decision;
     if (d.via === 'approval') {
       const planned = m.plannedDecision === 'approve';
-      if (!m.plannedDecision || d.approved !== planned || !String(d.by ?? '').startsWith(SOAK_ACTOR)) {
+      if (!m.plannedDecision || d.approved !== planned || d.by !== FUNCTION_KEY_ACTOR) {
         add('gate decision contradicts the approver', record.runId, `the record says ${d.approved ? 'approved' : 'rejected'} by ${d.by}; the soak ${m.plannedDecision ? `${m.plannedDecision}d it` : 'never decided it'}`);
       }
     }

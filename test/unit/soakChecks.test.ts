@@ -5,6 +5,7 @@ import type { SentLedger } from '../../bench/soak/workloadDriver';
 import type { Observations } from '../../bench/soak/observations';
 import { parseSoakArgs } from '../../bench/soak/main';
 import { planWorkload } from '../../bench/soak/workload';
+import { FUNCTION_KEY_ACTOR } from '../../src/operator/operatorAccess';
 
 function clean(): { ledger: SentLedger; o: Observations } {
   const ledger: SentLedger = {
@@ -33,7 +34,7 @@ function clean(): { ledger: SentLedger; o: Observations } {
       {
         runId: 'bpm-m', route: 'soak-models-manual', outcome: 'Rejected', eventType: 'Soak.Model.Rejected', reason: 'no',
         jobs: [{ tag: 'bpm-m:candidate', attempt: 1, jobName: 'job-c' }, { tag: 'bpm-m:baseline', attempt: 1, jobName: 'job-base' }],
-        decision: { approved: false, by: 'soak (function key)', via: 'approval' },
+        decision: { approved: false, by: FUNCTION_KEY_ACTOR, via: 'approval' },
       },
     ],
     events: [
@@ -167,11 +168,15 @@ describe('the soak checks', () => {
 
   it('report a gate decision the approver did not make, and a model version with no run', () => {
     const { ledger, o } = clean();
-    o.records[3].decision = { approved: true, by: 'soak (function key)', via: 'approval' };
+    o.records[3].decision = { approved: true, by: FUNCTION_KEY_ACTOR, via: 'approval' };
     o.records[3].outcome = 'Promoted';
     o.records[3].eventType = 'Soak.Model.Promoted';
     o.events[3].type = 'Soak.Model.Promoted';
     expect(kinds(ledger, o)).toEqual(['gate decision contradicts the approver', 'gate decision contradicts the approver']);
+    // The plan's decision, but made by someone other than the soak's key.
+    const other = clean();
+    other.o.records[3].decision = { approved: false, by: 'alice@contoso.example', via: 'approval' };
+    expect(kinds(other.ledger, other.o)).toEqual(['gate decision contradicts the approver']);
     ledger.models.push({ itemId: 'i6', route: 'soak-models-auto', gate: 'auto', name: 'soak-auto-s1', version: '1', agrees: true });
     expect(kinds(ledger, o)).toContain('model version without exactly one run');
   });
