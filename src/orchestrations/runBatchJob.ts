@@ -102,7 +102,8 @@ interface JobResultCommon {
   scoringUri?: string;
   polls: number;
   eventsSeen: number;
-  controlPlaneCalls: number;
+  /** Absent in results of runs from before it was counted. */
+  controlPlaneCalls?: number;
   startedAt: string;
   finishedAt: string;
 }
