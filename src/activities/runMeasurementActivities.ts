@@ -7,12 +7,13 @@ import type { ActivityResult } from './contracts';
 import type { RunMeasurements } from '../domain/runMeasurements';
 import { appRunMeasurements } from '../azure/runMeasurementStore';
 import { emitRunMeasurements } from '../azure/runTelemetry';
+import { appRoutes } from '../config/runtimeConfig';
 
 export async function recordRunMeasurements(input: RunMeasurements, context: InvocationContext): Promise<ActivityResult<{ recorded: true }>> {
   return asActivityResult(context, input.runId, 'Recording the run\'s measurements', async () => {
     await (await appRunMeasurements()).record(input);
     // After the table: a retried activity may send the metrics twice, but never sends them for a run it could not keep.
-    emitRunMeasurements(input);
+    emitRunMeasurements(input, appRoutes().routes.find((r) => r.name === input.route)?.slo?.successRate);
     return { recorded: true as const };
   });
 }

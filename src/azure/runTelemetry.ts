@@ -70,12 +70,15 @@ export function telemetryEnabled(env: NodeJS.ProcessEnv = process.env): boolean 
   return telemetry(env) !== null;
 }
 
-/** Records one finished run's measurements as metrics; a no-op without Application Insights. */
-export function emitRunMeasurements(m: RunMeasurements): void {
+/**
+ * Records one finished run's measurements as metrics; a no-op without Application Insights. The route's
+ * success-rate objective rides along on the run counter, so the burn-rate alert needs no copy of the routes file.
+ */
+export function emitRunMeasurements(m: RunMeasurements, sloSuccessRate?: number): void {
   const t = telemetry();
   if (!t) return;
   const dims = { route: m.route, kind: m.kind, outcome: m.outcome };
-  t.runs.add(1, { ...dims, validation: m.validation, drift: m.drift ? String(m.drift.detected) : 'none' });
+  t.runs.add(1, { ...dims, validation: m.validation, drift: m.drift ? String(m.drift.detected) : 'none', ...(sloSuccessRate !== undefined ? { slo_success_rate: String(sloSuccessRate) } : {}) });
   const values: Array<[keyof Instruments['histograms'], number | undefined]> = [
     ['duration', m.durationInSeconds],
     ['arrivalToSubmission', m.arrivalToSubmissionInSeconds],

@@ -9,6 +9,7 @@ import { appRunIndex, RunIndex } from '../azure/runIndex';
 import { healthWindowInSeconds, routeHealth } from './serviceLevelAttainment';
 import type { RouteHealth, RouteHealthResponse } from './operatorApiTypes';
 import { OperatorError } from './operatorHttp';
+import { emitStuckRuns, telemetryEnabled } from '../azure/runTelemetry';
 
 const DAY_IN_MS = 86_400_000;
 /** A run still unfinished this long after its job's timeout is stuck: validation and the ending have had time. */
@@ -28,6 +29,17 @@ export async function countStuckRuns(index: RunIndex, route: BlobRoute, now: Dat
   const toMs = now.getTime() - (route.wait.timeoutInMinutes + STUCK_GRACE_IN_MINUTES) * 60_000;
   const page = await index.list({ routes: [route.name], kinds: ['blob'], statuses: ['Pending', 'Running'], toMs, pageSize: STUCK_COUNT_LIMIT }, now.getTime());
   return page.runs.length;
+}
+
+/** Sends each blob route's stuck runs to Application Insights (the stuck-runs alert); nothing without it. */
+export async function reportStuckRuns(index: RunIndex, now = new Date()): Promise<Record<string, number>> {
+  if (!telemetryEnabled()) return {};
+  const counts: Record<string, number> = {};
+  for (const route of appRoutes().routes) {
+    counts[route.name] = await countStuckRuns(index, route, now);
+    emitStuckRuns(route.name, counts[route.name]);
+  }
+  return counts;
 }
 
 export async function readRouteHealth(sources: RouteHealthSources, only: string | undefined, now = new Date()): Promise<RouteHealthResponse> {
