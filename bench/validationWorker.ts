@@ -17,7 +17,8 @@ export interface WorkerRequest {
   withSchema: ValidationRulesInput;
   /** Rules with a drift check, and the baseline scores it compares with. */
   withDrift: ValidationRulesInput;
-  driftBaseline: number[];
+  /** Baseline scores to pool (generated here, spread like the file's: argv cannot carry them). */
+  driftBaselineSize: number;
   rounds: number;
 }
 
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
     plain.push(await timedValidation(container, request.prefix, request.structure));
   }
   const schema = await timedValidation(container, request.prefix, request.withSchema);
-  const drift = await timedValidation(container, request.prefix, request.withDrift, request.driftBaseline);
+  const baseline = Array.from({ length: request.driftBaselineSize }, (_, i) => ((i * 104_729 + 17) % 10_000) / 10_000);
+  const drift = await timedValidation(container, request.prefix, request.withDrift, baseline);
   const figures: WorkerFigures = { raw, plain, schema, drift, idleRssInMb };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);
 }
