@@ -107,7 +107,7 @@ export class PredictionsAnalyzer {
       }
       return;
     }
-    if (this.#drift?.wantsCells && text !== undefined) this.#drift.addRow(splitCsvRecord(text, this.#rules.delimiter, this.#rules.quote));
+    if (this.#drift?.wantsCells && text !== undefined) this.#drift.addRecord(text, this.#rules.delimiter, this.#rules.quote);
     if (this.#expectedColumns === undefined) {
       this.#expectedColumns = fieldCount;
       this.#expectedColumnsFrom = 'first row';

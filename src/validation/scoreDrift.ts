@@ -6,6 +6,7 @@
 import type { DriftRule } from '../config/validationRules';
 import { ScoreProfile, ScoreSketch, ShiftMeter } from '../domain/scoreDistributions';
 import type { ValidationCheck } from './validationReport';
+import { splitCsvRecord } from './csvRecordScanner';
 
 /** The scores earlier runs kept, pooled, and which runs they came from. */
 export interface DriftBaseline {
@@ -69,8 +70,26 @@ export class ScoreDriftMeter {
 
   addRow(cells: readonly string[]): void {
     if (this.#index === undefined) return;
-    const cell = cells[this.#index];
-    const x = cell === undefined ? this.#sketch.addCell('') : this.#sketch.addCell(cell);
+    this.#add(cells[this.#index] ?? '');
+  }
+
+  /** One record's text: only the score cell is cut out (the whole row is split only when it has quotes). */
+  addRecord(text: string, delimiter: string, quote: string): void {
+    const index = this.#index;
+    if (index === undefined) return;
+    if (text.includes(quote)) return this.addRow(splitCsvRecord(text, delimiter, quote));
+    let start = 0;
+    for (let i = 0; i < index; i++) {
+      const next = text.indexOf(delimiter, start);
+      if (next < 0) return this.#add('');
+      start = next + 1;
+    }
+    const end = text.indexOf(delimiter, start);
+    this.#add(end < 0 ? text.slice(start) : text.slice(start, end));
+  }
+
+  #add(cell: string): void {
+    const x = this.#sketch.addCell(cell);
     if (x !== undefined) this.#meter?.add(x);
   }
 
