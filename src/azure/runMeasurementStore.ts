@@ -12,6 +12,8 @@ import { odataString } from './runIndexKeys';
 const MAX_TIME = 8_640_000_000_000_000;
 /** Rows one health read takes at most per route (a route running once a minute for a week is ~10,000). */
 export const MAX_MEASUREMENTS_PER_READ = 20_000;
+/** Completed runs a drift baseline looks back through for runs that kept their scores. */
+export const MAX_BASELINE_CANDIDATES = 500;
 
 type MeasurementEntity = { partitionKey: string; rowKey: string; m: string; outcome: string; finishedAt: string; profile?: string };
 
@@ -68,13 +70,19 @@ export class RunMeasurementStore {
     return { runs, truncated: false };
   }
 
-  /** The route's latest completed runs that kept a score profile, newest first (the drift rule's baseline). */
+  /**
+   * The route's latest completed runs that kept a score profile, newest first (the drift rule's baseline).
+   * Looks at most MAX_BASELINE_CANDIDATES completed runs back, so a rule added to a long-running route
+   * does not read its whole history before its first profiles exist.
+   */
   async latestProfiled(route: string, count: number, excludeRunId?: string): Promise<Array<{ runId: string; profile: string; finishedAt: string }>> {
     const filter = `PartitionKey eq ${odataString(partitionOf(route))} and outcome eq 'Completed'`;
     const found: Array<{ runId: string; profile: string; finishedAt: string }> = [];
+    let looked = 0;
     try {
       for await (const page of this.table.listEntities<MeasurementEntity>({ queryOptions: { filter, select: ['RowKey', 'profile', 'finishedAt'] } }).byPage({ maxPageSize: 100 })) {
         for (const e of page) {
+          if (++looked > MAX_BASELINE_CANDIDATES) return found;
           const runId = e.rowKey.slice(e.rowKey.indexOf('~') + 1);
           if (!e.profile || runId === excludeRunId) continue;
           found.push({ runId, profile: e.profile, finishedAt: e.finishedAt });
