@@ -216,6 +216,8 @@ describe('the operator dashboard in Chromium', () => {
     expect(await chart.getAttribute('data-points')).toBe('8');
     expect(await chart.locator('rect.duration').count()).toBe(8);
     expect(await chart.locator('polyline.success').count()).toBe(1);
+    expect(await chart.locator('circle.success-point').count()).toBe(1);
+    expect(await section.locator('p.legend').innerText()).toMatch(/^Per day, oldest left/);
     expect(await chart.getAttribute('aria-label')).toMatch(/1 of 8 periods had runs/);
     expect(await page.locator('section.route-health[data-route="web-other"]').innerText()).toMatch(/no slo/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-route-health.png'), fullPage: true });

@@ -734,15 +734,19 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       return svg('rect', { class: 'duration', x: (pad + i * step + step * 0.15).toFixed(1), y: (height - pad - barHeight).toFixed(1), width: Math.max(1, step * 0.7).toFixed(1), height: barHeight.toFixed(1) },
         svg('title', {}, `${when(p.from)}: ${p.runs} run(s), p95 ${p.p95DurationInMinutes ?? '—'} min, success ${percent(p.successRate)}`));
     });
-    const line = points
-      .map((p, i) => (p.successRate === undefined ? undefined : `${(pad + (i + 0.5) * step).toFixed(1)},${(pad + (1 - p.successRate) * (height - 2 * pad)).toFixed(1)}`))
-      .filter((x): x is string => x !== undefined);
+    const at = points
+      .map((p, i) => (p.successRate === undefined ? undefined : { x: (pad + (i + 0.5) * step).toFixed(1), y: (pad + (1 - p.successRate) * (height - 2 * pad)).toFixed(1), p }))
+      .filter((x): x is { x: string; y: string; p: TrendPoint } => x !== undefined);
+    const line = at.map((a) => `${a.x},${a.y}`);
+    // A dot per period with runs: a single period draws no line.
+    const dots = at.map((a) => svg('circle', { class: 'success-point', cx: a.x, cy: a.y, r: 3 }, svg('title', {}, `${when(a.p.from)}: success ${percent(a.p.successRate)}`)));
     const withRuns = points.filter((p) => p.runs > 0).length;
     const label = `Trend for ${route}: ${withRuns} of ${points.length} periods had runs; bars are p95 duration (longest ${longest} min), the line is the success rate.`;
     return svg('svg', { class: 'trend', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label, 'data-points': points.length },
       svg('rect', { class: 'frame', x: 0, y: 0, width, height }),
       ...bars,
       line.length ? svg('polyline', { class: 'success', points: line.join(' ') }) : svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'empty' }, 'no finished runs in this window'),
+      ...dots,
     );
   }
 
@@ -758,8 +762,9 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
     return h('section', { class: 'panel route-health', 'data-route': r.route, 'aria-labelledby': `health-${r.route}` },
       h('h2', { id: `health-${r.route}` }, h('a', { href: `#/?route=${encodeURIComponent(r.route)}` }, r.route), ' ', overall, ' ', h('span', { class: 'muted' }, r.kind)),
       h('p', { class: 'muted' }, facts_.join(' · ')),
-      r.slo ? objectivesTable(r) : h('p', null, `Success ${percent(r.overWindow.successRate)}, p95 ${r.overWindow.p95DurationInMinutes ?? '—'} min over ${r.window}. Add an slo: section to the route to judge it.`),
+      r.slo ? objectivesTable(r) : h('p', null, `Success ${percent(r.overWindow.successRate)}, p95 ${r.overWindow.p95DurationInMinutes ?? '—'} min over ${r.window}.${r.kind === 'blob' ? ' Add an slo: section to the route to judge it.' : ''}`),
       trendChart(r.route, r.trend),
+      h('p', { class: 'muted legend' }, `Per ${r.trend.length > 1 && Date.parse(r.trend[1].from) - Date.parse(r.trend[0].from) >= 86_400_000 ? 'day' : 'hour'}, oldest left: bars are the p95 duration (tallest ${Math.max(0, ...r.trend.map((p) => p.p95DurationInMinutes ?? 0))} min), the line is the success rate (top 100 %).`),
     );
   }
 

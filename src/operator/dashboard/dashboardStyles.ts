@@ -100,6 +100,8 @@ svg.trend { display: block; margin-top: 10px; max-width: 100%; height: auto; }
 svg.trend .frame { fill: var(--panel); stroke: var(--line); }
 svg.trend .duration { fill: var(--run); opacity: 0.55; }
 svg.trend .success { fill: none; stroke: var(--ok); stroke-width: 2; }
+svg.trend .success-point { fill: var(--ok); }
+p.legend { font-size: 0.85rem; margin: 4px 0 0; }
 svg.trend .empty { fill: var(--muted); font-size: 12px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
