@@ -83,9 +83,12 @@ export async function benchValidation(options: BenchOptions): Promise<BenchSecti
       },
     };
 
+    // The drift rule against a baseline of 25,000 scores from the same distribution (5 runs' kept samples).
+    const withDrift: ValidationRulesInput = { ...structure, drift: { column: 'score', statistic: 'both', action: 'fail' } };
+
     // Measured in a process of its own that does only this (see validationWorker.ts).
-    const { raw, plain, schema, idleRssInMb } = await measure({ connectionString: azurite.connectionString, container: 'bench-validation', prefix, blobName, structure, withSchema, rounds: 2 });
-    for (const run of [...plain, schema]) {
+    const { raw, plain, schema, drift, idleRssInMb } = await measure({ connectionString: azurite.connectionString, container: 'bench-validation', prefix, blobName, structure, withSchema, withDrift, driftBaselineSize: 25_000, rounds: 2 });
+    for (const run of [...plain, schema, drift]) {
       if (!run.passed) throw new Error(`The benchmark's predictions failed validation: ${run.summary}`);
     }
     const rawBest = best(raw, (r) => r.seconds);
@@ -97,6 +100,7 @@ export async function benchValidation(options: BenchOptions): Promise<BenchSecti
     const rawMbPerSecond = sizeMb / rawBest.seconds;
     const plainMbPerSecond = sizeMb / plainBest.seconds;
     const schemaMbPerSecond = sizeMb / schema.seconds;
+    const driftMbPerSecond = sizeMb / drift.seconds;
     const rows: BenchRow[] = [
       { name: 'predictions file', value: sizeMb, unit: 'MB', note: `${uploaded.rows} rows` },
       { name: 'raw download', value: rawMbPerSecond, unit: 'MB/s', note: `best of 2; ${(rawBest.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB in this process` },
@@ -106,6 +110,10 @@ export async function benchValidation(options: BenchOptions): Promise<BenchSecti
       { name: 'with row schema / raw download', value: schemaMbPerSecond / rawMbPerSecond, unit: 'x' },
       { name: 'peak RSS during validation', value: Math.max(...plain.map((r) => r.peakRssInMb)), unit: 'MB', note: `whole measuring process; ${plainBest.rssBeforeInMb.toFixed(0)} MB before, ${idleRssInMb.toFixed(0)} MB once loaded`, goal: { kind: 'max', target: 150, label: `validation peak RSS on a ${Math.round(sizeMb)} MB file` } },
       { name: 'peak RSS with row schema', value: schema.peakRssInMb, unit: 'MB', note: `${schema.rssBeforeInMb.toFixed(0)} MB before` },
+      { name: 'validation with drift (PSI + KS)', value: driftMbPerSecond, unit: 'MB/s', note: `${(drift.cpuSeconds / (sizeMb / 1024)).toFixed(1)} CPU s per GB; PSI ${drift.drift?.psi}, KS ${drift.drift?.ks} against 25,000 baseline scores` },
+      { name: 'with drift / raw download', value: driftMbPerSecond / rawMbPerSecond, unit: 'x' },
+      { name: 'with drift / without', value: driftMbPerSecond / plainMbPerSecond, unit: 'x' },
+      { name: 'peak RSS with drift', value: drift.peakRssInMb, unit: 'MB', note: `${drift.rssBeforeInMb.toFixed(0)} MB before; memory does not grow with the file (bins + a 5,000-score sample)` },
     ];
     return { title: `Validation of a ${Math.round(sizeMb)} MB predictions file (streamed from Azurite to a process of its own)`, rows };
   } finally {

@@ -15,6 +15,10 @@ export interface WorkerRequest {
   blobName: string;
   structure: ValidationRulesInput;
   withSchema: ValidationRulesInput;
+  /** Rules with a drift check, and the baseline scores it compares with. */
+  withDrift: ValidationRulesInput;
+  /** Baseline scores to pool (generated here, spread like the file's: argv cannot carry them). */
+  driftBaselineSize: number;
   rounds: number;
 }
 
@@ -29,12 +33,14 @@ export interface ValidationRun extends TimedRun {
   rows: number;
   passed: boolean;
   summary: string;
+  drift?: { psi?: number; ks?: number; detected: boolean };
 }
 
 export interface WorkerFigures {
   raw: Array<TimedRun & { bytes: number }>;
   plain: ValidationRun[];
   schema: ValidationRun;
+  drift: ValidationRun;
   /** The process's RSS once loaded, before anything was read. */
   idleRssInMb: number;
 }
@@ -53,7 +59,7 @@ async function rawDownload(container: ContainerClient, blobName: string): Promis
   return { bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: cpuSeconds(cpuBefore) };
 }
 
-async function timedValidation(container: ContainerClient, prefix: string, rules: ValidationRulesInput): Promise<ValidationRun> {
+async function timedValidation(container: ContainerClient, prefix: string, rules: ValidationRulesInput, baseline?: number[]): Promise<ValidationRun> {
   const rssBefore = process.memoryUsage.rss();
   let peak = rssBefore;
   // Sampled on the event loop, which validation yields to between chunks.
@@ -63,11 +69,11 @@ async function timedValidation(container: ContainerClient, prefix: string, rules
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   try {
-    const report = await validateJobOutputs({ outputs: { container, prefix }, rules });
+    const report = await validateJobOutputs({ outputs: { container, prefix }, rules, drift: baseline ? { runId: 'bench', baseline: { scores: baseline, runs: [{ runId: 'bench-baseline', scores: baseline.length }] } } : undefined });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = cpuSeconds(cpuBefore);
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { seconds, cpuSeconds: cpu, rssBeforeInMb: rssBefore / MB, peakRssInMb: peak / MB, rows: report.counts.predictionRows ?? 0, passed: report.passed, summary: report.summary };
+    return { seconds, cpuSeconds: cpu, rssBeforeInMb: rssBefore / MB, peakRssInMb: peak / MB, rows: report.counts.predictionRows ?? 0, passed: report.passed, summary: report.summary, drift: report.drift ? { psi: report.drift.psi, ks: report.drift.ks, detected: report.drift.detected } : undefined };
   } finally {
     clearInterval(sampler);
   }
@@ -85,7 +91,9 @@ async function main(): Promise<void> {
     plain.push(await timedValidation(container, request.prefix, request.structure));
   }
   const schema = await timedValidation(container, request.prefix, request.withSchema);
-  const figures: WorkerFigures = { raw, plain, schema, idleRssInMb };
+  const baseline = Array.from({ length: request.driftBaselineSize }, (_, i) => ((i * 104_729 + 17) % 10_000) / 10_000);
+  const drift = await timedValidation(container, request.prefix, request.withDrift, baseline);
+  const figures: WorkerFigures = { raw, plain, schema, drift, idleRssInMb };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);
 }
 

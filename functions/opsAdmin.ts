@@ -33,3 +33,4 @@ app.http('opsBackfillRunIndex', {
   extraInputs: [df.input.durableClient()],
   handler: operatorEndpoint((req, ctx: InvocationContext) => endpoints().backfillRunIndexEndpoint(req, durableClientFor(ctx), ctx)),
 });
+app.http('opsRouteHealth', { authLevel: 'function', methods: ['GET'], route: 'ops/health', handler: operatorEndpoint((req) => endpoints().routeHealthEndpoint(req)) });

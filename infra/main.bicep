@@ -100,6 +100,9 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Email address alerts go to (failed runs, validation failures, stuck runs, SLO burn, dead-lettered events); empty: none.')
+param alertEmail string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -187,6 +190,24 @@ module monitoring 'app/monitoring.bicep' = {
     location: location
     tags: tags
   }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'bp-${resourceToken}'
+    identityName: '${abbrs.managedIdentityUserAssignedIdentities}alerts-${resourceToken}'
+    actionGroupName: 'ag-batchpilot-${resourceToken}'
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    systemTopicIds: [storageSystemTopicId, workspaceSystemTopicId]
+    alertEmail: alertEmail
+  }
+  dependsOn: [
+    eventGrid
+  ]
 }
 
 module runtimeStorage 'app/storage.bicep' = {
@@ -517,6 +538,13 @@ var applicationInsightsRoles = [
     principalType: 'ServicePrincipal'
     role: 'monitoringMetricsPublisher'
     reason: 'Application Insights accepts telemetry only from Entra identities (local auth disabled)'
+  }
+  {
+    resource: monitoring.outputs.applicationInsightsName
+    principalId: alerts.outputs.identityPrincipalId
+    principalType: 'ServicePrincipal'
+    role: 'monitoringReader'
+    reason: 'the alert rules (alerts.bicep) query the run metrics with their own identity'
   }
 ]
 

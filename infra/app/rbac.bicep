@@ -14,11 +14,12 @@ var roleIds = {
   azureMLDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  monitoringReader: '43d0d8ad-25c7-4714-9337-8ba259a9fe05'
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
   durableTaskDataReader: 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac'
 }
 
-type roleName = 'storageBlobDataOwner' | 'storageBlobDataContributor' | 'storageBlobDataReader' | 'storageQueueDataContributor' | 'storageTableDataContributor' | 'azureMLDataScientist' | 'eventGridDataSender' | 'monitoringMetricsPublisher' | 'durableTaskDataContributor' | 'durableTaskDataReader'
+type roleName = 'storageBlobDataOwner' | 'storageBlobDataContributor' | 'storageBlobDataReader' | 'storageQueueDataContributor' | 'storageTableDataContributor' | 'azureMLDataScientist' | 'eventGridDataSender' | 'monitoringMetricsPublisher' | 'monitoringReader' | 'durableTaskDataContributor' | 'durableTaskDataReader'
 
 type principalKind = 'ServicePrincipal' | 'User' | 'Group' | 'ForeignGroup' | 'Device'
 

@@ -12,6 +12,7 @@ import type * as modelComparisonActivities from './modelComparisonActivities';
 import type * as modelDeploymentActivities from './modelDeploymentActivities';
 import type * as partitionActivities from './partitionActivities';
 import type * as runIndexActivities from './runIndexActivities';
+import type * as runMeasurementActivities from './runMeasurementActivities';
 import type * as runRecordActivities from './runRecordActivities';
 import type * as validationActivities from './validationActivities';
 import type { BatchJobRequest, JobInputSpec } from '../azure/batchScoring';
@@ -51,6 +52,8 @@ export const ACTIVITY = {
   readModelRollbackTarget: 'readModelRollbackTarget',
   // The run index (operator lists and counts).
   indexRun: 'indexRun',
+  // Route health and telemetry.
+  recordRunMeasurements: 'recordRunMeasurements',
 } as const;
 
 export type ActivityName = (typeof ACTIVITY)[keyof typeof ACTIVITY];
@@ -61,6 +64,7 @@ type Implementations = typeof inputTableActivities &
   typeof modelDeploymentActivities &
   typeof partitionActivities &
   typeof runIndexActivities &
+  typeof runMeasurementActivities &
   typeof runRecordActivities &
   typeof validationActivities;
 
@@ -133,6 +137,8 @@ export interface ValidateRunOutputsInput {
   jobName: string;
   /** The route's overrides.outputFileName, when it renames predictions.csv. */
   outputFileName?: string;
+  /** The route, whose latest completed runs are the drift rule's baseline (absent in runs from before drift). */
+  routeName?: string;
 }
 
 export interface AnnounceRunInput {
@@ -216,6 +222,8 @@ export interface ClosedBatch {
   markerUrl?: string;
   /** Why the batch cannot be scored (e.g. a manifest naming a missing file); its run fails with it. */
   refusal?: string;
+  /** When the batch's first file arrived (the ledger's earliest arrival). */
+  firstArrivalAt?: string;
 }
 
 export interface WriteInputTableInput {

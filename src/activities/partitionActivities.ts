@@ -59,7 +59,8 @@ export async function closePartitionBatch(input: ClosePartitionBatchInput, conte
       files = files.filter((f) => kept.has(arrivalKey(f.url, f.eTag)));
     }
     context.log(JSON.stringify({ runId: input.runId, message: `Closed batch ${input.batchNumber} with ${files.length} file(s)${marker ? ' and its marker' : ''}.` }));
-    return { batchNumber: input.batchNumber, runId: input.runId, files, markerUrl: marker?.url, refusal };
+    const firstArrivalAt = taken.map((a) => a.arrivedAt).filter(Boolean).sort()[0];
+    return { batchNumber: input.batchNumber, runId: input.runId, files, markerUrl: marker?.url, refusal, firstArrivalAt };
   });
 }
 

@@ -8,7 +8,8 @@ import { workspaceClient } from '../azure/workspaceClient';
 import { accountNameOf, blobServiceFor, pathStyleOriginsOf } from '../azure/storageClients';
 import { PermanentError } from '../azure/errorClassification';
 import { parseBlobUrl } from '../domain/blobUrls';
-import { validateJobOutputs, writeValidationReport, type InputSelection } from '../validation';
+import { loadDriftBaseline, validateJobOutputs, writeScoreProfile, writeValidationReport, type DriftBaseline, type InputSelection } from '../validation';
+import { appRunMeasurements } from '../azure/runMeasurementStore';
 
 export async function validateRunOutputs(input: ValidateRunOutputsInput, context: InvocationContext): Promise<ActivityResult<ValidationVerdict>> {
   return asActivityResult(context, input.runId, `Validating the outputs of job ${input.jobName}`, async () => {
@@ -29,10 +30,23 @@ export async function validateRunOutputs(input: ValidateRunOutputsInput, context
       const folder = parseBlobUrl(input.inputFolderUrl.replace(/\/+$/, '/_'), origins);
       inputs = { container: service.getContainerClient(folder.container), prefix: folder.blobPath.replace(/_$/, '') };
     }
-    const report = await validateJobOutputs({ outputs, inputs, rules: input.rules, outputFileName: input.outputFileName });
+    const drift = input.rules.drift;
+    const runs = service.getContainerClient(settings.runsContainer);
+    // A route's baseline is its own latest completed runs; a model run's sides (no route given) have none.
+    const baseline: DriftBaseline | undefined = drift && input.routeName ? await loadDriftBaseline(await appRunMeasurements(), runs, input.routeName, drift.baselineRuns, input.runId) : undefined;
+    const { scoreProfile, ...report } = await validateJobOutputs({ outputs, inputs, rules: input.rules, outputFileName: input.outputFileName, drift: drift ? { runId: input.runId, baseline } : undefined });
     const written = await writeValidationReport(outputs.container, outputs.prefix, report);
     const reportBlob = `${datastore.containerName}/${written.blobName}`;
-    context.log(JSON.stringify({ runId: input.runId, jobName: input.jobName, passed: report.passed, message: report.summary }));
-    return { passed: report.passed, summary: report.summary, failureReason: report.failureReason, counts: report.counts, checks: report.checks, reportBlob };
+    const profile = scoreProfile && scoreProfile.count > 0 && input.routeName ? await writeScoreProfile(runs, input.routeName, scoreProfile) : undefined;
+    context.log(JSON.stringify({ runId: input.runId, jobName: input.jobName, passed: report.passed, drift: report.drift ? { psi: report.drift.psi, ks: report.drift.ks, detected: report.drift.detected } : undefined, message: report.summary }));
+    return {
+      passed: report.passed,
+      summary: report.summary,
+      failureReason: report.failureReason,
+      counts: report.counts,
+      checks: report.checks,
+      reportBlob,
+      ...(report.drift ? { drift: { ...report.drift, ...(profile ? { profile } : {}) } } : {}),
+    };
   });
 }

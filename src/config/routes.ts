@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { validationRulesSchema } from './validationRules';
+import { sloSchema } from './serviceLevelObjectives';
 import { comparisonRulesSchema } from './comparisonRules';
 import { globProblem } from '../domain/pathGlobs';
 import { DEFAULT_EVENTS_RETRY } from './routeDefaults';
@@ -143,6 +144,7 @@ export const blobRouteSchema = z
     wait: waitSchema.default({ pollMinIntervalInSeconds: 15, pollMaxIntervalInSeconds: 600, timeoutInMinutes: 24 * 60, maxResubmissions: 2 }),
     validation: validationRulesSchema.optional(),
     events: eventsSchema.default({ typePrefix: 'Batchpilot', retry: DEFAULT_EVENTS_RETRY }),
+    slo: sloSchema.optional(),
   })
   .strict();
 

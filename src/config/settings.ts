@@ -25,7 +25,7 @@ export interface SettingDefinition {
 export const SETTINGS: readonly SettingDefinition[] = [
   { name: 'AzureWebJobsStorage', readBy: 'platform', required: true, connection: true, description: 'Runtime storage: host state, the arrivals and promotions ledgers, the run index (tables), and the Durable task hub (tables, queues) with the storage backend.' },
   { name: 'BATCHPILOT_TASK_HUB', readBy: 'app', required: true, description: 'Durable task hub name (host.json extensions.durableTask.hubName); with the dts backend, the name of the scheduler\'s task hub. The run index tables in runtime storage are named after it (<hub>Runs, <hub>RunsByTime, ...).' },
-  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', readBy: 'platform', required: false, description: 'Application Insights ingestion (no key: Entra auth below).' },
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', readBy: 'app', required: false, description: "Application Insights ingestion (no key: Entra auth below). The host's telemetry, and batchpilot's run metrics (src/azure/runTelemetry.ts, with the app's identity); unset locally: no metrics are sent." },
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', readBy: 'platform', required: false, description: "Entra auth for Application Insights: 'Authorization=AAD;ClientId=<identity client id>'." },
   { name: 'AZURE_CLIENT_ID', readBy: 'app', required: false, description: 'Client ID of the user-assigned managed identity DefaultAzureCredential uses.' },
   { name: 'BATCHPILOT_ROUTES_PATH', readBy: 'app', required: true, description: 'Routes file (YAML or JSON), relative to the app root; ${SETTING} placeholders are filled from settings.' },

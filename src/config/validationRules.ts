@@ -86,6 +86,20 @@ const rowSchemaSchema = z
   })
   .describe('JSON Schema each prediction row must satisfy; rows are objects keyed by column name when names are known.');
 
+const driftSchema = strictSection({
+  column: z
+    .union([z.number().int().min(0, 'column positions start at 0'), z.string().min(1, 'column names must not be empty')], { error: 'must be a column name or a 0-based column position' })
+    .describe('The score column whose distribution is compared (a name needs predictions.columns or header: true).'),
+  statistic: z
+    .enum(['psi', 'ks', 'both'], { error: "must be 'psi' (population stability index), 'ks' (Kolmogorov-Smirnov) or 'both'" })
+    .default('psi'),
+  psiThreshold: z.number().positive('must be positive (0.1 is a moderate shift, 0.25 a large one)').default(0.2).describe('Drift when the PSI is above this.'),
+  ksThreshold: z.number().positive('must be positive').max(1, 'must be at most 1 (the KS statistic is a difference of two shares)').default(0.1).describe('Drift when the KS statistic is above this.'),
+  baselineRuns: z.number().int('must be a whole number of runs').min(1, 'must be at least 1').max(20, 'must be at most 20').default(5).describe('How many of the route\'s latest completed runs make the baseline.'),
+  bins: z.number().int().min(2, 'must be at least 2').max(50, 'must be at most 50').default(10).describe('PSI bins, cut at the baseline\'s quantiles.'),
+  action: z.enum(['warn', 'fail'], { error: "must be 'warn' (publish <prefix>.Run.DriftDetected, the run completes) or 'fail' (the run fails validation)" }).default('warn'),
+});
+
 export const validationRulesSchema = strictSection({
   expectedFiles: z
     .array(outputRelativePath)
@@ -110,7 +124,17 @@ export const validationRulesSchema = strictSection({
     .max(1000, 'must be at most 1000')
     .default(10)
     .describe('How many offending lines a check lists (the count is always complete).'),
+  drift: driftSchema.optional().describe("Compares the score column's distribution with the route's latest completed runs."),
+}).superRefine((rules, ctx) => {
+  const column = rules.drift?.column;
+  if (typeof column !== 'string') return;
+  const { columns, header } = rules.predictions;
+  if (!columns && !header) ctx.addIssue({ code: 'custom', path: ['drift', 'column'], message: `names the column '${column}', but predictions has no header and no 'columns' list: give a 0-based position or add predictions.columns` });
+  else if (columns && !columns.includes(column)) ctx.addIssue({ code: 'custom', path: ['drift', 'column'], message: `names the column '${column}', which is not in predictions.columns (${columns.join(', ')})` });
 });
+
+/** The drift rule with every default filled in. */
+export type DriftRule = z.output<typeof driftSchema>;
 
 /** Rules with every default filled in, as validateJobOutputs uses them. */
 export type ValidationRules = z.output<typeof validationRulesSchema>;

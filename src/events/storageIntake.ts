@@ -32,16 +32,22 @@ export function routeTargets(route: BlobRoute): { workspaceId: string; topicEndp
  * The run one blob version makes on a perFile route: its deterministic ID and input. The intake and the
  * operator API's "start a run for this blob" share it, so both name the same blob version's run alike.
  */
-export function planFileRun(route: BlobRoute, location: BlobLocation, version: { eTag: string; contentLength?: number }, eventIds: string[]): { runId: string; input: ScoreBlobRunInput } {
+export function planFileRun(route: BlobRoute, location: BlobLocation, version: { eTag: string; contentLength?: number }, eventIds: string[], arrivedAt?: string): { runId: string; input: ScoreBlobRunInput } {
   const runId = blobRunId(route.name, location.url, version.eTag);
   const input: ScoreBlobRunInput = {
     runId,
     route,
     ...routeTargets(route),
-    trigger: { kind: 'blob', eventIds },
+    trigger: { kind: 'blob', eventIds, ...(arrivedAt ? { firstArrivalAt: arrivedAt } : {}) },
     files: [{ url: location.url, blobPath: location.blobPath, eTag: version.eTag, contentLength: version.contentLength }],
   };
   return { runId, input };
+}
+
+/** An event's time when it is one (the storage event's eventTime is when the blob was written). */
+function validTime(text: string | undefined): string | undefined {
+  const ms = text ? Date.parse(text) : NaN;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 /** The folder a window/marker partition's runs read as UriFolder input (with a trailing slash). */
@@ -69,7 +75,7 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
 
   if (route.batching.mode === 'perFile') {
     if (role !== 'input') return { action: 'dropped', reason: 'markers mean nothing on a perFile route' };
-    const { runId, input } = planFileRun(route, location, { eTag: parsed.arrival.eTag, contentLength: parsed.arrival.contentLength }, [parsed.arrival.eventId]);
+    const { runId, input } = planFileRun(route, location, { eTag: parsed.arrival.eTag, contentLength: parsed.arrival.contentLength }, [parsed.arrival.eventId], validTime(parsed.arrival.eventTime) ?? new Date().toISOString());
     const started = await startRunOnce(client, SCORE_BLOB_RUN, runId, input, context);
     return { action: started ? 'started' : 'duplicate', runId };
   }

@@ -5,6 +5,7 @@
 // and the rows that differ most. Memory grows with the baseline's rows (one key, score and label each),
 // never with the size of a file; the reading is done elsewhere, chunk by chunk.
 import type { ColumnRef, ComparisonRules } from '../config/comparisonRules';
+import { ShiftMeter } from '../domain/scoreDistributions';
 
 export type ComparisonCheckName =
   | 'columns'
@@ -46,6 +47,12 @@ export interface ComparisonMetrics {
   labelAgreement?: number;
   meanAbsScoreDifference?: number;
   maxAbsScoreDifference?: number;
+  /**
+   * How far the candidate's score distribution is from the baseline's, as the drift rule measures it
+   * (PSI over 10 bins at the baseline's deciles, KS at its percentiles), over every numeric score of each file.
+   */
+  scorePsi?: number;
+  scoreKs?: number;
 }
 
 export interface RowDifference {
@@ -142,6 +149,9 @@ export class PredictionsComparison {
   #scoreMax = 0;
   readonly #largest: RowDifference[] = [];
   readonly #disagreements: RowDifference[] = [];
+  /** Every numeric baseline score, until the first candidate row cuts the distribution's bins from them. */
+  #baselineScores: number[] | undefined = [];
+  #shift: ShiftMeter | undefined;
 
   constructor(rules: ComparisonRules) {
     this.#rules = rules;
@@ -161,6 +171,7 @@ export class PredictionsComparison {
     if (cols.missing.length || cells.length < cols.needed) return this.#unreadable('baseline', line);
     this.#counts.baselineRows++;
     const entry: BaselineEntry = { score: cols.score === undefined ? NaN : Number(cells[cols.score].trim() || NaN), label: cols.label === undefined ? undefined : cells[cols.label].trim(), matched: false };
+    if (Number.isFinite(entry.score)) this.#baselineScores?.push(entry.score);
     if (!this.#keyed) {
       this.#byPosition.push(entry);
       return;
@@ -177,6 +188,14 @@ export class PredictionsComparison {
     this.#phase = 'candidate';
     const cols = this.#columns.candidate;
     if (cols.missing.length || cells.length < cols.needed) return this.#unreadable('candidate', line);
+    if (this.#baselineScores) {
+      this.#shift = this.#baselineScores.length ? new ShiftMeter(this.#baselineScores, 10) : undefined;
+      this.#baselineScores = undefined;
+    }
+    if (this.#shift && cols.score !== undefined) {
+      const score = Number(cells[cols.score].trim() || NaN);
+      if (Number.isFinite(score)) this.#shift.add(score);
+    }
     const index = this.#counts.candidateRows++;
     let base: BaselineEntry | undefined;
     let display: string;
@@ -234,6 +253,7 @@ export class PredictionsComparison {
       labelAgreement: this.#labelCompared ? this.#labelAgreements / this.#labelCompared : undefined,
       meanAbsScoreDifference: this.#scoreCompared ? this.#scoreSum / this.#scoreCompared : undefined,
       maxAbsScoreDifference: this.#scoreCompared ? this.#scoreMax : undefined,
+      ...this.#distributionShift(),
     };
     const checks: ComparisonCheck[] = [];
     const missing = [...new Set([...this.#columns.baseline.missing, ...this.#columns.candidate.missing])];
@@ -292,6 +312,7 @@ export class PredictionsComparison {
       metrics.labelAgreement !== undefined ? `labels agree ${formatRatio(metrics.labelAgreement)}` : undefined,
       metrics.meanAbsScoreDifference !== undefined ? `mean |Δscore| ${formatNumber(metrics.meanAbsScoreDifference)}` : undefined,
       metrics.maxAbsScoreDifference !== undefined ? `max |Δscore| ${formatNumber(metrics.maxAbsScoreDifference)}` : undefined,
+      metrics.scorePsi !== undefined ? `score PSI ${formatNumber(metrics.scorePsi)}, KS ${formatNumber(metrics.scoreKs ?? 0)}` : undefined,
     ].filter(Boolean).join(', ');
     return {
       passed: failed.length === 0,
@@ -311,6 +332,11 @@ export class PredictionsComparison {
       largestScoreDifferences: this.#largest,
       labelDisagreements: this.#disagreements,
     };
+  }
+
+  #distributionShift(): Pick<ComparisonMetrics, 'scorePsi' | 'scoreKs'> {
+    const shift = this.#shift?.result();
+    return shift ? { scorePsi: Math.round(shift.psi * 10_000) / 10_000, scoreKs: Math.round(shift.ks * 10_000) / 10_000 } : {};
   }
 
   #resolve(names: readonly string[] | undefined): SideColumns {

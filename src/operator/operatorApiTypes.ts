@@ -289,3 +289,61 @@ export interface ActionResult {
 export interface OperatorErrorBody {
   error: { code: string; message: string };
 }
+
+// ---- Route health (GET ops/health) ----
+
+/** One objective of a route's `slo:` section over a period: the figure and whether it is met (undefined: no runs to judge). */
+export interface ObjectiveAttainment {
+  name: 'successRate' | 'p95DurationInMinutes' | 'maxFailedFileRatio';
+  objective: number;
+  actual?: number;
+  met?: boolean;
+  /** maxFailedFileRatio: runs above the limit. */
+  runsOver?: number;
+}
+
+export interface PeriodHealth {
+  from: string;
+  to: string;
+  /** Runs that finished in the period. */
+  runs: number;
+  succeeded: number;
+  failed: number;
+  successRate?: number;
+  p95DurationInMinutes?: number;
+  worstFailedFileRatio?: number;
+  objectives: ObjectiveAttainment[];
+  /** Every objective that could be judged is met; undefined when none could (no runs, or no slo). */
+  attained?: boolean;
+  /** How fast the success-rate error budget burns: 1 spends it exactly over the window. */
+  burnRate?: number;
+}
+
+export interface TrendPoint {
+  /** Start of the hour or day. */
+  from: string;
+  runs: number;
+  successRate?: number;
+  p95DurationInMinutes?: number;
+}
+
+export interface RouteHealth {
+  route: string;
+  kind: 'blob' | 'model';
+  slo?: { successRate?: number; p95DurationInMinutes?: number; maxFailedFileRatio?: number; window: string };
+  /** The window `overWindow` covers (the slo's, else 7d). */
+  window: string;
+  last24h: PeriodHealth;
+  overWindow: PeriodHealth;
+  trend: TrendPoint[];
+  lastRun?: { runId: string; outcome: string; finishedAt: string; drift?: { psi?: number; ks?: number; detected: boolean } };
+  /** Runs the run index shows unfinished past the route's timeout. */
+  stuckRuns?: number;
+  /** The read stopped at its row limit before the window's start: figures cover the newest runs only. */
+  truncated?: boolean;
+}
+
+export interface RouteHealthResponse {
+  asOf: string;
+  routes: RouteHealth[];
+}

@@ -13,6 +13,7 @@
 //   GET  ops/me                        the caller, its roles, and whether it may change things
 //   GET  ops/index                     whether the run index is ready (lists and counts come from it)
 //   POST ops/index/backfill            write runs from before the index into it, for a while { reason }
+//   GET  ops/health                    per route: SLO attainment over 24 h and the window, burn rate, trend (route)
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
@@ -27,6 +28,7 @@ import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
 import { instanceExists } from '../azure/runStarter';
 import { clip } from '../domain/untrustedText';
+import { cachedRouteHealth } from './routeHealth';
 
 const RUN_ACTIONS = ['terminate', 'rerun', 'approve', 'reject'] as const;
 
@@ -191,4 +193,13 @@ export async function backfillRunIndexEndpoint(request: HttpRequest, client: Dur
     return { result: { ...shown } };
   });
   return jsonResponse(200, result);
+}
+
+export async function routeHealthEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
+  requireReader(request);
+  const query = queryOf(request);
+  checkQueryNames(query, ['route']);
+  const route = query.get('route')?.trim() || undefined;
+  if (route !== undefined && !/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/.test(route)) throw new OperatorError(400, 'InvalidFilter', `route '${clip(route)}' is not a route name (3-40 lower-case letters, digits and hyphens).`);
+  return jsonResponse(200, await cachedRouteHealth(route));
 }

@@ -134,6 +134,14 @@ async function nextRerunId(client: DurableClient, runId: string): Promise<string
   throw new OperatorError(409, 'TooManyReruns', `Run '${rerunBaseOf(runId)}' has been rerun ${MAX_RERUNS} times; start a fresh run instead.`);
 }
 
+/** A rerun is started by an operator, not by an arrival: its latency from arrival would measure the original's. */
+function withoutArrival(input: Record<string, unknown>): Record<string, unknown> {
+  const trigger = input.trigger;
+  if (!trigger || typeof trigger !== 'object' || !('firstArrivalAt' in trigger)) return {};
+  const { firstArrivalAt: _dropped, ...rest } = trigger as Record<string, unknown>;
+  return { trigger: rest };
+}
+
 export async function rerunRun(caller: ActionCaller, runId: string): Promise<ActionResult> {
   const { run, status } = await requireRun(caller.client, runId);
   if (!FINISHED_STATUSES.includes(status.status)) {
@@ -144,7 +152,7 @@ export async function rerunRun(caller: ActionCaller, runId: string): Promise<Act
   return audited(caller, 'rerun', runId, {}, async () => {
     for (let tries = 0; ; tries++) {
       const newRunId = await nextRerunId(caller.client, runId);
-      const input = { ...original, ...('runId' in original ? { runId: newRunId } : {}), rerunOf: runId };
+      const input = { ...original, ...('runId' in original ? { runId: newRunId } : {}), ...withoutArrival(original), rerunOf: runId };
       await indexRunStarting(run.name, newRunId, input, { warn: (m: string) => caller.log(m) });
       try {
         await caller.client.startNew(run.name, { instanceId: newRunId, input });

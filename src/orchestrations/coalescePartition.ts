@@ -87,7 +87,7 @@ export function* coalescePartition(context: OrchestrationContext): Generator<Tas
         route,
         workspaceId: input.workspaceId,
         topicEndpoint: input.topicEndpoint,
-        trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl },
+        trigger: { kind: 'blob', eventIds: [], partition, batchNumber: batch.batchNumber, markerUrl: batch.markerUrl, ...(batch.firstArrivalAt ? { firstArrivalAt: batch.firstArrivalAt } : {}) },
         files: batch.files,
         folderUrl: input.folderUrl,
         refusal: batch.refusal,

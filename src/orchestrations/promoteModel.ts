@@ -17,6 +17,7 @@ import { ledgerEntry, promotionRecord, PromotionRun } from './promotionRecords';
 import { replaySafeLog, RunLog } from './replaySafeLog';
 import { endRun, RunEnding } from './runEnding';
 import { runIndexer, RunIndexer } from './runIndexing';
+import { measureRun } from './runMeasuring';
 import { SCORE_SIDE_BY_SIDE, ScoreSideBySideInput } from './scoreSideBySide';
 import { callSubOrchestration } from './subOrchestrations';
 
@@ -202,7 +203,15 @@ export function* promoteModel(context: OrchestrationContext): Generator<Task, Pr
     summary: promotionRecord(run, startedAt, context.df.currentUtcDateTime.toISOString()),
     retry: route.events.retry,
     result: { runId, outcome: run.outcome, reason: run.reason, candidateDeployment: run.resolved?.candidateDeployment, baselineDeployment: run.resolved?.baselineDeployment, comparison: run.comparison, decision: run.decision, eventType },
+    measurements: measureModelRun(run, startedAt, context.df.currentUtcDateTime.toISOString()),
   }, status, log, index);
+}
+
+/** A promotion's measurements: the candidate side's validation stands for the run's (it is what gets promoted). */
+function measureModelRun(run: PromotionRun, startedAt: string, finishedAt: string) {
+  const candidate = run.scoring?.sides.candidate;
+  const baseline = run.scoring?.sides.baseline;
+  return measureRun({ runId: run.input.runId, route: run.input.route.name, kind: 'model', outcome: run.outcome, startedAt, finishedAt, jobs: [candidate?.job, baseline?.job], validation: candidate?.validation });
 }
 
 /** What the scoring step is asked: the validation data, on the candidate and the baseline, written under the route's output path. */

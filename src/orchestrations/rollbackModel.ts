@@ -10,6 +10,7 @@ import { ACTIVITY, ActivityFailedError, callActivity, ModelRollbackTarget, RunAn
 import type { LedgerEntry } from '../model/ledgerEntries';
 import { replaySafeLog } from './replaySafeLog';
 import { endRun, RunEnding, RunEndingRetry } from './runEnding';
+import { measureRun } from './runMeasuring';
 import { runIndexer } from './runIndexing';
 
 export const ROLLBACK_MODEL = 'rollbackModel';
@@ -142,5 +143,6 @@ export function* rollbackModel(context: OrchestrationContext): Generator<Task, R
     summary,
     retry: input.eventsRetry,
     result: { runId, outcome, reason: failure, restored: switched?.current, replaced: switched ? target?.current : undefined, eventType },
+    measurements: measureRun({ runId, route: input.routeName, kind: 'rollback', outcome, startedAt, finishedAt }),
   });
 }

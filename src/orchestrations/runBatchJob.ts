@@ -67,6 +67,10 @@ export interface JobAttempt {
   status?: string;
   output: OutputLocation;
   adopted: boolean;
+  /** When the job was submitted (or adopted), first seen Running, and first seen ended: its queue and run time. */
+  submittedAt?: string;
+  runningAt?: string;
+  endedAt?: string;
 }
 
 export interface JobWaitProgress {
@@ -80,6 +84,8 @@ export interface JobWaitProgress {
   lastPollError?: string;
   eventsSeen: number;
   eventsFlowing: boolean;
+  /** Calls to Azure ML's control and batch data planes so far (absent in runs started before it was counted). */
+  controlPlaneCalls?: number;
   pollIntervalInSeconds: number;
   nextPollAt: string;
   generation: number;
@@ -96,6 +102,8 @@ interface JobResultCommon {
   scoringUri?: string;
   polls: number;
   eventsSeen: number;
+  /** Absent in results of runs from before it was counted. */
+  controlPlaneCalls?: number;
   startedAt: string;
   finishedAt: string;
 }
@@ -157,6 +165,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       scoringUri: p.endpoint?.scoringUri,
       polls: p.polls,
       eventsSeen: p.eventsSeen,
+      controlPlaneCalls: p.controlPlaneCalls ?? 0,
       startedAt: p.startedAt,
       finishedAt: context.df.currentUtcDateTime.toISOString(),
     };
@@ -182,8 +191,20 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     context.df.setCustomStatus(status);
   };
 
+  const called = (calls = 1): void => {
+    p.controlPlaneCalls = (p.controlPlaneCalls ?? 0) + calls;
+  };
+  // What batchpilot observed of the job's life; Azure ML's own timestamps would cost another read per job.
+  const observe = (job: JobAttempt, status: string | undefined): void => {
+    job.status = status;
+    const now = context.df.currentUtcDateTime.toISOString();
+    if (status === 'Running' || status === 'Finalizing') job.runningAt ??= now;
+    if (isTerminalJobStatus(status)) job.endedAt ??= now;
+  };
+
   if (!p.endpoint) {
     publishStatus('resolving endpoint');
+    called();
     p.endpoint = yield* callActivity(context, ACTIVITY.resolveBatchEndpoint, { workspaceId: input.workspaceId, endpoint: input.endpoint, deployment: input.deployment });
   }
 
@@ -202,7 +223,10 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
         deploymentIsDefault: p.endpoint.deploymentIsDefault,
         request: jobRequestFor(input, attempt),
       });
-      current = { attempt, jobName: submitted.jobName, status: submitted.status, output: outputFor(input, attempt), adopted: submitted.adopted };
+      // Adopting reads the job list once; submitting reads it, then invokes.
+      called(submitted.adopted ? 1 : 2);
+      current = { attempt, jobName: submitted.jobName, output: outputFor(input, attempt), adopted: submitted.adopted, submittedAt: context.df.currentUtcDateTime.toISOString() };
+      observe(current, submitted.status);
       p.attempts.push(current);
       const now = context.df.currentUtcDateTime;
       p.pollIntervalInSeconds = input.wait.pollMinIntervalInSeconds;
@@ -215,6 +239,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       if (current.status === 'Completed') return completed(current);
       const outcome = current.status === 'Canceled' ? 'Canceled' : 'Failed';
       // The reason is a detail: the job has ended either way, so a failed read does not fail the run.
+      if (outcome === 'Failed') called();
       const detail = outcome === 'Failed' ? yield* attemptActivity(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId }) : undefined;
       const error = detail?.ok ? detail.value.error : undefined;
       return finish(outcome, outcome === 'Failed' ? `Azure ML job ${current.jobName} failed${error ? `: ${error}` : ''}.` : `Azure ML job ${current.jobName} was cancelled${p.attempts.length > 1 ? ` after ${p.attempts.length} attempts` : ''}.`);
@@ -245,7 +270,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
       p.eventsSeen += 1;
       const e = statusEvent.result as JobStatusEvent;
       if (e && e.jobName === current.jobName && e.status) {
-        current.status = e.status;
+        observe(current, e.status);
         // Events are flowing: polling only guards against lost events, so it can slow to the maximum.
         p.eventsFlowing = true;
         p.pollIntervalInSeconds = input.wait.pollMaxIntervalInSeconds;
@@ -257,10 +282,11 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
     // One attempt per poll: a failing poll waits for the next one on a durable timer, still racing events.
     const polled = yield* attemptActivity(context, ACTIVITY.getBatchJobStatus, { workspaceId: input.workspaceId, jobName: current.jobName, runId: input.runId });
     p.polls += 1;
+    called();
     p.pollIntervalInSeconds = Math.min(p.pollIntervalInSeconds * 2, input.wait.pollMaxIntervalInSeconds);
     p.nextPollAt = addSeconds(context.df.currentUtcDateTime, p.pollIntervalInSeconds);
     if (polled.ok) {
-      current.status = polled.value.status;
+      observe(current, polled.value.status);
       p.pollFailures = 0;
       p.lastPollError = undefined;
       continue;
@@ -280,6 +306,7 @@ export function* runBatchJob(context: OrchestrationContext): Generator<Task, Run
 
   /** Asks Azure ML to cancel the job; the problem when it could not, so the run can say so instead of failing without an outcome. */
   function* cancelJob(jobName: string): Generator<Task, string | undefined, unknown> {
+    called();
     try {
       yield* callActivity(context, ACTIVITY.cancelBatchJob, { workspaceId: input.workspaceId, jobName, runId: input.runId });
       return undefined;

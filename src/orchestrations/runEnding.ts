@@ -12,11 +12,13 @@ import {
   ActivityAttempt,
   attemptActivity,
   backoffDelayInSeconds,
+  INDEX_RETRY,
   outcomeEventId,
   RunAnnouncement,
   WriteRunRecordOutput,
 } from '../activities/contracts';
 import { DEFAULT_EVENTS_RETRY } from '../config/routeDefaults';
+import type { RunMeasurements } from '../domain/runMeasurements';
 import type { RunLog } from './replaySafeLog';
 import type { RunIndexer } from './runIndexing';
 
@@ -44,6 +46,8 @@ export interface RunEnding<R> {
   /** Absent in runs started before routes had events.retry: the defaults apply. */
   retry?: RunEndingRetry;
   result: R;
+  /** What the run measured (route health, Application Insights); recorded once, as the ending starts. */
+  measurements?: RunMeasurements;
   progress?: RunEndingProgress;
 }
 
@@ -102,6 +106,11 @@ export function* endRun<R extends RunOutcomeOf>(context: OrchestrationContext, e
   const r = ending.result;
   // The index shows the outcome before the event announces it: a subscriber that asks sees it.
   if (hooks.index) yield* hooks.index.write('Completed', { output: hooks.indexed?.(r) ?? { outcome: r.outcome, reason: r.reason } });
+  // Only the first generation records: one that resumes a long outage's ending already did.
+  if (ending.measurements && !ending.progress) {
+    const measured = yield* attemptActivity(context, ACTIVITY.recordRunMeasurements, ending.measurements, INDEX_RETRY);
+    if (!measured.ok) hooks.log(`The run's measurements were not recorded (route health and telemetry will miss this run): ${measured.message}`, { failureClass: 'measurements' });
+  }
   try {
     ended = yield* recordThenAnnounce(context, ending, hooks);
   } catch (err) {

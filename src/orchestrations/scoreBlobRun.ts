@@ -3,7 +3,7 @@
 // Run.Completed / Run.Failed / Run.ValidationFailed. Every failure ends in exactly one failure event and a
 // run record that says why; the record and the event outlast a storage or topic outage (runEnding).
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ACTIVITY, ActivityFailedError, callActivity, RunAnnouncement, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
+import { ACTIVITY, ActivityFailedError, attemptActivity, callActivity, INDEX_RETRY, RunAnnouncement, ValidationVerdict, WriteRunRecordOutput } from '../activities/contracts';
 import type { BlobRoute } from '../config/routes';
 import type { JobInputSpec } from '../azure/batchScoring';
 import { RUN_BATCH_JOB, RunBatchJobInput, RunBatchJobResult } from './runBatchJob';
@@ -13,6 +13,7 @@ import { endRun, RunEnding } from './runEnding';
 import { callSubOrchestration } from './subOrchestrations';
 import { jobInstanceId } from '../domain/runIds';
 import { runIndexer } from './runIndexing';
+import { driftOf, measureRun } from './runMeasuring';
 
 export const SCORE_BLOB_RUN = 'scoreBlobRun';
 
@@ -29,7 +30,8 @@ export interface ScoreBlobRunInput {
   route: BlobRoute;
   workspaceId: string;
   topicEndpoint: string;
-  trigger: { kind: 'blob'; eventIds: string[]; partition?: string; batchNumber?: number; markerUrl?: string };
+  /** `firstArrivalAt`: when the run's first input arrived (absent for operator starts and older runs). */
+  trigger: { kind: 'blob'; eventIds: string[]; partition?: string; batchNumber?: number; markerUrl?: string; firstArrivalAt?: string };
   files: RunInputFile[];
   /** Folder URL for UriFolder input (window/marker partitions). */
   folderUrl?: string;
@@ -137,7 +139,10 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
         rules: route.validation,
         jobName: job.jobName,
         outputFileName: route.target.overrides.outputFileName,
+        routeName: route.name,
       });
+      const drift = driftOf(validation);
+      if (drift?.detected && route.validation.drift?.action === 'warn') yield* announceDrift(drift);
       if (validation.passed) outcome = 'Completed';
       else {
         outcome = 'ValidationFailed';
@@ -149,6 +154,19 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
   } catch (err) {
     reason = err instanceof ActivityFailedError ? err.failure.message : (err as Error).message;
     log(`Run failed: ${reason}`, { failureClass: err instanceof ActivityFailedError ? 'permanent' : 'exhausted-retries' });
+  }
+
+  /** The drift warning: its own event beside the outcome; a topic outage loses only the warning, never the run. */
+  function* announceDrift(drift: NonNullable<ReturnType<typeof driftOf>>): Generator<Task, void, unknown> {
+    const type = `${prefix}.Run.DriftDetected`;
+    const sent = yield* attemptActivity(context, ACTIVITY.announceRun, {
+      runId,
+      topicEndpoint: input.topicEndpoint,
+      type,
+      subject: `routes/${route.name}/runs/${runId}`,
+      data: { runId, route: route.name, jobName: job?.jobName, output: job?.output?.uri, ...drift },
+    }, INDEX_RETRY);
+    if (!sent.ok) log(`${type} could not be published: ${sent.message}`, { failureClass: sent.failureClass });
   }
 
   const eventType = `${prefix}.Run.${outcome}`;
@@ -185,5 +203,6 @@ export function* scoreBlobRun(context: OrchestrationContext): Generator<Task, Sc
     summary,
     retry: route.events.retry,
     result: { runId, outcome, reason, jobName: job?.jobName, output: job?.output?.uri, validation, eventType },
+    measurements: measureRun({ runId, route: route.name, kind: 'blob', outcome, startedAt, finishedAt, firstArrivalAt: input.trigger.firstArrivalAt, jobs: [job], validation }),
   });
 }

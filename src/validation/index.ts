@@ -10,7 +10,9 @@ export {
   type ValidationRules,
   type ValidationRulesInput,
 } from '../config/validationRules';
-export { validateJobOutputs, type JobOutputsLocation, type ValidateJobOutputsOptions } from './validateJobOutputs';
+export { validateJobOutputs, type JobOutputsLocation, type ValidateJobOutputsOptions, type ValidationOutcome } from './validateJobOutputs';
+export { ScoreDriftMeter, checkDrift, type DriftBaseline, type DriftFindings } from './scoreDrift';
+export { loadDriftBaseline, writeScoreProfile, scoreProfileBlobName } from './scoreProfiles';
 export { ExistingOutputError, writeValidationReport, type WriteValidationReportOptions, type WrittenValidationReport } from './writeValidationReport';
 export {
   VALIDATION_REPORT_FILE,

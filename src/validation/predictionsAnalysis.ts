@@ -5,6 +5,7 @@
 import { CsvRecordScanner, splitCsvRecord, type CsvScanSummary } from './csvRecordScanner';
 import { coerceCell, compileRowSchema, type CellKind, type CompiledRowSchema, type RowValue } from '../config/rowSchema';
 import type { ValidationRules } from '../config/validationRules';
+import type { ScoreDriftMeter } from './scoreDrift';
 
 export interface LineProblem {
   line: number;
@@ -47,8 +48,11 @@ export class PredictionsAnalyzer {
   #schemaChecked = 0;
   #schemaViolations = 0;
   readonly #schemaViolationSamples: LineProblem[] = [];
+  readonly #drift: ScoreDriftMeter | undefined;
 
-  constructor(rules: ValidationRules) {
+  /** `drift`: fed the cells of every data row (the drift rule's score column). */
+  constructor(rules: ValidationRules, drift?: ScoreDriftMeter) {
+    this.#drift = drift;
     this.#rules = rules.predictions;
     this.#maxSamples = rules.maxReportedFailures;
     this.#schema = rules.rowSchema ? compileRowSchema(rules.rowSchema) : undefined;
@@ -60,13 +64,14 @@ export class PredictionsAnalyzer {
     this.#scanner = new CsvRecordScanner({
       delimiter: this.#rules.delimiter,
       quote: this.#rules.quote,
-      recordText: this.#schema ? 'all' : this.#rules.header ? 'first' : 'none',
+      recordText: this.#schema || drift ? 'all' : this.#rules.header ? 'first' : 'none',
       // Batch outputs are UTF-8 text; anything else would be read wrongly by whoever reads them next.
       checkUtf8: true,
       onRecord: (line, fieldCount, text) => this.#onRecord(line, fieldCount, text),
     });
     // Rows with the expected cells need no per-row look when no schema reads them: the scanner counts them.
-    this.#scanner.countQuietly(this.#expectedColumns);
+    if (!drift) this.#scanner.countQuietly(this.#expectedColumns);
+    else if (!this.#rules.header) drift.useColumnNames(this.#columnNames);
   }
 
   write(chunk: Buffer): void {
@@ -94,17 +99,19 @@ export class PredictionsAnalyzer {
       this.#header = text === undefined ? [] : splitCsvRecord(text, this.#rules.delimiter, this.#rules.quote).map((h) => h.trim());
       this.#columnNames ??= this.#header;
       this.#headerRecords = 1;
+      this.#drift?.useColumnNames(this.#columnNames);
       if (this.#expectedColumns === undefined) {
         this.#expectedColumns = fieldCount;
         this.#expectedColumnsFrom = 'header';
-        this.#scanner.countQuietly(fieldCount);
+        if (!this.#drift) this.#scanner.countQuietly(fieldCount);
       }
       return;
     }
+    if (this.#drift?.wantsCells && text !== undefined) this.#drift.addRecord(text, this.#rules.delimiter, this.#rules.quote);
     if (this.#expectedColumns === undefined) {
       this.#expectedColumns = fieldCount;
       this.#expectedColumnsFrom = 'first row';
-      this.#scanner.countQuietly(fieldCount);
+      if (!this.#drift) this.#scanner.countQuietly(fieldCount);
     } else if (fieldCount !== this.#expectedColumns) {
       this.#columnMismatches++;
       if (this.#columnMismatchSamples.length < this.#maxSamples) {

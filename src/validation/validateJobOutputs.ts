@@ -10,6 +10,8 @@ import { failedFileFigures, JobProgressLogParser, type JobProgressSummary } from
 import { PredictionsAnalyzer, type LineProblem, type PredictionsAnalysis } from './predictionsAnalysis';
 import { DEFAULT_PREDICTIONS_FILE, parseValidationRules, predictionsFileOf, type ValidationRules, type ValidationRulesInput } from '../config/validationRules';
 import type { OutputFileState, ValidationCheck, ValidationReport } from './validationReport';
+import { checkDrift, DriftBaseline, ScoreDriftMeter } from './scoreDrift';
+import type { ScoreProfile } from '../domain/scoreDistributions';
 
 export interface JobOutputsLocation {
   container: ContainerClient;
@@ -28,12 +30,18 @@ export interface ValidateJobOutputsOptions {
    * outputFileName): it then stands in for that default in expectedFiles and as the predictions file.
    */
   outputFileName?: string;
+  /** For the rules' drift check: the run (it seeds the kept sample) and the baseline of earlier runs' scores. */
+  drift?: { runId: string; baseline?: DriftBaseline };
   abortSignal?: AbortSignal;
 }
+
+/** The report, and the sample of scores this run keeps for later baselines when the rules check drift. */
+export type ValidationOutcome = ValidationReport & { scoreProfile?: ScoreProfile };
 
 interface PredictionsResult {
   bytes: number;
   analysis: PredictionsAnalysis;
+  drift?: ScoreDriftMeter;
 }
 
 interface JobLogResult {
@@ -47,7 +55,7 @@ interface JobLogResult {
  * failed; rejects only when storage could not be read (TransientError: retry; PermanentError: e.g. no
  * permission) or the rules themselves are invalid (ValidationRulesError), or on abort.
  */
-export async function validateJobOutputs(options: ValidateJobOutputsOptions): Promise<ValidationReport> {
+export async function validateJobOutputs(options: ValidateJobOutputsOptions): Promise<ValidationOutcome> {
   const startedAt = Date.now();
   const rules = withOutputFileName(parseValidationRules(options.rules ?? {}), options.outputFileName);
   const container = options.outputs.container;
@@ -68,7 +76,7 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
     });
 
   const reads = Promise.all([
-    guard(readPredictions(container, prefix + predictionsFile, rules, abortSignal)),
+    guard(readPredictions(container, prefix + predictionsFile, rules, abortSignal, rules.drift ? new ScoreDriftMeter(rules.drift, options.drift?.runId ?? prefix, options.drift?.baseline) : undefined)),
     guard(Promise.all(expected.filter((f) => f !== predictionsFile).map(async (f) => [f, await getBlobSize(container, prefix + f, { abortSignal })] as const))),
     guard(rules.maxFailedFileRatio !== undefined ? readJobLog(container, prefix, rules.jobLog.path, abortSignal) : Promise.resolve(undefined)),
     guard(
@@ -102,11 +110,13 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
     rules.rowCount.matchInputs ? checkRowCount(context) : undefined,
     rules.maxFailedFileRatio !== undefined ? checkFailedFileRatio(context, rules.maxFailedFileRatio) : undefined,
     rules.rowSchema ? checkRowSchema(context) : undefined,
+    predictions?.drift ? checkDrift(predictions.drift.findings(), predictionsFile) : undefined,
   ].filter((c): c is ValidationCheck => c !== undefined);
 
   const figures = jobLog ? failedFileFigures(jobLog.summary, inputs?.files) : undefined;
   const failed = checks.filter((c) => !c.passed);
-  const report: ValidationReport = {
+  const drift = predictions?.drift?.findings();
+  const report: ValidationOutcome = {
     passed: failed.length === 0,
     summary: '',
     failureReason: failed[0]?.detail,
@@ -121,8 +131,10 @@ export async function validateJobOutputs(options: ValidateJobOutputsOptions): Pr
     },
     outputs: { container: container.containerName, prefix, predictionsFile, files },
     jobLog: jobLog && jobLog.files.length ? { files: jobLog.files, dialect: jobLog.summary.dialect } : undefined,
+    ...(drift ? { drift } : {}),
     validatedAt: new Date(startedAt).toISOString(),
     durationInMs: Date.now() - startedAt,
+    ...(predictions?.drift ? { scoreProfile: predictions.drift.profile() } : {}),
   };
   report.summary = summarize(report, failed);
   return report;
@@ -134,12 +146,12 @@ function withOutputFileName(rules: ValidationRules, outputFileName: string | und
   return parseValidationRules({ ...rules, expectedFiles: [outputFileName] });
 }
 
-async function readPredictions(container: ContainerClient, blobName: string, rules: ValidationRules, abortSignal: AbortSignal): Promise<PredictionsResult | undefined> {
+async function readPredictions(container: ContainerClient, blobName: string, rules: ValidationRules, abortSignal: AbortSignal, drift?: ScoreDriftMeter): Promise<PredictionsResult | undefined> {
   const blob = await openBlob(container, blobName, { abortSignal });
   if (!blob) return undefined;
-  const analyzer = new PredictionsAnalyzer(rules);
+  const analyzer = new PredictionsAnalyzer(rules, drift);
   for await (const chunk of blob.chunks) analyzer.write(chunk);
-  return { bytes: blob.contentLength, analysis: analyzer.end() };
+  return { bytes: blob.contentLength, analysis: analyzer.end(), drift };
 }
 
 /** Reads the overview and its daily rotations (`name.<yyyymmddhh>.txt`), oldest first. */

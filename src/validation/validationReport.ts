@@ -1,6 +1,7 @@
 // The outcome of validating one job's outputs: per-check verdicts with human-readable details (these
 // reach failure events and run records verbatim), the counts behind them, and a one-line summary. It
 // is plain JSON, so it crosses the activity boundary and lands in storage unchanged.
+import type { DriftFindings } from './scoreDrift';
 
 export type ValidationCheckName =
   | 'outputsPresent'
@@ -10,7 +11,8 @@ export type ValidationCheckName =
   | 'columnCount'
   | 'rowCount'
   | 'failedFileRatio'
-  | 'rowSchema';
+  | 'rowSchema'
+  | 'drift';
 
 export interface ValidationCheck {
   name: ValidationCheckName;
@@ -57,6 +59,8 @@ export interface ValidationReport {
     predictionsFile: string;
     files: OutputFileState[];
   };
+  /** The drift check's figures, when the rules have one. */
+  drift?: DriftFindings;
   /** The job log files read, oldest first, and the dialect they were written in. */
   jobLog?: { files: string[]; dialect: string };
   validatedAt: string;

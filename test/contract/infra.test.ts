@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SETTINGS } from '../../src/config/settings';
+import { RUN_METRICS } from '../../src/azure/runTelemetry';
+import { SUCCESSFUL_OUTCOMES } from '../../src/domain/runMeasurements';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const infraDir = path.join(repoRoot, 'infra');
@@ -24,6 +26,7 @@ const DOCUMENTED_BUILT_IN_ROLES: Record<string, string> = {
   azureMLDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121', // AzureML Data Scientist
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7', // EventGrid Data Sender
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
+  monitoringReader: '43d0d8ad-25c7-4714-9337-8ba259a9fe05', // Monitoring Reader
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402', // Durable Task Data Contributor
   durableTaskDataReader: 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac', // Durable Task Data Reader
 };
@@ -567,6 +570,7 @@ describe('role assignments', () => {
       'appPrincipalId | workspace workspaceParts[8] | azureMLDataScientist',
       'appPrincipalId | topic eventGrid.outputs.eventsTopicName | eventGridDataSender',
       'appPrincipalId | appInsights monitoring.outputs.applicationInsightsName | monitoringMetricsPublisher',
+      'alerts.outputs.identityPrincipalId | appInsights monitoring.outputs.applicationInsightsName | monitoringReader',
       "appPrincipalId | taskHub '${durableTaskSchedulerName}/${taskHubName}' | durableTaskDataContributor",
       "principalId | taskHub '${durableTaskSchedulerName}/${taskHubName}' | durableTaskDataReader",
     ].sort();
@@ -762,7 +766,7 @@ describe('structure', () => {
   it('wires every module main.bicep declares, each in a resource group scope', () => {
     const main = mainCode();
     const modules = [...main.matchAll(/^module\s+(\w+)\s+'app\/(\w+)\.bicep'/gm)].map((m) => m[2]);
-    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions', 'durableTaskScheduler', 'auditContainer']));
+    expect(new Set(modules)).toEqual(new Set(['identity', 'monitoring', 'storage', 'containers', 'eventGrid', 'network', 'functionApp', 'rbac', 'eventSubscriptions', 'durableTaskScheduler', 'auditContainer', 'alerts']));
     expect(main).toMatch(/^targetScope = 'subscription'$/m);
     expect(resources(main).find((r) => r.type === 'Microsoft.Resources/resourceGroups')?.body).toMatch(/tags:\s*tags/);
     expect(main).toMatch(/'azd-env-name':\s*environmentName/);
@@ -1060,5 +1064,65 @@ describe('infra/DEPLOY.md', () => {
   it('explains the Azure ML compute identity\'s access to inputs, as main.bicep\'s output does', () => {
     expect(deploy).toMatch(/compute cluster's\*\* managed identity/);
     expect(mainCode()).toMatch(/^output BATCHPILOT_ML_COMPUTE_ACCESS_NOTE string = /m);
+  });
+});
+
+describe('alerts (infra/app/alerts.bicep)', () => {
+  const text = appCode('alerts.bicep');
+  const queries = asArray(parseLiteral(varLiteral(text, 'queries'))).map(asObject);
+  const byName = new Map(queries.map((q) => [stringLiteral(q.name), q]));
+  /** A string that may interpolate (`'...${x}...'`), as written between its quotes. */
+  const written = (v: BicepValue | undefined): string => exprOf(v).replace(/^'|'$/g, '');
+  const queryOf = (name: string): string => written(byName.get(name)!.query);
+  const telemetrySource = readRepoFile('src/azure/runTelemetry.ts');
+
+  it('has one scheduled query per condition: failed runs, validation failures, stuck runs, SLO burn rate', () => {
+    expect([...byName.keys()]).toEqual(['failed-runs', 'validation-failures', 'stuck-runs', 'slo-burn-rate']);
+    expect(queries.map((q) => [stringLiteral(q.name), exprOf(q.threshold)])).toEqual([['failed-runs', '0'], ['validation-failures', '0'], ['stuck-runs', '0'], ['slo-burn-rate', 'burnRateThreshold']]);
+    expect(params(text).find((p) => p.name === 'burnRateThreshold')?.defaultValue).toBe('2');
+  });
+
+  it('reads the metric names and dimensions the app sends (src/azure/runTelemetry.ts)', () => {
+    expect(stringLiteral({ expr: /^var runsMetric = (.+)$/m.exec(text)![1] })).toBe(RUN_METRICS.runs);
+    expect(stringLiteral({ expr: /^var stuckMetric = (.+)$/m.exec(text)![1] })).toBe(RUN_METRICS.stuckRuns);
+    for (const q of queries) {
+      const kql = written(q.query);
+      expect(kql).toMatch(/^customMetrics \| where name == "\$\{(runsMetric|stuckMetric)\}"/);
+      const dimensions = [...kql.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]);
+      // route, kind and outcome on every metric; validation and the route's objective on the run counter.
+      for (const d of dimensions) expect({ dimension: d, sent: ['route', 'kind', 'outcome'].includes(d) || new RegExp(`\\b${d}:`).test(telemetrySource) }).toEqual({ dimension: d, sent: true });
+      const measure = stringLiteral(q.measure)!;
+      expect(kql).toMatch(new RegExp(`\\b${measure} = `));
+      for (const d of asArray(q.dimensions).map((v) => stringLiteral(v)!)) expect(kql).toMatch(new RegExp(`by [\\w, ]*\\b${d}\\b`));
+    }
+  });
+
+  it('counts as failures the outcomes the app counts as failures, and burns the budget as route health does', () => {
+    expect(queryOf('failed-runs')).toContain('outcome in ("Failed", "RollbackFailed")');
+    expect(queryOf('validation-failures')).toContain('outcome == "ValidationFailed" or validation == "failed"');
+    const successes = /ok = tostring\(customDimensions\.outcome\) in \(([^)]*)\)/.exec(queryOf('slo-burn-rate'))![1].split(',').map((o) => o.trim().replace(/"/g, ''));
+    expect(successes).toEqual([...SUCCESSFUL_OUTCOMES]);
+    expect(queryOf('slo-burn-rate')).toContain('burnRate = (failed / total) / (1 - objective)');
+    expect(telemetrySource).toContain('slo_success_rate: String(sloSuccessRate)');
+  });
+
+  it('runs the query rules with the alerts identity, which may only read Application Insights, and notifies one action group', () => {
+    const rules = resources(text).find((r) => r.type === 'Microsoft.Insights/scheduledQueryRules')!;
+    expect(rules.body).toMatch(/type: 'UserAssigned'/);
+    expect(rules.body).toContain("'${alertsIdentity.id}': {}");
+    expect(rules.body).toMatch(/scopes: \[ applicationInsightsId \]/);
+    expect(rules.body).toMatch(/actionGroups: \[ actionGroup\.id \]/);
+    const group = resources(text).find((r) => r.type === 'Microsoft.Insights/actionGroups')!;
+    expect(group.body).toMatch(/emailReceivers: empty\(alertEmail\) \? \[\] :/);
+    expect(params(text).find((p) => p.name === 'alertEmail')?.defaultValue).toBe("''");
+    expect(exprOf(moduleParams(mainCode(), 'alerts').alertEmail)).toBe('alertEmail');
+    expect(exprOf(moduleParams(mainCode(), 'alerts').applicationInsightsId)).toBe('monitoring.outputs.applicationInsightsId');
+  });
+
+  it('pages on dead-lettered deliveries of both system topics', () => {
+    const deadLetters = resources(text).find((r) => r.type === 'Microsoft.Insights/metricAlerts')!;
+    expect(deadLetters.body).toMatch(/for \(topicId, i\) in systemTopicIds/);
+    expect(deadLetters.body).toMatch(/metricName: 'DeadLetteredCount'[\s\S]*operator: 'GreaterThan'\s+threshold: 0/);
+    expect(asArray(moduleParams(mainCode(), 'alerts').systemTopicIds).map(exprOf)).toEqual(['storageSystemTopicId', 'workspaceSystemTopicId']);
   });
 });

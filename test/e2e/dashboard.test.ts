@@ -3,18 +3,24 @@
 // dropped from the address bar, sent only in the x-functions-key header) and refuses to use one from ?code=,
 // lists runs with counts, filters, opens a failed run and shows the failing step and its reason, the
 // job's Studio link and the history, reruns it through the confirmation dialog, approves a model run
-// waiting at its gate from the pending-approvals panel, and saves screenshots under test/artifacts/.
+// waiting at its gate from the pending-approvals panel, shows each route's health (SLO attainment, burn
+// rate, a trend chart drawn as inline SVG) as the API and `batchpilot routes health` report it, and saves
+// screenshots under test/artifacts/.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
+import { TableClient } from '@azure/data-tables';
 import { BlobRunStack } from '../support/blobRunStack';
 import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient } from '../support/operatorStack';
 import { waitUntil } from '../support/waitUntil';
 import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
-import type { RunSummary } from '../../src/operator/operatorApiTypes';
+import type { RouteHealthResponse, RunSummary } from '../../src/operator/operatorApiTypes';
+import { RunMeasurementStore, runMeasurementsTableName } from '../../src/azure/runMeasurementStore';
+import { runCli } from '../../src/operator/cli/cli';
+import { testAzurite } from '../support/azurite';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
@@ -25,8 +31,9 @@ routes:
     trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: web/ }
     target: { endpoint: churn-scoring }
     wait: { pollMinIntervalInSeconds: 1, pollMaxIntervalInSeconds: 3, timeoutInMinutes: 10 }
-    validation: {}
+    validation: { maxFailedFileRatio: 0.5 }
     events: { typePrefix: Web }
+    slo: { successRate: 0.9, p95DurationInMinutes: 30, maxFailedFileRatio: 0.01, window: 7d }
   - name: web-other
     trigger: { storageAccounts: [devstoreaccount1], container: input, pathPrefix: other/ }
     target: { endpoint: churn-scoring }
@@ -158,6 +165,68 @@ describe('the operator dashboard in Chromium', () => {
     expect(await page.locator('dl.facts').innerText()).toContain(`Rerun of\n${failedRun}`);
     const original = await ops.run(failedRun);
     expect(original.audit[0]).toMatchObject({ action: 'rerun', reason: 'faults cleared; trying again from the dashboard', by: { declaredAs: 'dashboard test' } });
+  });
+
+  it('keeps what each run measured: rows scored, failed-file ratio, verdict, latency from arrival, job times and Azure ML calls', async () => {
+    const table = TableClient.fromConnectionString(testAzurite().connectionString, runMeasurementsTableName(s.stack.appSettings.BATCHPILOT_TASK_HUB), { allowInsecureConnection: true });
+    const store = new RunMeasurementStore(table);
+    const { runs } = await waitUntil(async () => {
+      const read = await store.listSince('web-files', new Date(Date.now() - 3_600_000));
+      return read.runs.length === 3 ? read : undefined;
+    }, 'the three web-files runs to be measured');
+    const failed = runs.find((r) => r.runId === failedRun)!;
+    const completed = runs.filter((r) => r.outcome === 'Completed');
+    expect(failed).toMatchObject({ route: 'web-files', kind: 'blob', outcome: 'Failed', validation: 'none', resubmissions: 0 });
+    expect(completed).toHaveLength(2);
+    for (const r of completed) {
+      expect(r).toMatchObject({ route: 'web-files', kind: 'blob', validation: 'passed', rowsScored: 6, failedFileRatio: 0, resubmissions: 0 });
+      // Resolve, list + invoke at the least; polls and the job's events add more.
+      expect(r.controlPlaneCalls).toBeGreaterThanOrEqual(3);
+      expect(r.jobQueueInSeconds).toBeGreaterThanOrEqual(0);
+      expect(r.jobRunInSeconds).toBeGreaterThanOrEqual(0);
+      expect(r.durationInSeconds).toBeGreaterThan(0);
+    }
+    // The first run came from a storage event; the rerun was started by an operator, so it has no arrival.
+    const fromEvent = completed.find((r) => !r.runId.endsWith('-r1'))!;
+    expect(fromEvent.arrivalToSubmissionInSeconds).toBeGreaterThanOrEqual(0);
+    expect(completed.find((r) => r.runId.endsWith('-r1'))!.arrivalToSubmissionInSeconds).toBeUndefined();
+  });
+
+  it("shows each route's health: attainment over 24 h and the window, the burn rate, a trend drawn as inline SVG; the API and the CLI agree", async () => {
+    const health = await ops.get<RouteHealthResponse>('/health');
+    expect(health.status).toBe(200);
+    const files = health.body.routes.find((r) => r.route === 'web-files')!;
+    // Two of three runs completed against an objective of 90%: (1/3) / (1 - 0.9) = 3.33 times the budget.
+    expect(files.last24h).toMatchObject({ runs: 3, succeeded: 2, successRate: 0.6667, attained: false, burnRate: 3.33, worstFailedFileRatio: 0 });
+    expect(files.overWindow.objectives.map((o) => [o.name, o.met])).toEqual([['successRate', false], ['p95DurationInMinutes', true], ['maxFailedFileRatio', true]]);
+    expect(files.trend).toHaveLength(8);
+    expect(files.stuckRuns).toBe(0);
+    const other = health.body.routes.find((r) => r.route === 'web-other')!;
+    expect(other).not.toHaveProperty('slo');
+    expect(other).toMatchObject({ last24h: { runs: 1, successRate: 1, objectives: [] } });
+    expect((await ops.get('/health?route=no-such-route')).status).toBe(404);
+
+    await page.goto(`${s.stack.hostUrl}/api/ops/dashboard/#/health`);
+    const section = page.locator('section.route-health[data-route="web-files"]');
+    await section.waitFor();
+    expect(await section.locator('tr[data-objective="successRate"]').innerText()).toMatch(/90\.0 %[\s\S]*66\.7 %\s*missed/);
+    expect(await section.locator('tr[data-objective="burnRate"]').innerText()).toContain('3.33×');
+    expect(await section.locator('tr[data-objective="p95DurationInMinutes"]').innerText()).toMatch(/met/);
+    const chart = section.locator('svg.trend');
+    expect(await chart.getAttribute('data-points')).toBe('8');
+    expect(await chart.locator('rect.duration').count()).toBe(8);
+    expect(await chart.locator('polyline.success').count()).toBe(1);
+    expect(await chart.locator('circle.success-point').count()).toBe(1);
+    expect(await section.locator('p.legend').innerText()).toMatch(/^Per day, oldest left/);
+    expect(await chart.getAttribute('aria-label')).toMatch(/1 of 8 periods had runs/);
+    expect(await page.locator('section.route-health[data-route="web-other"]').innerText()).toMatch(/no slo/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-route-health.png'), fullPage: true });
+
+    const out: string[] = [];
+    const code = await runCli(['routes', 'health', '--url', s.stack.hostUrl, '--key', ops.key], { out: (t) => out.push(t), err: (t) => out.push(t) });
+    expect(code).toBe(1);
+    expect(out.join('\n')).toMatch(/web-files\s+MISSED\s+3 \(66\.7%\)\s+3\.33×/);
+    expect(out.join('\n')).toMatch(/web-other\s+—/);
   });
 
   it('does not use a key sent in the query (?code=): it says why, and drops it from the address bar', async () => {

@@ -23,7 +23,7 @@ describe('comparing a candidate with the baseline', () => {
     const report = compareWithBaseline(KEYED, BASELINE, BASELINE.map((r) => [...r.slice(0, 4), '2']));
     expect(report.passed).toBe(true);
     expect(report.mode).toBe('keyed');
-    expect(report.metrics).toEqual({ labelAgreement: 1, meanAbsScoreDifference: 0, maxAbsScoreDifference: 0 });
+    expect(report.metrics).toEqual({ labelAgreement: 1, meanAbsScoreDifference: 0, maxAbsScoreDifference: 0, scorePsi: 0, scoreKs: 0 });
     expect(report.counts).toMatchObject({ baselineRows: 5, candidateRows: 5, matchedRows: 5, onlyInBaseline: 0, onlyInCandidate: 0, labelDisagreements: 0 });
     expect(report.summary).toMatch(/^The candidate agrees with the baseline: 5 of 5 baseline rows paired, labels agree 100%/);
     expect(report.checks.every((c) => c.passed)).toBe(true);
@@ -173,5 +173,17 @@ describe('comparison rules', () => {
   it('accepts column names from a columns list when the file has no header', () => {
     const rules = parseComparisonRules({ columns: ['file', 'customer', 'probability', 'label', 'version'], keyColumns: ['file', 'customer'], scoreColumn: 'probability', labelColumn: 'label' });
     expect(compareWithBaseline(rules, BASELINE, BASELINE).passed).toBe(true);
+  });
+
+  it('reports the same distribution statistics as the drift rule: none for the same scores, a known shift for scores moved up', () => {
+    const many = (shift: number) => rows(Array.from({ length: 400 }, (_, i): [string, number, number] => [`C${i}`, Math.min(1, ((i * 37) % 400) / 400 + shift), 0]));
+    const rules = parseComparisonRules({ keyColumns: [0, 1], scoreColumn: 2 });
+    const same = compareWithBaseline(rules, many(0), many(0));
+    expect(same.metrics).toMatchObject({ scorePsi: 0, scoreKs: 0 });
+    const shifted = compareWithBaseline(rules, many(0), many(0.3));
+    // Scores spread evenly over [0, 1) moved up by 0.3: 30% of the baseline lies where no candidate score falls.
+    expect(shifted.metrics.scoreKs).toBeCloseTo(0.3, 1);
+    expect(shifted.metrics.scorePsi).toBeGreaterThan(1);
+    expect(shifted.summary).toMatch(/score PSI \d+\.\d{4}, KS 0\.\d{4}/);
   });
 });

@@ -43,7 +43,7 @@ describe('validation rules', () => {
 
   it('refuses an unknown key at the top, naming it and the known fields', () => {
     expect(problemsOf({ rowCont: {} })).toEqual([
-      "validation: unknown field 'rowCont' (known fields: expectedFiles, nonEmpty, predictions, rowCount, maxFailedFileRatio, jobLog, rowSchema, maxReportedFailures)",
+      "validation: unknown field 'rowCont' (known fields: expectedFiles, nonEmpty, predictions, rowCount, maxFailedFileRatio, jobLog, rowSchema, maxReportedFailures, drift)",
     ]);
   });
 

@@ -1,19 +1,21 @@
 #!/usr/bin/env node
-// `batchpilot runs list|show|terminate|rerun|approve|reject|start|rollback|purge` and `batchpilot audit
-// verify`: the operator API from a terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
+// `batchpilot runs list|show|terminate|rerun|approve|reject|start|rollback|purge`, `batchpilot routes
+// health` and `batchpilot audit verify`: the operator API from a terminal. Talks to the local stack by default (host on 7071, key from .local/host/keys.json); to an
 // Azure app with --url and a function key (--key / BATCHPILOT_FUNCTION_KEY) and/or an Entra token
 // (--token-scope). Tables for people, --json for scripts. Exit codes: 0 done, 1 refused or failed,
 // 2 bad usage, 3 the API could not be reached.
 import { parseArgs } from 'node:util';
 import * as readline from 'node:readline/promises';
 import { ApiCallError, ApiUnreachableError, OperatorApiClient, resolveTarget } from './operatorApiClient';
-import { runReport, runsTable, table } from './cliFormat';
+import { routeHealthTable, runReport, runsTable, table } from './cliFormat';
 import type { ActionResult, AuditVerification, RunDetail, RunSummary } from '../operatorApiTypes';
 import { FINISHED_STATUSES } from '../operatorApiTypes';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
 const USAGE = `Usage: batchpilot runs <command> [options]
+       batchpilot routes health [--route NAME]  per route: SLO attainment over 24 h and its window, error-budget
+                                                burn rate, stuck runs, drift (exit 1 if an objective is missed)
        batchpilot audit verify [--from-seq N]   check the audit trail's hash chain (exit 1 if it was tampered with)
 
 Commands:
@@ -194,7 +196,17 @@ export async function runCli(argv: string[], io: Output, env: NodeJS.ProcessEnv 
       const api = new OperatorApiClient(resolveTarget({ url: values.url, key: values.key, tokenScope: values['token-scope'], stateDir: values['state-dir'], actor: values.as, env }));
       return await verifyAudit(api, values, io, (value, human) => io.out(values.json ? JSON.stringify(value, null, 2) : human()));
     }
-    if (positionals[0] !== 'runs') throw new UsageError(`Unknown command '${positionals[0]}'; the commands are 'batchpilot runs ...' and 'batchpilot audit verify'.`);
+    if (positionals[0] === 'routes') {
+      if (positionals[1] !== 'health' || positionals.length > 2) throw new UsageError(`Unknown routes command '${positionals.slice(1).join(' ')}'; use 'batchpilot routes health [--route NAME]'.`);
+      const stray = given.filter((k) => !COMMON.includes(k) && k !== 'route');
+      if (stray.length) throw new UsageError(`'routes health' does not take ${stray.map((k) => `--${k}`).join(', ')}.`);
+      const api = new OperatorApiClient(resolveTarget({ url: values.url, key: values.key, tokenScope: values['token-scope'], stateDir: values['state-dir'], actor: values.as, env }));
+      const health = await api.routeHealth(values.route);
+      io.out(values.json ? JSON.stringify(health, null, 2) : routeHealthTable(health));
+      // Scripts and cron jobs can page on it: an objective missed over 24 h or the window is a failure.
+      return health.routes.some((r) => r.last24h.attained === false || r.overWindow.attained === false) ? EXIT.failed : EXIT.ok;
+    }
+    if (positionals[0] !== 'runs') throw new UsageError(`Unknown command '${positionals[0]}'; the commands are 'batchpilot runs ...', 'batchpilot routes health' and 'batchpilot audit verify'.`);
     const command = positionals[1];
     if (!command || !(command in ALLOWED)) throw new UsageError(`Unknown runs command '${command ?? ''}'; use ${Object.keys(ALLOWED).join(', ')}.`);
     const stray = given.filter((k) => !COMMON.includes(k) && !ALLOWED[command].includes(k));

@@ -1,6 +1,6 @@
 // How the CLI prints for people: aligned tables, a run's facts, its failing step, steps, jobs, outputs,
 // reports and events. Scripts use --json instead and get the API's own documents.
-import type { RunDetail, RunStep, RunSummary } from '../operatorApiTypes';
+import type { PeriodHealth, RouteHealthResponse, RunDetail, RunStep, RunSummary } from '../operatorApiTypes';
 
 /** Left-aligned columns; long cells are cut with … so a row stays on one line. */
 export function table(headers: string[], rows: string[][], maxCell = 60): string {
@@ -70,4 +70,41 @@ export function runReport(d: RunDetail): string {
   if (d.events.length) lines.push('', 'Events', ...d.events.map((e) => `  ${e.type}  ${e.subject ?? ''}  ${time(e.at)}`));
   if (d.audit.length) lines.push('', 'Operator actions', table(['WHEN', 'ACTION', 'BY', 'OUTCOME', 'REASON'], d.audit.map((a) => [time(a.at), a.action, a.by.name, a.outcome, a.reason]), 80));
   return lines.join('\n');
+}
+
+function percentText(ratio: number | undefined): string {
+  return ratio === undefined ? '—' : `${(ratio * 100).toFixed(ratio >= 0.9995 || ratio === 0 ? 0 : 1)}%`;
+}
+
+function objectiveText(p: PeriodHealth): string {
+  if (p.objectives.length === 0) return 'no slo';
+  return p.objectives
+    .map((o) => {
+      const mark = o.met === undefined ? '?' : o.met ? 'ok' : 'MISSED';
+      const actual = o.actual === undefined ? '—' : o.name === 'p95DurationInMinutes' ? `${o.actual}m` : percentText(o.actual);
+      const target = o.name === 'p95DurationInMinutes' ? `${o.objective}m` : percentText(o.objective);
+      const label = o.name === 'successRate' ? 'success' : o.name === 'p95DurationInMinutes' ? 'p95' : 'failed files';
+      return `${label} ${actual}/${target} ${mark}`;
+    })
+    .join(', ');
+}
+
+/** `batchpilot routes health`: one row per route, 24 h and window side by side, then what is wrong. */
+export function routeHealthTable(health: RouteHealthResponse): string {
+  if (health.routes.length === 0) return 'No routes are configured.';
+  const rows = health.routes.map((r) => [
+    r.route,
+    r.last24h.attained === undefined ? (r.slo ? 'no runs' : '—') : r.last24h.attained ? 'met' : 'MISSED',
+    `${r.last24h.runs} (${percentText(r.last24h.successRate)})`,
+    r.last24h.burnRate === undefined ? '—' : `${r.last24h.burnRate}×`,
+    `${r.window}: ${r.overWindow.attained === undefined ? (r.slo ? 'no runs' : '—') : r.overWindow.attained ? 'met' : 'MISSED'}`,
+    `${r.overWindow.runs} (${percentText(r.overWindow.successRate)})`,
+    r.overWindow.burnRate === undefined ? '—' : `${r.overWindow.burnRate}×`,
+    r.stuckRuns === undefined ? '—' : String(r.stuckRuns),
+    r.lastRun?.drift ? `${r.lastRun.drift.detected ? 'DRIFT ' : ''}psi ${r.lastRun.drift.psi ?? '—'}` : '—',
+  ]);
+  const details = health.routes
+    .filter((r) => r.slo)
+    .map((r) => `${r.route}: last 24 h ${objectiveText(r.last24h)}; ${r.window} ${objectiveText(r.overWindow)}${r.truncated ? ' (newest runs only: the read hit its limit)' : ''}`);
+  return `${table(['ROUTE', 'SLO 24H', 'RUNS 24H', 'BURN 24H', 'SLO WINDOW', 'RUNS WINDOW', 'BURN WINDOW', 'STUCK', 'DRIFT (LAST RUN)'], rows, 40)}${details.length ? `\n\n${details.join('\n')}` : ''}`;
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunIndexStatus, RunListPage } from '../operatorApiTypes';
+import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, OperatorErrorBody, RunCounts, RunDetail, RunIndexStatus, RunListPage, RouteHealthResponse } from '../operatorApiTypes';
 
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:7071';
 
@@ -170,4 +170,8 @@ export class OperatorApiClient {
   backfillRunIndex(reason: string): Promise<ActionResult & { state?: string; instancesRead?: number; runsWritten?: number }> {
     return this.call('POST', '/index/backfill', { reason });
   }
+  routeHealth(route?: string): Promise<RouteHealthResponse> {
+    return this.call('GET', `/health${route ? `?route=${encodeURIComponent(route)}` : ''}`);
+  }
+
 }

@@ -1,4 +1,4 @@
-// The dashboard's one HTML page: a shell the script fills (run list, run page, audit trail), plus the
+// The dashboard's one HTML page: a shell the script fills (run list, run page, route health, audit trail), plus the
 // confirmation dialog every change goes through. Asset and API paths are filled in per request from
 // where the page was served, so it works under any route prefix.
 
@@ -24,7 +24,7 @@ export function dashboardHtml(assetBase: string, apiBase: string, version: strin
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <p class="brand"><a href="#/">batchpilot</a> <span>operator dashboard</span></p>
-  <nav aria-label="Sections"><a href="#/">Runs</a><a href="#/audit">Audit trail</a></nav>
+  <nav aria-label="Sections"><a href="#/">Runs</a><a href="#/health">Route health</a><a href="#/audit">Audit trail</a></nav>
   <p id="caller" aria-live="polite"></p>
 </header>
 <main id="main" tabindex="-1"><noscript>The dashboard needs JavaScript.</noscript><p class="muted">Loading…</p></main>

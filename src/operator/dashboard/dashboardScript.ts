@@ -1,6 +1,7 @@
 // The dashboard's browser code: run list (filters kept in the URL, counts by status, auto-refresh,
 // pending approvals, start and purge), run page (failure callout, actions, timeline, history table,
-// jobs with Studio links, outputs, reports, events, record, audit) and the audit trail. It talks only to
+// jobs with Studio links, outputs, reports, events, record, audit), route health (SLO attainment, burn
+// rate, a trend chart drawn as inline SVG) and the audit trail. It talks only to
 // the operator API, sending the function key in the x-functions-key header. The key comes from the
 // address's fragment (`#code=<key>`, which browsers never send to the server, so it stays out of server
 // and proxy logs) or from a form, and is kept in sessionStorage.
@@ -9,7 +10,7 @@
 // use anything from outside its body: the app compiles it with the rest of the code (typed, linted) and
 // the browser runs it as is. The Node typings have no DOM, so the few browser types it uses are declared
 // below, narrowly.
-import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, RunCounts, RunDetail, RunJob, RunListPage, RunStep, RunSummary } from '../operatorApiTypes';
+import type { ActionResult, AuditRecord, AuditVerification, CallerInfo, ObjectiveAttainment, PeriodHealth, RouteHealth, RouteHealthResponse, RunCounts, RunDetail, RunJob, RunListPage, RunStep, RunSummary, TrendPoint } from '../operatorApiTypes';
 
 interface Ev {
   preventDefault(): void;
@@ -49,6 +50,7 @@ interface StorageLike {
 export interface BrowserDocument {
   getElementById(id: string): El | null;
   createElement(tag: string): El;
+  createElementNS(namespace: string, tag: string): El;
   createTextNode(text: string): Node_;
   querySelector(selector: string): El | null;
   title: string;
@@ -673,6 +675,112 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
     main.replaceChildren(h('h1', null, 'Audit trail'), h('p', { class: 'muted' }, 'Every change made through the operator API, newest first. Records are written once and chained by their hashes.'), h('div', { class: 'row' }, verify, verdict), records.length ? auditTable(records) : h('p', null, 'No operator actions yet.'));
   }
 
+  // ---- route health ----------------------------------------------------------------------------------------
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  /** An SVG element; attributes only (the page's CSP refuses inline styles). */
+  function svg(tag: string, attrs: Record<string, string | number>, ...children: Array<El | string>): El {
+    const el = doc.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+    for (const c of children) el.appendChild(typeof c === 'string' ? doc.createTextNode(c) : c);
+    return el;
+  }
+
+  function percent(ratio: number | undefined): string {
+    return ratio === undefined ? '—' : `${(ratio * 100).toFixed(ratio === 0 || ratio >= 0.9995 ? 0 : 1)} %`;
+  }
+
+  function objectiveValue(o: Pick<ObjectiveAttainment, 'name'>, value: number | undefined): string {
+    if (value === undefined) return '—';
+    return o.name === 'p95DurationInMinutes' ? `${value} min` : percent(value);
+  }
+
+  function verdict(met: boolean | undefined, none = 'no runs'): El {
+    return met === undefined ? h('span', { class: 'badge s-idle' }, none) : met ? h('span', { class: 'badge s-Completed' }, 'met') : h('span', { class: 'badge s-Failed' }, 'missed');
+  }
+
+  const OBJECTIVE_LABELS: Record<ObjectiveAttainment['name'], string> = { successRate: 'Success rate', p95DurationInMinutes: 'p95 duration', maxFailedFileRatio: 'Worst failed-file ratio' };
+
+  function objectivesTable(r: RouteHealth): El {
+    const cell = (p: PeriodHealth, name: ObjectiveAttainment['name']): El => {
+      const o = p.objectives.find((x) => x.name === name);
+      return h('td', null, o ? objectiveValue(o, o.actual) : '—', ' ', o ? verdict(o.met) : null, o?.runsOver ? h('div', { class: 'muted' }, `${o.runsOver} run(s) over`) : null);
+    };
+    const names = r.last24h.objectives.map((o) => o.name);
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'objectives' },
+      h('thead', null, h('tr', null, ...['Objective', 'Target', 'Last 24 h', `Last ${r.window}`].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null,
+        ...names.map((name) => {
+          const o = r.last24h.objectives.find((x) => x.name === name)!;
+          return h('tr', { 'data-objective': name }, h('th', { scope: 'row' }, OBJECTIVE_LABELS[name]), h('td', null, objectiveValue(o, o.objective)), cell(r.last24h, name), cell(r.overWindow, name));
+        }),
+        h('tr', { 'data-objective': 'burnRate' }, h('th', { scope: 'row' }, 'Error-budget burn rate'), h('td', null, '≤ 1×'),
+          h('td', { class: (r.last24h.burnRate ?? 0) > 2 ? 'error-text' : undefined }, r.last24h.burnRate === undefined ? '—' : `${r.last24h.burnRate}×`),
+          h('td', { class: (r.overWindow.burnRate ?? 0) > 1 ? 'error-text' : undefined }, r.overWindow.burnRate === undefined ? '—' : `${r.overWindow.burnRate}×`)),
+      )));
+  }
+
+  /** Bars: p95 duration per hour or day (scaled to the largest); line: success rate (0–100 %). */
+  function trendChart(route: string, points: TrendPoint[]): El {
+    const width = 480;
+    const height = 120;
+    const pad = 4;
+    const n = Math.max(points.length, 1);
+    const step = (width - 2 * pad) / n;
+    const longest = Math.max(0, ...points.map((p) => p.p95DurationInMinutes ?? 0));
+    const bars = points.map((p, i) => {
+      const value = p.p95DurationInMinutes ?? 0;
+      const barHeight = longest > 0 ? Math.max(value > 0 ? 2 : 0, (value / longest) * (height - 2 * pad)) : 0;
+      return svg('rect', { class: 'duration', x: (pad + i * step + step * 0.15).toFixed(1), y: (height - pad - barHeight).toFixed(1), width: Math.max(1, step * 0.7).toFixed(1), height: barHeight.toFixed(1) },
+        svg('title', {}, `${when(p.from)}: ${p.runs} run(s), p95 ${p.p95DurationInMinutes ?? '—'} min, success ${percent(p.successRate)}`));
+    });
+    const at = points
+      .map((p, i) => (p.successRate === undefined ? undefined : { x: (pad + (i + 0.5) * step).toFixed(1), y: (pad + (1 - p.successRate) * (height - 2 * pad)).toFixed(1), p }))
+      .filter((x): x is { x: string; y: string; p: TrendPoint } => x !== undefined);
+    const line = at.map((a) => `${a.x},${a.y}`);
+    // A dot per period with runs: a single period draws no line.
+    const dots = at.map((a) => svg('circle', { class: 'success-point', cx: a.x, cy: a.y, r: 3 }, svg('title', {}, `${when(a.p.from)}: success ${percent(a.p.successRate)}`)));
+    const withRuns = points.filter((p) => p.runs > 0).length;
+    const label = `Trend for ${route}: ${withRuns} of ${points.length} periods had runs; bars are p95 duration (longest ${longest} min), the line is the success rate.`;
+    return svg('svg', { class: 'trend', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label, 'data-points': points.length },
+      svg('rect', { class: 'frame', x: 0, y: 0, width, height }),
+      ...bars,
+      line.length ? svg('polyline', { class: 'success', points: line.join(' ') }) : svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'empty' }, 'no finished runs in this window'),
+      ...dots,
+    );
+  }
+
+  function routeHealthSection(r: RouteHealth): El {
+    const overall = r.slo ? verdict(r.overWindow.attained === false || r.last24h.attained === false ? false : r.overWindow.attained ?? r.last24h.attained) : h('span', { class: 'badge s-idle' }, 'no slo');
+    const facts_ = [
+      `${r.last24h.runs} run(s) in 24 h, ${r.overWindow.runs} in ${r.window}`,
+      r.stuckRuns ? `${r.stuckRuns} stuck past the timeout` : undefined,
+      r.lastRun ? `last: ${r.lastRun.outcome} ${when(r.lastRun.finishedAt)}` : undefined,
+      r.lastRun?.drift ? `drift ${r.lastRun.drift.detected ? 'DETECTED' : 'none'} (PSI ${r.lastRun.drift.psi ?? '—'}, KS ${r.lastRun.drift.ks ?? '—'})` : undefined,
+      r.truncated ? 'figures cover the newest runs only (read limit)' : undefined,
+    ].filter((x): x is string => x !== undefined);
+    return h('section', { class: 'panel route-health', 'data-route': r.route, 'aria-labelledby': `health-${r.route}` },
+      h('h2', { id: `health-${r.route}` }, h('a', { href: `#/?route=${encodeURIComponent(r.route)}` }, r.route), ' ', overall, ' ', h('span', { class: 'muted' }, r.kind)),
+      h('p', { class: 'muted' }, facts_.join(' · ')),
+      r.slo ? objectivesTable(r) : h('p', null, `Success ${percent(r.overWindow.successRate)}, p95 ${r.overWindow.p95DurationInMinutes ?? '—'} min over ${r.window}.${r.kind === 'blob' ? ' Add an slo: section to the route to judge it.' : ''}`),
+      trendChart(r.route, r.trend),
+      h('p', { class: 'muted legend' }, `Per ${r.trend.length > 1 && Date.parse(r.trend[1].from) - Date.parse(r.trend[0].from) >= 86_400_000 ? 'day' : 'hour'}, oldest left: bars are the p95 duration (tallest ${Math.max(0, ...r.trend.map((p) => p.p95DurationInMinutes ?? 0))} min), the line is the success rate (top 100 %).`),
+    );
+  }
+
+  async function renderHealth(): Promise<void> {
+    const mine = generation;
+    const health = await api<RouteHealthResponse>('/health');
+    if (mine !== generation) return;
+    doc.title = 'batchpilot · route health';
+    main.replaceChildren(
+      h('h1', null, 'Route health'),
+      h('p', { class: 'muted' }, `Service level objectives from each route's slo: section, judged from the runs that finished over the last 24 hours and over the route's window; as of ${when(health.asOf)}. A burn rate of 1× spends the error budget exactly over the window; the alert fires above 2×.`),
+      ...(health.routes.length ? health.routes.map(routeHealthSection) : [h('p', null, 'No routes are configured.')]),
+    );
+    if (win.sessionStorage.getItem('batchpilot.autoRefresh') !== 'off') scheduleRefresh(renderHealth);
+  }
+
   // ---- routing --------------------------------------------------------------------------------------------
   async function route(): Promise<void> {
     generation++;
@@ -685,6 +793,7 @@ export function dashboardMain(win: BrowserWindow, doc: BrowserDocument): void {
       const run = /^\/runs\/(.+)$/.exec(path);
       if (run) await renderRun(decodeURIComponent(run[1]));
       else if (path === '/audit') await renderAudit();
+      else if (path === '/health') await renderHealth();
       else await renderList(new URLSearchParams(query ?? ''));
     } catch (err) {
       showError(err);

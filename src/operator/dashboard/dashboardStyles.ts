@@ -92,5 +92,16 @@ dialog input { width: 100%; }
 .panel { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; margin: 12px 0; }
 .error-text { color: var(--bad); }
 .nowrap { white-space: nowrap; }
+.s-idle { color: var(--idle); }
+section.route-health h2 { margin-top: 4px; }
+table.objectives { max-width: 760px; }
+table.objectives th[scope="row"] { background: transparent; font-weight: 500; }
+svg.trend { display: block; margin-top: 10px; max-width: 100%; height: auto; }
+svg.trend .frame { fill: var(--panel); stroke: var(--line); }
+svg.trend .duration { fill: var(--run); opacity: 0.55; }
+svg.trend .success { fill: none; stroke: var(--ok); stroke-width: 2; }
+svg.trend .success-point { fill: var(--ok); }
+p.legend { font-size: 0.85rem; margin: 4px 0 0; }
+svg.trend .empty { fill: var(--muted); font-size: 12px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
