@@ -56,11 +56,13 @@ function subRunFailureOf(result: unknown): string | undefined {
   return undefined;
 }
 
+const BOOKKEEPING: ReadonlySet<string> = new Set([ACTIVITY.indexRun, ACTIVITY.recordRunMeasurements]);
 const PENDING_TYPES = new Set(['TaskScheduled', 'SubOrchestrationInstanceCreated', 'TimerCreated']);
 
 export function summariseHistory(history: readonly unknown[]): RunStep[] {
-  // The run index's writes are bookkeeping: they never decide how a run goes, so they are not its steps.
-  const entries = history.map(obj).filter((e): e is Json => !!e && e.FunctionName !== ACTIVITY.indexRun);
+  // The run index's writes and the run's measurements are bookkeeping: they never decide how a run
+  // goes, so they are not its steps.
+  const entries = history.map(obj).filter((e): e is Json => !!e && !BOOKKEEPING.has(String(e.FunctionName)));
   let lastCompletion = -1;
   entries.forEach((e, i) => {
     if (!PENDING_TYPES.has(String(e.EventType))) lastCompletion = i;

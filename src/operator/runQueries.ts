@@ -209,8 +209,9 @@ const LONGEST_WINDOW_IN_MS = 90 * 24 * HOUR_IN_MS;
 /** A window given up on is searched again this many times smaller. */
 const WINDOW_SHRINK = 8;
 /**
- * Windows this short are read to the end even past the budget: only when more instances than the
- * budget were created within one second does a request read more than its budget.
+ * Windows this short are read to the end even past the budget. Their bottoms fall on whole seconds, so
+ * such a window spans at most two seconds: only when more instances than the budget were created within
+ * two seconds does a request read more than its budget.
  */
 const MIN_WINDOW_IN_MS = 1000;
 

@@ -112,6 +112,8 @@ describe('queues, tables and blobs', () => {
     await queues.getQueueClient('orders').sendMessage(original);
     const poisoned = await waitUntil(async () => (await peekAll('orders-poison')).find((m) => m.includes('o-bad')), 'o-bad in orders-poison', 30_000);
     expect(JSON.parse(poisoned)).toMatchObject({ orderId: 'o-bad' });
+    // The host logs the move once the poison queue has the message: its line may come just after.
+    await waitUntil(() => logged((l) => l.functionName === 'processOrder' && /to 'orders-poison'/.test(l.message)).length > 0, 'the log line of the move to orders-poison');
     const attempts = logged((l) => l.functionName === 'processOrder' && /Failed on message/.test(l.message) && /o-bad cannot be processed/.test(l.message));
     expect(attempts.map((l) => l.message.match(/attempt (\d) of 2/)?.[1])).toEqual(['1', '2']);
     expect(logged((l) => l.functionName === 'processOrder' && /to 'orders-poison'/.test(l.message))).toHaveLength(1);

@@ -25,8 +25,9 @@ beforeAll(async () => {
     // Sub-runs share the time range and cost reads, but are not runs.
     if (i % 4 === 0) await d.client.startNew('runBatchJob', { instanceId: jobInstanceId(id), input: {} });
     created.push({ id, route, outcome });
-    // Spread over time, so that no single second holds more instances than the budget.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Spread over time, so that no two seconds hold more instances than the budget (the shortest
+    // window, read past the budget, starts on a whole second and so spans up to two).
+    await new Promise((resolve) => setTimeout(resolve, 700));
   }
   for (const c of created) await waitForStatus(d.client, c.id, undefined, { showHistory: false, timeoutInMs: 60_000 });
   globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
