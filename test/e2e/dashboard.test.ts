@@ -11,8 +11,8 @@ import { chromium, BrowserContext, Page } from 'playwright-core';
 import { BlobRunStack } from '../support/blobRunStack';
 import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient } from '../support/operatorStack';
-import { waitUntil } from '../support/waitUntil';
-import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { waitUntil } from '@batchpilot/local-platform';
+import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '@batchpilot/azureml-emulator';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
 import type { RunSummary } from '../../src/operator/operatorApiTypes';
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEV_TENANT_ID, DevTokenIssuer, TokenCheck } from '../identity/devTokens';
+import { DEV_TENANT_ID, DevTokenIssuer, TokenCheck } from '@batchpilot/local-platform';
 import { ArmError } from './armErrors';
 import { handleArmRequest, settleRestoredOperations } from './armRoutes';
 import { scoringUriOf, workspaceGuidOf, workspaceIdOf, WorkspaceScope } from './armResources';

@@ -1,11 +1,11 @@
 // Fault injection for the Azure ML emulator: a seeded share of ARM and data-plane calls are throttled
 // (429 + Retry-After), fail with 500/503, lose their connection (before or after the call took effect)
-// or answer slowly (src/local/faults/httpFaults.ts), a share of jobs fail, get preempted or finish
+// or answer slowly (@batchpilot/local-platform), a share of jobs fail, get preempted or finish
 // without their outputs, a share of the jobs' status events is never published, and a share of
 // deployment creates/updates fail to provision. Draws come from a seeded generator so a test that makes
 // the same calls in the same order sees the same faults. It also checks that clients wait as long as
 // the Retry-After it announced before they try the same request again.
-import { HttpFaultDecision, HttpFaultInjector, HttpFaultSettings as SharedHttpFaultSettings, HttpFaultStats, validateHttpFaultSettings } from '../faults/httpFaults';
+import { HttpFaultDecision, HttpFaultInjector, HttpFaultSettings as SharedHttpFaultSettings, HttpFaultStats, validateHttpFaultSettings } from '@batchpilot/local-platform';
 
 export type FaultSurface = 'arm' | 'dataPlane';
 

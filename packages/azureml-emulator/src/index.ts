@@ -1,5 +1,6 @@
 // The local Azure ML emulator's public face: start it, seed the sample workspace, generate sample
-// data, and the types the local stack and tests use. Nothing here is deployed to Azure.
+// data, a harness for tests (startLocalAzureMl), and the types the local stack and tests use. Nothing
+// here is deployed to Azure.
 export { startAzureMlEmulator } from './azureMlEmulator';
 export type { AzureMlEmulatorOptions, JobReport, RunningAzureMlEmulator } from './azureMlEmulator';
 export type { FaultSettings, FaultStats, HttpFaultSettings, JobFaultSettings } from './faultInjection';
@@ -9,5 +10,8 @@ export { CHURN_CSV_HEADER, CHURN_MODEL_VERSIONS, generateChurnCsv, generateChurn
 export type { ChurnInputFile, ChurnModelWeights } from './sample/churnModel';
 export { ML_EVENT_TYPES } from './mlSystemEvents';
 export type { EventGridEventLike } from './wireTypes';
-export { agentTrusting, clientOptionsTrusting, localCaTrustPolicy } from '../tls/localCaTrust';
 export { DEPLOYMENT_HEADER } from './batchInvoke';
+export { FaultInjector } from './faultInjection';
+export { churnScoringModuleSource } from './sample/churnModel';
+export { startLocalAzureMl, ML_SCOPE, MANAGEMENT_SCOPE } from './testing/localAzureMl';
+export type { LocalAzureMl } from './testing/localAzureMl';

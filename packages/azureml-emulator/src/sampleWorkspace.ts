@@ -6,7 +6,7 @@
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import type { TokenCredential } from '@azure/core-auth';
 import type { RunningAzureMlEmulator } from './azureMlEmulator';
-import { clientOptionsTrusting } from '../tls/localCaTrust';
+import { clientOptionsTrusting } from '@batchpilot/local-platform';
 import { CHURN_MODEL_VERSIONS, churnScoringModuleSource, generateChurnInputFiles } from './sample/churnModel';
 import { WorkspaceStorage } from './workspaceStorage';
 

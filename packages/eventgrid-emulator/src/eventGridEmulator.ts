@@ -20,8 +20,8 @@ import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { DevTokenIssuer } from '../identity/devTokens';
-import { AZURITE_ACCOUNT, azuriteSharedKey } from '../stack/azurite';
+import type { DevTokenIssuer } from '@batchpilot/local-platform';
+import { AZURITE_ACCOUNT, azuriteSharedKey, seededRandom, HttpFaultInjector, HttpFaultSettings, HttpFaultStats } from '@batchpilot/local-platform';
 import { EventGridEvent, StoredEvent, azureTimestamp } from './eventShapes';
 import { checkPublishBody, checkPublishCredentials, eventGridErrorBody, MAX_REQUEST_SIZE_IN_BYTES, PublishRejection } from './publishRequests';
 import {
@@ -48,12 +48,10 @@ import {
   DOCUMENTED_RETRY_SCHEDULE_IN_MS,
 } from './deliveryPolicy';
 import { DeadLetterWriter } from './deadLetterWriter';
-import { seededRandom } from './seededRandom';
 import { performHandshake } from './validationHandshake';
 import { startBlobEventProxy, RunningBlobEventProxy } from './blobEventProxy';
 import { BlobChange, BlobSequencer, blobCreatedEvent, blobDeletedEvent } from './storageEvents';
 import { SystemEventInput, stampSystemEvent } from './systemEvents';
-import { HttpFaultInjector, HttpFaultSettings, HttpFaultStats } from '../faults/httpFaults';
 
 export const STORAGE_TOPIC = 'storage';
 export const WORKSPACE_TOPIC = 'workspace';

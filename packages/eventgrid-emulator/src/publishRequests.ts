@@ -6,7 +6,7 @@
 
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { DevTokenIssuer } from '../identity/devTokens';
+import type { DevTokenIssuer } from '@batchpilot/local-platform';
 import { CloudEvent, EventGridEvent, StoredEvent, isPlainObject } from './eventShapes';
 import type { TopicDefinition } from './topics';
 

@@ -20,7 +20,7 @@ import {
 import type { SubscriptionDefinition } from './subscriptionDefinitions';
 import { destinationFunctionName } from './subscriptionDefinitions';
 import type { DeadLetterWriter } from './deadLetterWriter';
-import type { SeededRandom } from './seededRandom';
+import type { SeededRandom } from '@batchpilot/local-platform';
 import { sendWebhookRequest } from './webhookRequests';
 
 export interface DeliverySettings {

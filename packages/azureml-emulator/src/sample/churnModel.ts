@@ -95,19 +95,10 @@ export function poisonCsv(content: string): string {
 
 /**
  * The scoring module's source (sample/churn_score.js). It is plain JavaScript uploaded as a code asset,
- * so it is read from the source tree both under ts-jest and from dist/.
+ * so it is read from this package's source tree both under ts-jest (src/sample) and from dist/sample.
  */
 export function churnScoringModuleSource(): string {
-  const candidates = [path.join(__dirname, 'churn_score.js'), path.join(projectRoot(), 'src', 'local', 'azureml', 'sample', 'churn_score.js')];
+  const candidates = [path.join(__dirname, 'churn_score.js'), path.resolve(__dirname, '..', '..', 'src', 'sample', 'churn_score.js')];
   for (const candidate of candidates) if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
   throw new Error(`The sample scoring module churn_score.js was not found (looked in ${candidates.join(', ')}).`);
-}
-
-function projectRoot(): string {
-  let dir = __dirname;
-  while (dir !== path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'src'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
 }

@@ -5,10 +5,9 @@
 import {
   bearerTokenAuthenticationPolicy, createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest,
 } from '@azure/core-rest-pipeline';
-import { SampleWorkspace, seedSampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
-import { uniqueName } from '../support/azurite';
-import { LocalAzureMl, ML_SCOPE, startLocalAzureMl } from '../support/localAzureMl';
-import { localCaTrustPolicy, requestTrusting } from '../support/trustLocalCa';
+import { SampleWorkspace, seedSampleWorkspace } from '../../src/sampleWorkspace';
+import { uniqueName, localCaTrustPolicy, requestTrusting } from '@batchpilot/local-platform';
+import { LocalAzureMl, ML_SCOPE, startLocalAzureMl } from '../../src/testing/localAzureMl';
 
 describe('@azure/arm-machinelearning against the Azure ML emulator', () => {
   let ml: LocalAzureMl;

@@ -1,12 +1,10 @@
 // Requests Azure refuses are refused by the emulator with the same status codes and ARM error shape,
 // and with messages that say what is wrong and what to do: a client's classification of permanent
 // (4xx) versus transient failures holds in both places.
-import { DevTokenIssuer } from '../../src/local/identity/devTokens';
-import { generateChurnInputFiles } from '../../src/local/azureml/sample/churnModel';
-import { SampleWorkspace, seedSampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
-import { uniqueName } from '../support/azurite';
-import { LocalAzureMl, MANAGEMENT_SCOPE, ML_SCOPE, startLocalAzureMl } from '../support/localAzureMl';
-import { requestTrusting } from '../support/trustLocalCa';
+import { DevTokenIssuer, uniqueName, requestTrusting } from '@batchpilot/local-platform';
+import { generateChurnInputFiles } from '../../src/sample/churnModel';
+import { SampleWorkspace, seedSampleWorkspace } from '../../src/sampleWorkspace';
+import { LocalAzureMl, MANAGEMENT_SCOPE, ML_SCOPE, startLocalAzureMl } from '../../src/testing/localAzureMl';
 
 type ErrorBody = { error: { code: string; message: string; details?: Array<{ code: string; target?: string }> } };
 

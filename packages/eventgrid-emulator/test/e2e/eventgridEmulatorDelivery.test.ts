@@ -6,12 +6,10 @@
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { EventGridPublisherClient } from '@azure/eventgrid';
-import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
-import { startWebhookReceiver, WebhookReceiver, ReceivedRequest } from '../support/webhookReceiver';
-import { clientOptionsTrusting, requestTrusting } from '../support/trustLocalCa';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
-import type { SubscriptionDefinition } from '../../src/local/eventgrid/subscriptionDefinitions';
+import { startTestEventGrid, TestEventGrid } from '../../src/testing/testEventGrid';
+import { startWebhookReceiver, WebhookReceiver, ReceivedRequest } from '../../src/webhookReceiver';
+import { clientOptionsTrusting, requestTrusting, testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
+import type { SubscriptionDefinition } from '../../src/subscriptionDefinitions';
 
 const TOPIC = 'delivery-tests';
 
@@ -233,7 +231,7 @@ describe('Event Grid emulator workspace topic and subscriptions file', () => {
     const env = await eventGrid();
     const host = await receiver();
     env.eventGrid.setFunctionsHost({ baseUrl: host.url.replace('/api/events', '') });
-    const loaded = await env.eventGrid.loadSubscriptionsFile(path.resolve(__dirname, '../fixtures/eventgrid/subscriptions.json'));
+    const loaded = await env.eventGrid.loadSubscriptionsFile(path.resolve(__dirname, '../fixtures/subscriptions.json'));
     expect(loaded.map((s) => s.name)).toEqual(['blob-intake', 'model-intake', 'job-events']);
     expect(env.eventGrid.topics().map((t) => t.name)).toContain('batchpilot-runs');
 

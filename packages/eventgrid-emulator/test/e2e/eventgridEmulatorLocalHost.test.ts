@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
-import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
-import { uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { startHostProcess, HostProcess } from '@batchpilot/local-host';
+import { PACKAGE_ROOT } from '../support/packageRoot';
+import { startTestEventGrid, TestEventGrid } from '../../src/testing/testEventGrid';
+import { uniqueName, waitUntil } from '@batchpilot/local-platform';
 
-const APP = path.join(REPO_ROOT, 'test', 'fixtures', 'host-basics');
+const APP = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'event-receiver');
 
 interface ReceivedEvent {
   id: string;

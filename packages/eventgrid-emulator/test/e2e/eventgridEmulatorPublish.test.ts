@@ -4,10 +4,9 @@
 import { AzureKeyCredential, AzureSASCredential, EventGridPublisherClient, generateSharedAccessSignature } from '@azure/eventgrid';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
-import { clientOptionsTrusting, requestTrusting } from '../support/trustLocalCa';
-import { startWebhookReceiver, WebhookReceiver } from '../support/webhookReceiver';
-import { waitUntil } from '../support/waitUntil';
+import { startTestEventGrid, TestEventGrid } from '../../src/testing/testEventGrid';
+import { clientOptionsTrusting, requestTrusting, waitUntil } from '@batchpilot/local-platform';
+import { startWebhookReceiver, WebhookReceiver } from '../../src/webhookReceiver';
 
 const EG_TOPIC = 'run-events';
 const CE_TOPIC = 'run-cloudevents';

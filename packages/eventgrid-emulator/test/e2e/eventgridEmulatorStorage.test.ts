@@ -4,10 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
-import { startWebhookReceiver, WebhookReceiver } from '../support/webhookReceiver';
-import { uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { startTestEventGrid, TestEventGrid } from '../../src/testing/testEventGrid';
+import { startWebhookReceiver, WebhookReceiver } from '../../src/webhookReceiver';
+import { uniqueName, waitUntil } from '@batchpilot/local-platform';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
 interface StorageEvent {

@@ -12,7 +12,7 @@ export interface HostProcessOptions {
   /** Every stdout line (JSON), from the first one on. */
   onLog?: (line: string) => void;
   startTimeoutInMs?: number;
-  /** The compiled CLI; default dist/src/local/host/cli.js of this project. */
+  /** The compiled CLI; default LOCAL_HOST_CLI. */
   cli?: string;
 }
 
@@ -28,17 +28,11 @@ export interface HostChild {
 
 const KEPT_LOG_LINES = 20_000;
 
-/** The compiled CLI beside this module, whether this module runs from dist/ or (in tests) from src/. */
-function defaultCli(): string {
-  const here = __dirname.split(path.sep);
-  const src = here.lastIndexOf('src');
-  const inDist = here[src - 1] === 'dist';
-  const root = here.slice(0, inDist ? src - 1 : src).join(path.sep);
-  return path.join(root, 'dist', 'src', 'local', 'host', 'cli.js');
-}
+/** The compiled CLI of this package (dist/host/cli.js), whether this module runs from dist/ or (in tests) from src/. */
+export const LOCAL_HOST_CLI = path.resolve(__dirname, '..', '..', 'dist', 'host', 'cli.js');
 
 export async function spawnLocalHost(o: HostProcessOptions): Promise<HostChild> {
-  const cli = o.cli ?? defaultCli();
+  const cli = o.cli ?? LOCAL_HOST_CLI;
   const child = spawn(process.execPath, [cli, '--app', o.appDir, '--port', String(o.port ?? 0), '--log-format', 'json', '--data-dir', o.dataDir], {
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,9 +4,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDurableHost, waitForStatus, historyOf, DurableHost } from './durableHarness';
-import { DevTokenIssuer } from '../../src/local/identity/devTokens';
-import { createIdentityEndpoint } from '../../src/local/identity/identityEndpoint';
-import { uniqueName } from '../support/azurite';
+import { DevTokenIssuer, createIdentityEndpoint, uniqueName } from '@batchpilot/local-platform';
 
 const API_RESOURCE = 'https://orders.contoso.test';
 

@@ -4,14 +4,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startDurableHost, waitForStatus, historyOf, statusWithHistory, DurableHost } from './durableHarness';
-import { REPO_ROOT } from '../support/localHostProcess';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { DurableStore } from '../../src/local/durable/durableStore';
-import { HistoryEventType } from '../../src/local/durable/historyEvents';
+import { PACKAGE_ROOT } from '../support/packageRoot';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
+import { DurableStore } from '../../src/durable/durableStore';
+import { HistoryEventType } from '../../src/durable/historyEvents';
 
 const INSTANCES = 8;
 const hub = uniqueName('crash');
-const artifacts = path.join(REPO_ROOT, 'test', 'artifacts', hub);
+const artifacts = path.join(PACKAGE_ROOT, 'test', 'artifacts', hub);
 const activityLog = path.join(artifacts, 'activities.log');
 
 interface LogLine {

@@ -2,7 +2,7 @@
 // status timestamps and headers, the history array, entity operation times and empty 404/410 bodies.
 import { EntityId } from 'durable-functions';
 import { startDurableHost, waitForStatus, DurableHost } from './durableHarness';
-import { waitUntil } from '../support/waitUntil';
+import { waitUntil } from '@batchpilot/local-platform';
 
 let d: DurableHost;
 

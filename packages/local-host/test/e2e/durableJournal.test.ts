@@ -4,12 +4,11 @@
 // state and history from them, writes the rows, hands back the messages to deliver again, and the
 // journal empties once those are delivered.
 import { TableClient } from '@azure/data-tables';
-import { DurableStore } from '../../src/local/durable/durableStore';
-import { HistoryEvent, HistoryEventType, historyEvent } from '../../src/local/durable/historyEvents';
-import { InstanceState, RuntimeStatus, newReplayState } from '../../src/local/durable/instanceModel';
-import type { OutboundMessage } from '../../src/local/durable/episodeOutcome';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { DurableStore } from '../../src/durable/durableStore';
+import { HistoryEvent, HistoryEventType, historyEvent } from '../../src/durable/historyEvents';
+import { InstanceState, RuntimeStatus, newReplayState } from '../../src/durable/instanceModel';
+import type { OutboundMessage } from '../../src/durable/episodeOutcome';
+import { testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
 
 const hub = uniqueName('journal');
 const HOUR_IN_MS = 3_600_000;

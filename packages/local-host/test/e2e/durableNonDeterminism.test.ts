@@ -3,11 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startDurableHost, waitForStatus, DurableHost } from './durableHarness';
-import { REPO_ROOT } from '../support/localHostProcess';
-import { uniqueName } from '../support/azurite';
+import { PACKAGE_ROOT } from '../support/packageRoot';
+import { uniqueName } from '@batchpilot/local-platform';
 
 const hub = uniqueName('nondet');
-const variantFile = path.join(REPO_ROOT, 'test', 'artifacts', hub, 'variant.txt');
+const variantFile = path.join(PACKAGE_ROOT, 'test', 'artifacts', hub, 'variant.txt');
 let d: DurableHost;
 
 beforeAll(async () => {

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startDurableHost, waitForStatus, DurableHost } from './durableHarness';
-import { REPO_ROOT } from '../support/localHostProcess';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { PACKAGE_ROOT } from '../support/packageRoot';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 const hub = uniqueName('offload');
-const artifacts = path.join(REPO_ROOT, 'test', 'artifacts', hub);
+const artifacts = path.join(PACKAGE_ROOT, 'test', 'artifacts', hub);
 const activityLog = path.join(artifacts, 'activities.log');
 const CATALOG_CHARS = 500_000;
 const DESCRIPTION_CHARS = 700_000;

@@ -2,7 +2,7 @@
 // pattern of the acceptance list, driven by the unmodified DurableClient (and by the app's own HTTP
 // starter through the durableClient binding), with persistence in Azurite.
 import { startDurableHost, waitForStatus, historyOf, DurableHost } from './durableHarness';
-import { waitUntil } from '../support/waitUntil';
+import { waitUntil } from '@batchpilot/local-platform';
 
 let d: DurableHost;
 beforeAll(async () => {

@@ -4,13 +4,12 @@
 // instance. The store commits a step whose state, input and result are far larger than a table row; a
 // process that dies before writing the instance row leaves a journal from which another rebuilds it.
 import { TableClient } from '@azure/data-tables';
-import { DurableStore } from '../../src/local/durable/durableStore';
-import { PayloadBlobs } from '../../src/local/durable/payloadBlobs';
-import { HistoryEvent, historyEvent } from '../../src/local/durable/historyEvents';
-import { InstanceState, newReplayState } from '../../src/local/durable/instanceModel';
-import { MAX_ROW_TEXT_CHARS, unpackText } from '../../src/local/durable/tablePayloads';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { DurableStore } from '../../src/durable/durableStore';
+import { PayloadBlobs } from '../../src/durable/payloadBlobs';
+import { HistoryEvent, historyEvent } from '../../src/durable/historyEvents';
+import { InstanceState, newReplayState } from '../../src/durable/instanceModel';
+import { MAX_ROW_TEXT_CHARS, unpackText } from '../../src/durable/tablePayloads';
+import { testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
 
 const HOUR_IN_MS = 3_600_000;
 

@@ -2,11 +2,12 @@
 // both handshakes and both schemas, timers, hooks, and clear refusals of bad input.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
+import { startHostProcess, HostProcess } from '../../src/host/localHostProcess';
+import { PACKAGE_ROOT } from '../support/packageRoot';
 import { CONTRACTS_DIR } from '../support/contractsDir';
-import { waitUntil } from '../support/waitUntil';
+import { waitUntil } from '@batchpilot/local-platform';
 
-const APP = path.join(REPO_ROOT, 'test', 'fixtures', 'host-basics');
+const APP = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'host-basics');
 const CONTRACTS = path.join(CONTRACTS_DIR, 'eventgrid', 'Microsoft.Storage', 'stable', '2018-01-01', 'examples');
 
 let host: HostProcess;

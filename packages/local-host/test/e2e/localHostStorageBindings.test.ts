@@ -7,11 +7,11 @@ import * as path from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { startHostProcess, HostProcess, HostLogLine, REPO_ROOT } from '../support/localHostProcess';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { startHostProcess, HostProcess, HostLogLine } from '../../src/host/localHostProcess';
+import { PACKAGE_ROOT } from '../support/packageRoot';
+import { testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
 
-const APP = path.join(REPO_ROOT, 'test', 'fixtures', 'storage-bindings');
+const APP = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'storage-bindings');
 const hub = uniqueName('bindings');
 const connectionString = testAzurite().connectionString;
 const blobs = BlobServiceClient.fromConnectionString(connectionString);
@@ -52,7 +52,7 @@ beforeAll(async () => {
   await products.createEntity({ partitionKey: 'catalog', rowKey: 'gadget', name: 'Gadget', price: 10 });
   host = await startHostProcess({
     appDir: APP,
-    dataDir: path.join(REPO_ROOT, 'test', 'artifacts', hub, 'host'),
+    dataDir: path.join(PACKAGE_ROOT, 'test', 'artifacts', hub, 'host'),
     env: { AzureWebJobsStorage: connectionString, OrdersStorage: connectionString, DURABLE_TEST_HUB: hub },
   });
 });

@@ -1,14 +1,14 @@
 // The durable engine's smaller pieces: retry arithmetic, table keys and chunked payloads, the status
 // timeline, the client binding the SDK builds its DurableClient from, and entity lock queueing.
-import { nextRetry } from '../../src/local/durable/retryPolicy';
-import { escapeTableKey, packText, unescapeTableKey, unpackText, PayloadTooLargeError } from '../../src/local/durable/tablePayloads';
-import { historyTimeline } from '../../src/local/durable/instanceStatusView';
-import { historyEvent } from '../../src/local/durable/historyEvents';
-import { ManagementUrlBuilder, INSTANCE_ID_PLACEHOLDER } from '../../src/local/durable/managementUrls';
-import { planEntityStep, entityHasWork } from '../../src/local/durable/entityBatch';
-import type { Envelope, EntityRecord, InstanceMessage } from '../../src/local/durable/instanceModel';
-import { parseOrchestratorFailure } from '../../src/local/durable/orchestratorActions';
-import { failureDetailsOf, returnValueAsJson } from '../../src/local/durable/functionInvocations';
+import { nextRetry } from '../../src/durable/retryPolicy';
+import { escapeTableKey, packText, unescapeTableKey, unpackText, PayloadTooLargeError } from '../../src/durable/tablePayloads';
+import { historyTimeline } from '../../src/durable/instanceStatusView';
+import { historyEvent } from '../../src/durable/historyEvents';
+import { ManagementUrlBuilder, INSTANCE_ID_PLACEHOLDER } from '../../src/durable/managementUrls';
+import { planEntityStep, entityHasWork } from '../../src/durable/entityBatch';
+import type { Envelope, EntityRecord, InstanceMessage } from '../../src/durable/instanceModel';
+import { parseOrchestratorFailure } from '../../src/durable/orchestratorActions';
+import { failureDetailsOf, returnValueAsJson } from '../../src/durable/functionInvocations';
 
 describe('retry arithmetic (the Durable Task Framework’s RetryInterceptor)', () => {
   const options = { firstRetryIntervalInMilliseconds: 1000, maxNumberOfAttempts: 5, backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 5000 };

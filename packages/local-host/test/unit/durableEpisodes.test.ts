@@ -4,12 +4,12 @@
 // every task, retry timer and retry attempt as the SDK expects. No storage involved.
 import * as df from 'durable-functions';
 import { InvocationContext } from '@azure/functions';
-import type { FunctionInvoker, InvocationOutcome, InvocationRequest, RegisteredFunction } from '../../src/local/host/contracts';
-import { invokeOrchestrator } from '../../src/local/durable/functionInvocations';
-import { prepareEpisode } from '../../src/local/durable/episodeInputs';
-import { decideEpisode, EpisodeDecision } from '../../src/local/durable/episodeOutcome';
-import { HistoryEvent, HistoryEventType } from '../../src/local/durable/historyEvents';
-import { Envelope, InstanceMessage, InstanceState, newReplayState } from '../../src/local/durable/instanceModel';
+import type { FunctionInvoker, InvocationOutcome, InvocationRequest, RegisteredFunction } from '../../src/host/contracts';
+import { invokeOrchestrator } from '../../src/durable/functionInvocations';
+import { prepareEpisode } from '../../src/durable/episodeInputs';
+import { decideEpisode, EpisodeDecision } from '../../src/durable/episodeOutcome';
+import { HistoryEvent, HistoryEventType } from '../../src/durable/historyEvents';
+import { Envelope, InstanceMessage, InstanceState, newReplayState } from '../../src/durable/instanceModel';
 
 const { createOrchestrator } = require('durable-functions/lib/src/util/testingUtils') as {
   createOrchestrator(fn: (context: df.OrchestrationContext) => Generator<unknown, unknown, unknown>): (trigger: unknown, context: InvocationContext) => Promise<unknown>;

@@ -1,4 +1,4 @@
-import { compileRoute, matchRoute, RouteTemplateError } from '../../src/local/host/httpRoutes';
+import { compileRoute, matchRoute, RouteTemplateError } from '../../src/host/httpRoutes';
 
 describe('HTTP route templates', () => {
   it('matches literals case-insensitively and extracts parameters', () => {

@@ -1,11 +1,11 @@
 // The pure parts of the local host's Storage bindings and callHttp: binding expressions, blob trigger
 // path patterns, host.json queue settings, message encoding, and when a callHttp answer leads to a poll.
-import { formatDateTime, resolveBindingExpression, BindingExpressionError, payloadBindingData } from '../../src/local/host/bindingExpressions';
-import { compileBlobPathPattern, localHostId } from '../../src/local/host/blobTrigger';
-import { decodeQueueMessage, encodeQueueMessage, queueOptions, HostJsonError, QueueMessageDecodingError } from '../../src/local/host/queueMessages';
-import { httpPollAfter, httpActivityInput } from '../../src/local/durable/durableHttp';
-import { bindingProblems } from '../../src/local/host/bindingSupport';
-import type { RegisteredFunction } from '../../src/local/host/contracts';
+import { formatDateTime, resolveBindingExpression, BindingExpressionError, payloadBindingData } from '../../src/host/bindingExpressions';
+import { compileBlobPathPattern, localHostId } from '../../src/host/blobTrigger';
+import { decodeQueueMessage, encodeQueueMessage, queueOptions, HostJsonError, QueueMessageDecodingError } from '../../src/host/queueMessages';
+import { httpPollAfter, httpActivityInput } from '../../src/durable/durableHttp';
+import { bindingProblems } from '../../src/host/bindingSupport';
+import type { RegisteredFunction } from '../../src/host/contracts';
 
 describe('binding expressions', () => {
   const env = { ARCHIVE: 'archive' } as NodeJS.ProcessEnv;

@@ -1,4 +1,4 @@
-import { parseSchedule, ScheduleError } from '../../src/local/host/timerScheduler';
+import { parseSchedule, ScheduleError } from '../../src/host/timerScheduler';
 
 describe('timer schedules', () => {
   it('computes the next NCRONTAB occurrence with seconds, in UTC', () => {

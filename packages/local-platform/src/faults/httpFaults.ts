@@ -6,7 +6,7 @@
 // this one module, so "a share P of calls fail" means the same everywhere. Draws come from a seeded
 // generator: the same calls in the same order meet the same faults. It also notes whether clients
 // waited the Retry-After it announced before they repeated a request.
-import { seededRandom } from '../eventgrid/seededRandom';
+import { seededRandom } from './seededRandom';
 
 export interface HttpFaultSettings {
   /** Share (0..1) of calls answered 429 Too Many Requests with a Retry-After header. */

@@ -1,5 +1,5 @@
 // What a test needs to reach the run's shared Azurite (started by globalSetup).
-import { AzuriteEndpoints, azuriteConnectionString } from '../../src/local/stack/azurite';
+import { AzuriteEndpoints, azuriteConnectionString } from '../azurite';
 
 export function testAzurite(): AzuriteEndpoints & { connectionString: string } {
   const blobPort = Number(process.env.TEST_AZURITE_BLOB_PORT);

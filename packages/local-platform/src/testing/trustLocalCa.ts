@@ -3,7 +3,7 @@
 // client creates its own https agents, so SDK clients get a pipeline policy that sets a trusting
 // agent on each request, and plain requests pass the CA themselves.
 import * as https from 'node:https';
-import { agentTrusting, clientOptionsTrusting, localCaTrustPolicy } from '../../src/local/tls/localCaTrust';
+import { agentTrusting, clientOptionsTrusting, localCaTrustPolicy } from '../tls/localCaTrust';
 
 export { agentTrusting, clientOptionsTrusting, localCaTrustPolicy };
 

@@ -6,12 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AzureMachineLearningWorkspaces, JobBase } from '@azure/arm-machinelearning';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { DevTokenIssuer } from '../../src/local/identity/devTokens';
-import { ensureLocalCertificate } from '../../src/local/tls/localCertificate';
-import { AzureMlEmulatorOptions, RunningAzureMlEmulator, startAzureMlEmulator } from '../../src/local/azureml/azureMlEmulator';
-import { clientOptionsTrusting, PlainResponse, requestTrusting } from './trustLocalCa';
-import { testAzurite, uniqueName } from './azurite';
-import { waitUntil } from './waitUntil';
+import { clientOptionsTrusting, DevTokenIssuer, ensureLocalCertificate, PlainResponse, requestTrusting, testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
+import { AzureMlEmulatorOptions, RunningAzureMlEmulator, startAzureMlEmulator } from '../azureMlEmulator';
 
 export const ML_SCOPE = 'https://ml.azure.com/.default';
 export const MANAGEMENT_SCOPE = 'https://management.azure.com/.default';

@@ -4,10 +4,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DevTokenIssuer } from '../../src/local/identity/devTokens';
-import { ensureLocalCertificate, LocalCertificate } from '../../src/local/tls/localCertificate';
-import { EventGridEmulatorOptions, RunningEventGridEmulator, startEventGridEmulator } from '../../src/local/eventgrid/eventGridEmulator';
-import { testAzurite } from './azurite';
+import { DevTokenIssuer, ensureLocalCertificate, LocalCertificate, testAzurite } from '@batchpilot/local-platform';
+import { EventGridEmulatorOptions, RunningEventGridEmulator, startEventGridEmulator } from '../eventGridEmulator';
 
 export interface TestEventGrid {
   eventGrid: RunningEventGridEmulator;

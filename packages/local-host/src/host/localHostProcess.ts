@@ -1,13 +1,11 @@
-// Runs the built local host CLI (dist/src/local/host/cli.js) on an app folder as a child process, the
-// way users and CI do, and tells the test its URL, its keys and what it logged.
+// Runs the built local host CLI (dist/host/cli.js of this package) on an app folder as a child
+// process, the way users and CI do, and tells a test its URL, its keys and what it logged.
 import type { ChildProcess } from 'node:child_process';
-import { spawnLocalHost } from '../../src/local/host/hostProcess';
+import { spawnLocalHost, LOCAL_HOST_CLI } from './hostProcess';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FunctionKeys } from '../../src/local/host/functionKeys';
+import type { FunctionKeys } from './functionKeys';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const HOST_CLI = path.join(REPO_ROOT, 'dist', 'src', 'local', 'host', 'cli.js');
 
 export interface HostLogLine {
   time: string;
@@ -39,7 +37,7 @@ export interface StartHostOptions {
 }
 
 export async function startHostProcess(options: StartHostOptions): Promise<HostProcess> {
-  if (!fs.existsSync(HOST_CLI)) throw new Error(`${HOST_CLI} is missing: run npm run build first (npm test does).`);
+  if (!fs.existsSync(LOCAL_HOST_CLI)) throw new Error(`${LOCAL_HOST_CLI} is missing: build this package first (npm run build; npm test does).`);
   const dataDir = options.dataDir ?? path.join(options.appDir, '.local', 'host');
   const logs: HostLogLine[] = [];
   const waiters: Array<{ predicate: (l: HostLogLine) => boolean; resolve: (l: HostLogLine) => void }> = [];
@@ -58,7 +56,7 @@ export async function startHostProcess(options: StartHostOptions): Promise<HostP
       }
     }
   };
-  const host = await spawnLocalHost({ cli: HOST_CLI, appDir: options.appDir, port: options.port, dataDir, env: options.env, onLog, startTimeoutInMs: options.startTimeoutInMs });
+  const host = await spawnLocalHost({ cli: LOCAL_HOST_CLI, appDir: options.appDir, port: options.port, dataDir, env: options.env, onLog, startTimeoutInMs: options.startTimeoutInMs });
   const child = host.process;
 
   const waitForLog = (predicate: (line: HostLogLine) => boolean, timeoutInMs = 60000): Promise<HostLogLine> => {
