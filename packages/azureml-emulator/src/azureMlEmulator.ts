@@ -29,7 +29,7 @@ import { isJsonObject } from './wireTypes';
 export interface AzureMlEmulatorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
-  /** PEM certificate and key (see src/local/tls/localCertificate.ts); clients trust its CA. */
+  /** PEM certificate and key (ensureLocalCertificate of @batchpilot/local-platform); clients trust its CA. */
   tls: { cert: string; key: string };
   /** Verifies bearer tokens: ARM wants audience https://management.azure.com, the data plane https://ml.azure.com. */
   issuer: DevTokenIssuer;

@@ -150,7 +150,7 @@ export function parseSubscriptionDefinition(value: unknown): SubscriptionDefinit
 export function parseEventGridLocalConfig(value: unknown, origin = 'event subscriptions'): EventGridLocalConfig {
   const result = eventGridLocalConfigSchema.safeParse(value);
   if (!result.success) {
-    throw new Error(`Invalid ${origin}:\n${describeIssues(result.error)}\nSee src/local/eventgrid/README.md for the format.`);
+    throw new Error(`Invalid ${origin}:\n${describeIssues(result.error)}\nSee the README of @batchpilot/eventgrid-emulator for the format.`);
   }
   return result.data as EventGridLocalConfig;
 }

@@ -1,6 +1,6 @@
 // What a system event source (the ML emulator for the workspace topic) hands the Event Grid emulator,
 // and how Event Grid stamps it: the source's resource ID as `topic`, an id and eventTime when missing,
-// metadataVersion "1". The ML emulator builds the event bodies itself (src/local/azureml/mlSystemEvents.ts)
+// metadataVersion "1". The ML emulator builds the event bodies itself (mlSystemEvents.ts of @batchpilot/azureml-emulator)
 // from test/contracts/eventgrid/Microsoft.MachineLearningServices examples.
 
 import type { EventGridEvent } from './eventShapes';

@@ -1,4 +1,4 @@
-// The local durable engine's entry point for the local host (src/local/host/cli.ts requires
+// The local durable engine's entry point for the local host (src/host/cli.ts requires
 // '../durable' and calls createDurableEngine): one engine per task hub, its RPC routes and the
 // `durableClient` binding provider.
 import type { DurableEngineFactoryArgs, DurableEngineHandle } from '../host/contracts';

@@ -70,7 +70,7 @@ export interface HostService {
   stop(): Promise<void>;
 }
 
-/** What the host needs from a durable engine (src/local/durable). */
+/** What the host needs from a durable engine (src/durable). */
 export interface DurableEngineHandle extends HostService {
   routeHandler: RouteHandler;
   durableClientProvider: InputBindingProvider;
