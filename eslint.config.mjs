@@ -11,7 +11,8 @@ const nodeIo = ['fs', 'fs/promises', 'http', 'https', 'net', 'dns', 'child_proce
 // The layers of src/, lowest first (docs/architecture.md, "Layers"). `imports`: the folders a layer's
 // files may import; `types`: folders it may import types from (erased at compile time); a
 // `folder/module` entry opens one module of a folder that is otherwise closed. Everything else in src/
-// is refused, and so are functions/ and src/local/ (not deployed) from every layer.
+// is refused, and so are functions/, src/local/ and the packages (@batchpilot/*: development tools, not
+// deployed) from every layer.
 const LAYERS = {
   domain: { imports: [], pure: true, says: 'pure shared conventions: it imports no other part of the app' },
   config: { imports: ['domain'], says: 'settings and the routes file: it imports only src/domain' },
@@ -28,6 +29,10 @@ const LAYERS = {
   operator: { imports: ['domain', 'config', 'model', 'azure', 'validation', 'activities/contracts', 'orchestrations', 'events'], says: 'the operator API: everything below it except activity implementations' },
 };
 const FOLDERS_WITH_INDEX = ['validation'];
+// The local tooling's workspace packages (packages/): development dependencies of the app, never deployed.
+const TOOL_PACKAGES = ['@batchpilot/*'];
+// What a package may not import: anything of the app (its layers, functions/, src/local/), by any path.
+const APP_PATHS = [...['domain', 'config', 'model', 'azure', 'validation', 'activities', 'orchestrations', 'events', 'operator', 'local'].map((f) => `**/src/${f}/**`), '**/functions/**', 'batchpilot', 'batchpilot/*'];
 const APP_FOLDERS = ['domain', 'config', 'model', 'azure', 'validation', 'activities', 'orchestrations', 'events', 'operator'];
 
 const NO_DEFAULT_EXPORT = { selector: 'ExportDefaultDeclaration', message: 'No default exports (docs/style.md).' };
@@ -58,7 +63,7 @@ function layerPatterns(layer, opens = []) {
     const group = [`**/${folder}/**`, ...(FOLDERS_WITH_INDEX.includes(folder) ? [`**/${folder}`] : []), ...opened];
     patterns.push({ group, message, allowTypeImports: types.includes(folder) });
   }
-  patterns.push({ group: ['**/functions/**', '**/local/**', '**/test/**'], message: `${message} functions/ registers the app, src/local/ is not deployed, test/ is not shipped.` });
+  patterns.push({ group: ['**/functions/**', '**/local/**', '**/test/**', ...TOOL_PACKAGES], message: `${message} functions/ registers the app, src/local/ is not deployed, nor are the packages (${TOOL_PACKAGES[0]}), test/ is not shipped.` });
   return patterns;
 }
 
@@ -73,7 +78,7 @@ function layerRule(layer, extra = { paths: [], patterns: [] }, opens = []) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', '.azurite/**', '.local/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', '.azurite/**', '.local/**', 'packages/*/dist/**', 'packages/*/test/fixtures/**', 'packages/*/test/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -102,7 +107,7 @@ export default tseslint.config(
     // Registrations may use (and lazily require) any layer, but never import what is not deployed.
     files: ['functions/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/local/**', '**/test/**'], message: 'Layering: functions/ registers the app; src/local/ is not deployed and test/ is not shipped.' }] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/local/**', '**/test/**', ...TOOL_PACKAGES], message: 'Layering: functions/ registers the app; src/local/ is not deployed, nor are the packages (@batchpilot/*); test/ is not shipped.' }] }],
       'no-restricted-syntax': ['error', NO_DEFAULT_EXPORT, NO_NAMESPACE],
     },
   },
@@ -136,6 +141,11 @@ export default tseslint.config(
         NO_DEFAULT_EXPORT, NO_NAMESPACE, NO_PARENT_REQUIRE,
       ],
     },
+  },
+  {
+    // The packages stand alone: nothing in them imports the app (README.md, "Layout").
+    files: ['packages/**/*.ts', 'packages/**/*.js'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: APP_PATHS, message: 'Packages stand alone: a package never imports the app (src/, functions/); the app depends on the packages, not the other way round.' }] }] },
   },
   {
     // Tool entry points whose loaders require a default export.

@@ -1,7 +1,9 @@
-// Three Jest projects, run together by `npm test` (which builds first) or one at a time with
-// `--selectProjects`: unit (pure logic and lint rules, no services: seconds), contract (the emulators,
-// Azurite and the infra held against published contracts) and e2e (the compiled app, dist/, on the
-// local stack). Only contract and e2e start the run's one Azurite (test/support/globalSetup.ts).
+// The app's three Jest projects and one per package, run together by `npm test` (which builds first) or
+// one at a time with `--selectProjects`: unit (pure logic and lint rules, no services: seconds),
+// contract (the emulators, Azurite and the infra held against published contracts), e2e (the compiled
+// app, dist/, on the local stack), and local-platform, local-host, azureml-emulator, eventgrid-emulator
+// (each package's own tests, from its jest.config.js). Every project but unit and local-platform names a
+// setup that starts the run's one Azurite (startRunAzurite of @batchpilot/local-platform).
 const common = {
   testEnvironment: 'node',
   testMatch: ['**/*.test.ts'],
@@ -21,5 +23,6 @@ module.exports = {
     { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
     { ...common, ...withAzurite, displayName: 'contract', roots: ['<rootDir>/test/contract'] },
     { ...common, ...withAzurite, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+    ...['local-platform', 'local-host', 'azureml-emulator', 'eventgrid-emulator'].map((p) => `<rootDir>/packages/${p}`),
   ],
 };

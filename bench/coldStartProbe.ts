@@ -3,7 +3,7 @@
 // then runs the app's appStart hooks (batchpilot checks its settings and routes there) and prints the
 // time to that point too.
 import * as path from 'node:path';
-import { installFunctionsCore } from '../src/local/host/functionsCore';
+import { installFunctionsCore } from '@batchpilot/local-host';
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();

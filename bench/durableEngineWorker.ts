@@ -6,16 +6,12 @@
 // times (the fastest counts) and the fan-out, engine and replay, in FAN_OUT_ROUNDS rounds.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startAzurite } from '../src/local/stack/azurite';
-import { loadFunctionApp, LoadedApp } from '../src/local/host/appLoader';
-import { createDurableEngine } from '../src/local/durable';
-import type { DurableEngine } from '../src/local/durable';
-import { invokeOrchestrator } from '../src/local/durable/functionInvocations';
-import { HistoryEvent, HistoryEventType } from '../src/local/durable/historyEvents';
-import type { InstanceState } from '../src/local/durable/instanceModel';
+import { startAzurite } from '@batchpilot/local-platform';
+import { loadFunctionApp, LoadedApp, createDurableEngine, invokeOrchestrator, HistoryEvent, HistoryEventType } from '@batchpilot/local-host';
+import type { DurableEngine, InstanceState } from '@batchpilot/local-host';
 
 export const RESULT_PREFIX = 'DURABLE_BENCH_RESULT ';
-const FIXTURE = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'durable-bench');
+const FIXTURE = path.resolve(__dirname, '..', '..', 'packages', 'local-host', 'test', 'fixtures', 'durable-bench');
 const FAN_OUT_ROUNDS = 5;
 const REPLAY_ROUNDS = 3;
 

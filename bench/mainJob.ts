@@ -11,8 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC, INPUT_CONTAINER, EVENT_SUBSCRIPTIONS_FILE } from '../src/local/stack/localStack';
-import { startAzurite } from '../src/local/stack/azurite';
-import { generateChurnCsv } from '../src/local/azureml/sample/churnModel';
+import { startAzurite } from '@batchpilot/local-platform';
+import { generateChurnCsv } from '@batchpilot/azureml-emulator';
 import type { BenchOptions, BenchSection, BenchRow } from './benchSection';
 
 /** One real second stands for this many seconds of job time and polling. */

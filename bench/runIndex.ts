@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TableClient, TransactionAction } from '@azure/data-tables';
-import { startAzurite } from '../src/local/stack/azurite';
+import { startAzurite } from '@batchpilot/local-platform';
 import { FREE_PORTS, INPUT_CONTAINER, startLocalStack } from '../src/local/stack/localStack';
 import { IndexListQuery, RunIndex, RunIndexTables, rowsOfNewRun } from '../src/azure/runIndex';
 import { entryPartition, indexVersion, runIndexTableNames, VIEW_NAMES } from '../src/azure/runIndexKeys';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobServiceClient, type BlockBlobClient } from '@azure/storage-blob';
-import { startAzurite } from '../src/local/stack/azurite';
+import { startAzurite } from '@batchpilot/local-platform';
 import type { ValidationRulesInput } from '../src/validation';
 import type { BenchOptions, BenchRow, BenchSection } from './benchSection';
 import { RESULT_PREFIX, type WorkerFigures, type WorkerRequest } from './validationWorker';

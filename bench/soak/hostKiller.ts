@@ -6,7 +6,7 @@
 // hit once before any is hit twice. Lines the dead process had already written arrive afterwards and
 // tell whether the aimed-at invocation had finished before the kill landed.
 import type { RunningLocalStack } from '../../src/local/stack/localStack';
-import type { SeededRandom } from '../../src/local/eventgrid/seededRandom';
+import type { SeededRandom } from '@batchpilot/local-platform';
 
 export const KILL_PHASES = ['intake', 'coalescing', 'submission', 'waiting', 'validation', 'record writing', 'publishing'] as const;
 export type KillPhase = (typeof KILL_PHASES)[number];

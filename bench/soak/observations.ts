@@ -7,7 +7,7 @@ import type { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning'
 import type { RunningLocalStack } from '../../src/local/stack/localStack';
 import { DEAD_LETTER_CONTAINER } from '../../src/local/stack/localStack';
 import { DurableInstance, listDurableInstances } from '../../src/local/stack/stackClients';
-import type { WebhookReceiver } from '../../src/local/eventgrid/webhookReceiver';
+import type { WebhookReceiver } from '@batchpilot/eventgrid-emulator';
 
 export interface ObservedRun {
   runId: string;

@@ -2,8 +2,8 @@
 // perFile routes, folders on window, marker and manifest routes, model versions on auto and manual
 // gates), in what order, and the routes file they are sent against. Every item says what it expects
 // from the app, which the checks compare with what Azure ML and storage show at the end.
-import { seededRandom, SeededRandom } from '../../src/local/eventgrid/seededRandom';
-import { generateChurnCsv, poisonCsv, CHURN_MODEL_VERSIONS } from '../../src/local/azureml/sample/churnModel';
+import { seededRandom, SeededRandom } from '@batchpilot/local-platform';
+import { generateChurnCsv, poisonCsv, CHURN_MODEL_VERSIONS } from '@batchpilot/azureml-emulator';
 
 export const SOAK_PREFIX = 'soak';
 export const EVENT_TYPE_PREFIX = 'Soak';

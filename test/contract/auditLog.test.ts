@@ -5,7 +5,7 @@
 import { ContainerClient, newPipeline, RequestPolicy, RequestPolicyFactory, StorageSharedKeyCredential, WebResource } from '@azure/storage-blob';
 import { AuditLog } from '../../src/operator/auditLog';
 import type { Actor } from '../../src/operator/operatorApiTypes';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 const OTTO: Actor = { name: 'otto@contoso.com', via: 'principal', id: 'oid-otto', roles: ['Operator'] };
 

@@ -5,12 +5,10 @@
 // schema and the Machine Learning event examples.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { generateChurnInputFiles } from '../../src/local/azureml/sample/churnModel';
-import { SampleWorkspace, seedSampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
-import { uniqueName } from '../support/azurite';
-import { LocalAzureMl, MANAGEMENT_SCOPE, startLocalAzureMl } from '../support/localAzureMl';
+import { generateChurnInputFiles, SampleWorkspace, seedSampleWorkspace, LocalAzureMl, MANAGEMENT_SCOPE, startLocalAzureMl } from '@batchpilot/azureml-emulator';
+import { uniqueName } from '@batchpilot/local-platform';
 import { CONTRACT_FILES, CONTRACTS_DIR, SwaggerValidator } from '../support/swaggerSchemas';
-import type { PlainResponse } from '../support/trustLocalCa';
+import type { PlainResponse } from '@batchpilot/local-platform';
 
 const validator = new SwaggerValidator();
 

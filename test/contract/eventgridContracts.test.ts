@@ -6,12 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { checkPublishBody } from '../../src/local/eventgrid/publishRequests';
-import { blobCreatedEvent, blobDeletedEvent, BlobSequencer } from '../../src/local/eventgrid/storageEvents';
-import { toCloudEvent } from '../../src/local/eventgrid/eventShapes';
-import { subscriptionValidationEvent } from '../../src/local/eventgrid/validationHandshake';
-import { stampSystemEvent } from '../../src/local/eventgrid/systemEvents';
-import type { TopicDefinition } from '../../src/local/eventgrid/topics';
+import { checkPublishBody, blobCreatedEvent, blobDeletedEvent, BlobSequencer, toCloudEvent, subscriptionValidationEvent, stampSystemEvent } from '@batchpilot/eventgrid-emulator';
+import type { TopicDefinition } from '@batchpilot/eventgrid-emulator';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const CONTRACTS = path.join(CONTRACTS_DIR, 'eventgrid');

@@ -3,13 +3,8 @@
 // arrays, case), which delivery failures are retried, the retry schedule, and the subscriptions file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { subscriptionFilterMatches, SubscriptionFilter } from '../../src/local/eventgrid/eventFilters';
-import type { EventGridEvent, StoredEvent } from '../../src/local/eventgrid/eventShapes';
-import { toCloudEvent } from '../../src/local/eventgrid/eventShapes';
-import {
-  DOCUMENTED_RETRY_SCHEDULE_IN_MS, deadLetterReasonFor, deliveryOutcomeName, retryDelayInMs, verdictFor,
-} from '../../src/local/eventgrid/deliveryPolicy';
-import { destinationFunctionName, loadEventGridLocalConfig, parseEventGridLocalConfig } from '../../src/local/eventgrid/subscriptionDefinitions';
+import { subscriptionFilterMatches, SubscriptionFilter, toCloudEvent, DOCUMENTED_RETRY_SCHEDULE_IN_MS, deadLetterReasonFor, deliveryOutcomeName, retryDelayInMs, verdictFor, destinationFunctionName, loadEventGridLocalConfig, parseEventGridLocalConfig } from '@batchpilot/eventgrid-emulator';
+import type { EventGridEvent, StoredEvent } from '@batchpilot/eventgrid-emulator';
 import { CONTRACTS_DIR } from '../support/contractsDir';
 
 const example = JSON.parse(fs.readFileSync(

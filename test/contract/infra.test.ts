@@ -788,7 +788,7 @@ describe('Event Grid subscriptions: one declaration for Azure and the local emul
   const byFunction = (fn: string): DeclaredSubscription | undefined => declaration.subscriptions.find((s) => s.destination.properties.functionName === fn);
 
   it('is a valid local emulator subscriptions file', async () => {
-    const { parseEventGridLocalConfig } = await import('../../src/local/eventgrid/subscriptionDefinitions');
+    const { parseEventGridLocalConfig } = await import('@batchpilot/eventgrid-emulator');
     const parsed = parseEventGridLocalConfig(declaration, relativeName(declarationFile));
     expect(parsed.subscriptions.map((s) => s.name).sort()).toEqual(['intake-ml-events', 'intake-storage-events']);
   });

@@ -4,7 +4,7 @@
 // the read.
 import { BlobClient, ContainerClient, newPipeline, RequestPolicy, RequestPolicyFactory, StorageSharedKeyCredential, WebResource } from '@azure/storage-blob';
 import { readJsonBlob } from '../../src/operator/runDetails';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 const conn = (): string => testAzurite().connectionString;
 const account = (): { name: string; key: string; endpoint: string } => ({

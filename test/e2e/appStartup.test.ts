@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HOST_CLI, REPO_ROOT } from '../support/localHostProcess';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { LOCAL_HOST_CLI as HOST_CLI } from '@batchpilot/local-host';
+import { REPO_ROOT } from '../../src/local/stack/localStack';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 const GOOD_SETTINGS = {
   BATCHPILOT_TASK_HUB: 'startup',

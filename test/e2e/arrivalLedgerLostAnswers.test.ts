@@ -4,7 +4,7 @@
 // loses exactly the answers a test picks.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 let proxy: http.Server;
 let loseAnswerOf: ((req: http.IncomingMessage, body: string) => boolean) | undefined;

@@ -2,8 +2,8 @@
 // runs with exactly one completion or failure event and one run record each.
 import { readInstance } from '../../src/operator/runInstances';
 import { BlobRunStack, RunEvent } from '../support/blobRunStack';
-import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '../../src/local/azureml/sample/churnModel';
-import { waitUntil } from '../support/waitUntil';
+import { generateChurnCsv, generateChurnInputFiles, poisonCsv } from '@batchpilot/azureml-emulator';
+import { waitUntil } from '@batchpilot/local-platform';
 import { deliverEvent, durableClientFor } from '../support/testStack';
 import { jobInstanceId, RUN_TAG } from '../../src/domain/runIds';
 

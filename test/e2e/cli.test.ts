@@ -7,11 +7,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { BlobRunStack } from '../support/blobRunStack';
 import { OperatorClient } from '../support/operatorStack';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { generateChurnCsv } from '@batchpilot/azureml-emulator';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
 import type { RunDetail, RunIndexStatus, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
 import { runIndexTableNames } from '../../src/azure/runIndexKeys';
-import { testAzurite } from '../support/azurite';
+import { testAzurite } from '@batchpilot/local-platform';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'operator', 'cli', 'cli.js');
 

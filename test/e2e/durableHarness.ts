@@ -1,82 +1,22 @@
-// What the durable engine's end-to-end suites share: a host process on a fixture app with its own
-// task hub on the run's Azurite, the unmodified DurableClient pointed at it, and polling helpers.
+// The durable suites' host: startDurableHost of the local host on a fixture app of test/fixtures, with
+// its own task hub on the run's Azurite and its keys under test/artifacts/<hub>.
 import * as path from 'node:path';
-import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
-import { startHostProcess, HostProcess, REPO_ROOT } from '../support/localHostProcess';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+import { startDurableHost as startOnApp, DurableHost } from '@batchpilot/local-host';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
+import { REPO_ROOT as ROOT } from '../../src/local/stack/localStack';
 
-// The library's own client class (the one df.getClient builds), constructed from binding data.
-const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
+export { statusWithHistory, waitForStatus, historyOf } from '@batchpilot/local-host';
+export type { DurableHost, HistoryEntry } from '@batchpilot/local-host';
 
-export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
-export interface DurableHost {
-  host: HostProcess;
-  hub: string;
-  client: DurableClient;
-  /** Base of the engine's routes, e.g. http://127.0.0.1:PORT/runtime/webhooks/durabletask */
-  rpc: string;
-  systemKey: string;
-  /** Calls one of the engine's routes (`path` under `rpc`) with the durabletask system key, as the extension's callers do. */
-  call(path: string, init?: RequestInit): Promise<Response>;
-}
-
-export async function startDurableHost(fixture: string, options: { hub?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<DurableHost> {
+export function startDurableHost(fixture: string, options: { hub?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<DurableHost> {
   const hub = options.hub ?? uniqueName('hub');
-  const appDir = path.join(FIXTURES, fixture);
-  const host = await startHostProcess({
-    appDir,
-    dataDir: options.dataDir ?? path.join(REPO_ROOT, 'test', 'artifacts', hub, 'host'),
-    env: { AzureWebJobsStorage: testAzurite().connectionString, DURABLE_TEST_HUB: hub, ...options.env },
+  return startOnApp({
+    appDir: path.join(FIXTURES, fixture),
+    hub,
+    storageConnectionString: testAzurite().connectionString,
+    dataDir: options.dataDir ?? path.join(ROOT, 'test', 'artifacts', hub, 'host'),
+    env: options.env,
   });
-  const systemKey = host.keys.systemKeys.durabletask_extension;
-  const urls = new ManagementUrlBuilder(host.url, hub, systemKey);
-  const rpc = urls.webhookBase;
-  const call = (p: string, init: RequestInit = {}): Promise<Response> => fetch(`${rpc}${p}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), 'x-functions-key': systemKey } });
-  return { host, hub, client: new DurableClientClass(urls.clientBinding()), rpc, systemKey, call };
-}
-
-/**
- * getStatus with the history: the extension answers it as `historyEvents`, which the library's
- * DurableOrchestrationStatus drops (azure-functions-durable-js#620), so it is read from the HTTP API.
- */
-export async function statusWithHistory(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus> {
-  const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
-  for (const flag of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(flag, 'true');
-  const res = await fetch(url);
-  if (res.status === 404) throw new Error(`HTTP 404 response for instance ${instanceId}`);
-  if (res.status !== 200 && res.status !== 202) throw new Error(`Status of ${instanceId}: HTTP ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as Record<string, unknown>;
-  return { ...body, createdTime: new Date(String(body.createdTime)), lastUpdatedTime: new Date(String(body.lastUpdatedTime)), history: body.historyEvents } as unknown as DurableOrchestrationStatus;
-}
-
-const UNFINISHED = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);
-
-/** Polls getStatus until `done` holds (default: the instance finished). */
-export async function waitForStatus(
-  client: DurableClient,
-  instanceId: string,
-  done: (s: DurableOrchestrationStatus) => boolean = (s) => !UNFINISHED.has(s.runtimeStatus),
-  options: { timeoutInMs?: number; showHistory?: boolean } = {},
-): Promise<DurableOrchestrationStatus> {
-  const deadline = Date.now() + (options.timeoutInMs ?? 60000);
-  let last: DurableOrchestrationStatus | undefined;
-  for (;;) {
-    try {
-      const current = (options.showHistory ?? true) ? await statusWithHistory(client, instanceId) : await client.getStatus(instanceId, { showInput: true });
-      last = current;
-      if (done(current)) return current;
-    } catch (err) {
-      if (!/404/.test((err as Error).message)) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`Instance ${instanceId} did not reach the expected state; last status: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
-
-export type HistoryEntry = Record<string, unknown> & { EventType: string };
-
-export function historyOf(status: DurableOrchestrationStatus): HistoryEntry[] {
-  return (status.history ?? []) as unknown as HistoryEntry[];
 }

@@ -5,14 +5,9 @@
 import { BlobServiceClient, StorageRetryPolicyType } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { EventGridPublisherClient } from '@azure/eventgrid';
-import { startStorageFaultProxy, RunningStorageFaultProxy } from '../../src/local/faults/storageFaultProxy';
-import { startTestEventGrid, TestEventGrid } from '../support/testEventGrid';
-import { startWebhookReceiver, WebhookReceiver, ReceivedRequest } from '../support/webhookReceiver';
-import { clientOptionsTrusting, requestTrusting } from '../support/trustLocalCa';
-import { testAzurite, uniqueName } from '../support/azurite';
-import { LocalAzureMl, startLocalAzureMl } from '../support/localAzureMl';
-import { SampleWorkspace, seedSampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
-import { waitUntil } from '../support/waitUntil';
+import { startStorageFaultProxy, RunningStorageFaultProxy, clientOptionsTrusting, requestTrusting, testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
+import { startTestEventGrid, TestEventGrid, startWebhookReceiver, WebhookReceiver, ReceivedRequest } from '@batchpilot/eventgrid-emulator';
+import { LocalAzureMl, startLocalAzureMl, SampleWorkspace, seedSampleWorkspace } from '@batchpilot/azureml-emulator';
 
 const TOPIC = 'fault-hooks';
 

@@ -4,9 +4,8 @@
 // events are duplicates, not the start of a second batch that scores them again.
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobRunStack } from '../support/blobRunStack';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
-import { testAzurite } from '../support/azurite';
-import { waitUntil } from '../support/waitUntil';
+import { generateChurnCsv } from '@batchpilot/azureml-emulator';
+import { testAzurite, waitUntil } from '@batchpilot/local-platform';
 import { functionKeysOf } from '../../src/local/stack/stackClients';
 import { partitionCoalescerId } from '../../src/domain/instanceIds';
 

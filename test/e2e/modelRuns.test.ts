@@ -3,8 +3,8 @@
 // with exactly one outcome event and a run record; rollback and cleanup act on what promotions
 // recorded. Every test uses its own batch endpoint and model names, so the tests do not share state.
 import { ModelRunStack } from '../support/modelRunStack';
-import { waitUntil } from '../support/waitUntil';
-import { CHURN_MODEL_VERSIONS } from '../../src/local/azureml/sample/churnModel';
+import { waitUntil } from '@batchpilot/local-platform';
+import { CHURN_MODEL_VERSIONS } from '@batchpilot/azureml-emulator';
 import { ModelApprovalError, submitModelApproval } from '../../src/operator/modelApprovals';
 import { ModelRollbackError, startModelRollback } from '../../src/operator/modelRollbacks';
 import { AWAITING_APPROVAL } from '../../src/orchestrations/promoteModel';

@@ -8,8 +8,8 @@
 import { BlobRunStack } from '../support/blobRunStack';
 import { ModelRunStack } from '../support/modelRunStack';
 import { OperatorClient, restartHostWith, uploadQuietly } from '../support/operatorStack';
-import { waitUntil } from '../support/waitUntil';
-import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { waitUntil } from '@batchpilot/local-platform';
+import { CHURN_MODEL_VERSIONS, generateChurnCsv } from '@batchpilot/azureml-emulator';
 import type { AuditRecord, AuditVerification, CallerInfo, RunCounts, RunDetail, RunIndexStatus, RunListPage, RunSummary } from '../../src/operator/operatorApiTypes';
 import { ENTRY_SHARDS } from '../../src/azure/runIndexKeys';
 

@@ -5,8 +5,8 @@
 // (a rerun would then start a second job). The routes retry every 1-2 s so the outages stay short.
 import { BlobRunStack } from '../support/blobRunStack';
 import { EVENTS_TOPIC } from '../../src/local/stack/localStack';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
-import { waitUntil } from '../support/waitUntil';
+import { generateChurnCsv } from '@batchpilot/azureml-emulator';
+import { waitUntil } from '@batchpilot/local-platform';
 import { FAILED_ATTEMPTS_PER_GENERATION } from '../../src/orchestrations/runEnding';
 import { jobInstanceId } from '../../src/domain/runIds';
 

@@ -10,7 +10,7 @@ import { indexVersion } from '../../src/azure/runIndexKeys';
 import { parseRunFilter } from '../../src/operator/runQueries';
 import { answerRunCounts, answerRunList, forgetRunIndexReadiness } from '../../src/operator/runIndexQueries';
 import { backfillRunIndex, maintainRunIndex } from '../../src/operator/runIndexBackfill';
-import { testAzurite } from '../support/azurite';
+import { testAzurite } from '@batchpilot/local-platform';
 
 let d: DurableHost;
 let index: RunIndex;

@@ -1,11 +1,9 @@
 // Validation reads what the local Azure ML emulator really writes — its append_row predictions file
 // and its job progress log — the way it will read Azure's: a clean job passes, and a job that lost
 // files to a bad input fails on the failed-file ratio and on the row count, with the figures.
-import { generateChurnInputFiles } from '../../src/local/azureml/sample/churnModel';
-import { seedSampleWorkspace, type SampleWorkspace } from '../../src/local/azureml/sampleWorkspace';
+import { generateChurnInputFiles, seedSampleWorkspace, type SampleWorkspace, startLocalAzureMl, type LocalAzureMl } from '@batchpilot/azureml-emulator';
 import { validateJobOutputs, type ValidationRulesInput } from '../../src/validation';
-import { uniqueName } from '../support/azurite';
-import { startLocalAzureMl, type LocalAzureMl } from '../support/localAzureMl';
+import { uniqueName } from '@batchpilot/local-platform';
 
 describe('validating the Azure ML emulator\'s outputs', () => {
   let ml: LocalAzureMl;

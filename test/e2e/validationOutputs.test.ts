@@ -1,7 +1,7 @@
 // Validating a finished job's outputs in Blob Storage (Azurite): every rule either passes or fails with
 // a reason that names the file, the line and the limit, and the report lands next to the outputs.
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 import { validateJobOutputs, writeValidationReport, ExistingOutputError, type ValidationReport, type ValidationRulesInput } from '../../src/validation';
 
 let service: BlobServiceClient;

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { validateJobOutputs, writeValidationReport, type ValidationReport } from '../../src/validation';
-import { testAzurite, uniqueName } from '../support/azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 let proxy: http.Server;
 let loseAnswerOf: ((req: http.IncomingMessage) => boolean) | undefined;

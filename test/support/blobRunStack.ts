@@ -5,8 +5,8 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER, LocalStackOptions } from '../../src/local/stack/localStack';
-import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
-import { waitUntil } from './waitUntil';
+import { ManagementUrlBuilder } from '@batchpilot/local-host';
+import { waitUntil } from '@batchpilot/local-platform';
 import { armClientFor, hostLogMessages, jobsOfRun, quiesce, readJsonBlob, startTestStack } from './testStack';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };

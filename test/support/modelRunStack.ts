@@ -8,9 +8,9 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AzureMachineLearningWorkspaces, BatchDeployment } from '@azure/arm-machinelearning';
 import { RunningLocalStack, EVENTS_TOPIC, LocalStackOptions } from '../../src/local/stack/localStack';
-import type { ChurnModelWeights } from '../../src/local/azureml/sample/churnModel';
+import type { ChurnModelWeights } from '@batchpilot/azureml-emulator';
 import { createEndpointLikeSample, registerChurnModelVersion } from '../../src/local/stack/stackClients';
-import { waitUntil } from './waitUntil';
+import { waitUntil } from '@batchpilot/local-platform';
 import { armClientFor, deliverEvent, durableClientFor, hostLogMessages, jobsOfRun, quiesce, readJsonBlob, startTestStack } from './testStack';
 
 export interface ModelEvent {

@@ -4,8 +4,7 @@
 import * as fs from 'node:fs';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobRunStack } from './blobRunStack';
-import { testAzurite } from './azurite';
-import { waitUntil } from './waitUntil';
+import { testAzurite, waitUntil } from '@batchpilot/local-platform';
 import { INPUT_CONTAINER } from '../../src/local/stack/localStack';
 import type { RunDetail, RunSummary } from '../../src/operator/operatorApiTypes';
 

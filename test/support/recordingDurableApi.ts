@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DurableClient } from 'durable-functions';
-import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+import { ManagementUrlBuilder } from '@batchpilot/local-host';
 
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
 

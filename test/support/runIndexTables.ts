@@ -4,7 +4,7 @@ import { TableClient } from '@azure/data-tables';
 import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { RunIndex, RunIndexTables } from '../../src/azure/runIndex';
 import { runIndexTableNames } from '../../src/azure/runIndexKeys';
-import { testAzurite, uniqueName } from './azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 
 export interface TableRequest {
   table: keyof RunIndexTables;

@@ -8,9 +8,9 @@ import type { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning'
 import type { BlobClient } from '@azure/storage-blob';
 import type { DurableClient } from 'durable-functions';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } from '../../src/local/stack/localStack';
-import { testAzurite, uniqueName } from './azurite';
+import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 import { armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
-import { ManagementUrlBuilder } from '../../src/local/durable/managementUrls';
+import { ManagementUrlBuilder } from '@batchpilot/local-host';
 import { RUN_TAG } from '../../src/domain/runIds';
 
 // The library's own client class (the one df.getClient builds), constructed from binding data.

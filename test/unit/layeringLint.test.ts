@@ -1,5 +1,6 @@
 // The layering of src/ is part of the design (docs/architecture.md, "Layers"): each folder imports only
-// the layers below it, and lint refuses the rest. These probes check that the rules bite where a
+// the layers below it, and lint refuses the rest; the packages under packages/ never import the app,
+// and the app's deployed layers never import the packages. These probes check that the rules bite where a
 // back-edge would appear, let through what a layer may use, and that today's src/ passes.
 import { described, lint, LintMessage } from '../support/eslintRun';
 
@@ -29,6 +30,11 @@ const REFUSED: Array<[string, string, string, RegExp]> = [
   ['src/azure', 'the local stack', use('../local/stack/localStack', 'startLocalStack'), /src\/local\/ is not deployed/],
   ['src/activities', 'an app module through require()', "export const m = require('../events/routeMatching');\n", /import statement/],
   ['functions', 'the local stack', use('../src/local/stack/localStack', 'startLocalStack'), /src\/local\/ is not deployed/],
+  ['src/azure', 'a local tooling package', use('@batchpilot/azureml-emulator', 'startAzureMlEmulator'), /nor are the packages/],
+  ['functions', 'a local tooling package', use('@batchpilot/local-host', 'startLocalHost'), /nor are the packages/],
+  ['packages/local-host/src/host', 'the app', use('../../../../src/config/projectRoot', 'findProjectRoot'), /a package never imports the app/],
+  ['packages/eventgrid-emulator/test/e2e', 'the local stack', use('../../../../src/local/stack/localStack', 'startLocalStack'), /a package never imports the app/],
+  ['packages/azureml-emulator/src', 'app registrations', use('../../../functions/appStartup', 'appStartup'), /a package never imports the app/],
 ];
 
 /** [folder, the code]: imports the layer may make. */
@@ -40,6 +46,8 @@ const ALLOWED: Array<[string, string]> = [
   ['src/model', "import type { ModelRoute } from '../config/routes';\nimport { RUN_ID_PREFIX } from '../domain/runIds';\nexport const p = (r: ModelRoute) => `${RUN_ID_PREFIX.model}${r.name}`;\n"],
   ['src/azure', "import { EventEmitter } from 'events';\nexport const e = new EventEmitter();\n"],
   ['src/config', "export const lazy = (): unknown => require('./routes');\n"],
+  ['src/local/stack', use('@batchpilot/local-host', 'spawnLocalHost')],
+  ['packages/eventgrid-emulator/src', use('@batchpilot/local-platform', 'seededRandom') + use('../host/localHost', 'startLocalHost')],
 ];
 
 let refused: LintMessage[][];
@@ -47,7 +55,7 @@ let allowed: LintMessage[][];
 let tree: LintMessage[];
 beforeAll(() => {
   const probes = [...REFUSED.map(([folder, , code]) => ({ folder, code })), ...ALLOWED.map(([folder, code]) => ({ folder, code }))];
-  const result = lint(probes.map((p, i) => ({ filePath: `${p.folder}/__layeringProbe${i}.ts`, code: p.code })), ['src', 'functions']);
+  const result = lint(probes.map((p, i) => ({ filePath: `${p.folder}/__layeringProbe${i}.ts`, code: p.code })), ['src', 'functions', 'packages']);
   refused = result.probes.slice(0, REFUSED.length);
   allowed = result.probes.slice(REFUSED.length);
   tree = result.paths;
@@ -62,7 +70,7 @@ describe('layering lint on src/', () => {
     expect(described(allowed[i])).toEqual([]);
   });
 
-  it('passes on src/ and functions/ as they are', () => {
+  it('passes on src/, functions/ and packages/ as they are', () => {
     expect(tree.map((m) => `${m.file}:${m.line} ${m.ruleId} ${m.message}`)).toEqual([]);
   });
 });

@@ -31,9 +31,14 @@ function textOf(relative: string): string | undefined {
   return bytes.includes(0) ? undefined : bytes.toString('utf8');
 }
 
-/** Where a file's `__dirname` points when it runs: TypeScript outside test/ runs compiled, from dist/. */
+/**
+ * Where a file's `__dirname` points when it runs: the app's TypeScript outside test/ runs compiled, from
+ * dist/; a package's src/ runs compiled from the package's own dist/; tests run from source.
+ */
 function runtimeDir(relative: string): string {
-  const compiled = relative.endsWith('.ts') && !relative.startsWith('test/');
+  const inPackage = /^(packages\/[^/]+)\/src\/(.*)$/.exec(relative);
+  if (inPackage && relative.endsWith('.ts')) return path.dirname(path.join(ROOT, inPackage[1], 'dist', inPackage[2]));
+  const compiled = relative.endsWith('.ts') && !relative.startsWith('test/') && !/^packages\/[^/]+\/test\//.test(relative);
   return path.dirname(path.join(ROOT, compiled ? 'dist' : '', relative));
 }
 
@@ -91,6 +96,10 @@ describe('the repository stands alone', () => {
     expect(escapingPaths('test/support/x.ts', `${resolve}(__dirname, '../contracts')`)).toEqual([]);
     // Compiled code runs one folder deeper (dist/), so it may climb one folder more.
     expect(escapingPaths('src/operator/cli/x.ts', `${resolve}(__dirname, '..', '..', '..', '..', '.local')`)).toEqual([]);
+    // A package's src/ runs from the package's dist/, at the same depth; its tests run from source.
+    expect(escapingPaths('packages/p/src/host/x.ts', `${resolve}(__dirname, '..', '..', 'dist', 'host', 'cli.js')`)).toEqual([]);
+    expect(escapingPaths('packages/p/src/host/x.ts', `${resolve}(__dirname, '..', '..', '..', '..', '..', 'elsewhere')`)).toHaveLength(1);
+    expect(escapingPaths('packages/p/test/e2e/x.ts', `${resolve}(__dirname, '..', '..', '..', '..', '..')`)).toHaveLength(1);
   });
 
   it('keeps the contracts folder inside the repository', () => {

@@ -2,7 +2,7 @@
 // one Azure ML batch job on the local stack; resolves with the run's completion or failure event.
 import { BlobServiceClient } from '@azure/storage-blob';
 import { RunningLocalStack, EVENTS_TOPIC, INPUT_CONTAINER } from './localStack';
-import { generateChurnInputFiles } from '../azureml/sample/churnModel';
+import { generateChurnInputFiles } from '@batchpilot/azureml-emulator';
 
 const DEMO_FILES = 8;
 const DEMO_ROWS_PER_FILE = 40;

@@ -7,18 +7,14 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { spawnLocalHost, HostChild } from '../host/hostProcess';
+import { spawnLocalHost, HostChild } from '@batchpilot/local-host';
+import {
+  startAzurite, RunningAzurite, AzuriteEndpoints, azuriteConnectionString, ensureLocalCertificate, LocalCertificate, DevTokenIssuer, createIdentityEndpoint,
+  HttpFaultSettings, HttpFaultStats, startStorageFaultProxy, RunningStorageFaultProxy,
+} from '@batchpilot/local-platform';
+import { startEventGridEmulator, RunningEventGridEmulator, DeliveryOptions } from '@batchpilot/eventgrid-emulator';
+import { startAzureMlEmulator, RunningAzureMlEmulator, seedSampleWorkspace, SampleWorkspace, FaultSettings } from '@batchpilot/azureml-emulator';
 import { findProjectRoot } from '../../config/projectRoot';
-import { startAzurite, RunningAzurite, AzuriteEndpoints, azuriteConnectionString } from './azurite';
-import { ensureLocalCertificate, LocalCertificate } from '../tls/localCertificate';
-import { DevTokenIssuer } from '../identity/devTokens';
-import { createIdentityEndpoint } from '../identity/identityEndpoint';
-import { startEventGridEmulator, RunningEventGridEmulator, DeliveryOptions } from '../eventgrid/eventGridEmulator';
-import { startAzureMlEmulator, RunningAzureMlEmulator } from '../azureml/azureMlEmulator';
-import { seedSampleWorkspace, SampleWorkspace } from '../azureml/sampleWorkspace';
-import type { FaultSettings } from '../azureml/faultInjection';
-import type { HttpFaultSettings, HttpFaultStats } from '../faults/httpFaults';
-import { startStorageFaultProxy, RunningStorageFaultProxy } from '../faults/storageFaultProxy';
 
 export const REPO_ROOT = findProjectRoot(__dirname);
 export const EVENTS_TOPIC = 'batchpilot-events';

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { clientOptionsTrusting } from '../tls/localCaTrust';
-import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '../azureml/sample/churnModel';
-import type { FunctionKeys } from '../host/functionKeys';
+import { clientOptionsTrusting } from '@batchpilot/local-platform';
+import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '@batchpilot/azureml-emulator';
+import type { FunctionKeys } from '@batchpilot/local-host';
 import type { RunningLocalStack } from './localStack';
 
 const LRO_POLL = { updateIntervalInMs: 100 };
