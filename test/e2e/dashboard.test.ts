@@ -20,7 +20,7 @@ import { REPO_ROOT } from '../../src/local/stack/localStack';
 import type { RouteHealthResponse, RunSummary } from '../../src/operator/operatorApiTypes';
 import { RunMeasurementStore, runMeasurementsTableName } from '../../src/azure/runMeasurementStore';
 import { runCli } from '../../src/operator/cli/cli';
-import { testAzurite } from '../support/azurite';
+import { testAzurite } from '@batchpilot/local-platform';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');

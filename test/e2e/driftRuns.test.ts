@@ -5,8 +5,8 @@
 // baseline runs and still completes; on a route whose rule fails, the same shift fails validation.
 import { BlobRunStack, RunEvent } from '../support/blobRunStack';
 import { OperatorClient } from '../support/operatorStack';
-import { waitUntil } from '../support/waitUntil';
-import { generateChurnCsv } from '../../src/local/azureml/sample/churnModel';
+import { waitUntil } from '@batchpilot/local-platform';
+import { generateChurnCsv } from '@batchpilot/azureml-emulator';
 import type { RouteHealthResponse } from '../../src/operator/operatorApiTypes';
 
 const ROUTES = `
