@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDurableHost, waitForStatus, historyOf, DurableHost } from './durableHarness';
+import { freePort } from '../support/freePort';
 import { DevTokenIssuer, createIdentityEndpoint, uniqueName } from '@batchpilot/local-platform';
 
 const API_RESOURCE = 'https://orders.contoso.test';
@@ -49,14 +50,6 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, body: strin
     return check.ok ? json(200, { caller: check.claims.sub, audience: check.claims.aud }) : json(401, { error: check.code });
   }
   json(404, { error: 'no such route' });
-}
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const hub = uniqueName('callhttp');

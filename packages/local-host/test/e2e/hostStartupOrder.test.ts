@@ -3,34 +3,15 @@
 // earlier meets an engine that does not know its instances yet. Found by the soak: after a SIGKILL, a
 // redelivered event restarted a partition's coalescer as a fresh instance, stranding a closed batch.
 // The engine's start is held open here, so the request surely arrives while it runs.
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { startHostProcess } from '../../src/host/localHostProcess';
 import { PACKAGE_ROOT } from '../support/packageRoot';
+import { freePort } from '../support/freePort';
 import { testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
 import { spawn, ChildProcess } from 'node:child_process';
 
 const APP = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'durable-basics');
 const HELD_HOST = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'held-engine-host', 'main.cjs');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** The host on the app, its durable engine's start held until SIGUSR2 (test/fixtures/held-engine-host). */
 function startHeldHost(dataDir: string, port: number, env: Record<string, string>): { child: ChildProcess; stage(name: string): Promise<void> } {
@@ -71,8 +52,8 @@ describe('a restarted host', () => {
     const port = await freePort();
     const restarted = startHeldHost(dataDir, port, env);
     held = restarted.child;
+    // The host listens before it starts its engine, so the port is open by now.
     await restarted.stage('engine-starting');
-    await waitUntil(() => accepting(port), 'the restarted host to accept connections');
     const url = `http://127.0.0.1:${port}`;
     const status = (await (await fetch(`${url}/admin/host/status`)).json()) as { state: string };
     expect(status.state).toBe('Starting');
