@@ -177,6 +177,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     throw new HttpError(404, `No admin route ${req.method} ${url.pathname}.`);
   }
 
+  const closeServer = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`Port ${options.port ?? DEFAULT_LOCAL_HOST_PORT} is in use; pass --port N (0 picks a free port).`) : err),
@@ -190,10 +196,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     await durable?.start();
   } catch (err) {
     failedToStart(err as Error);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer();
     throw err;
   }
   state = 'Running';
@@ -208,10 +211,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       await timers.stop();
       await blobTriggers.stop();
       await queueTriggers.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer();
       await durable?.stop();
       await app.runAppTerminateHooks();
     })());
