@@ -104,12 +104,14 @@ function addSeconds(at: Date, seconds: number): Date {
 export function* endRun<R extends RunOutcomeOf>(context: OrchestrationContext, ending: RunEnding<R>, hooks: RunEndingHooks<R>): Generator<Task, EndedRun<R> | undefined, unknown> {
   let ended: EndedRun<R> | undefined;
   const r = ending.result;
-  // The index shows the outcome before the event announces it: a subscriber that asks sees it.
-  if (hooks.index) yield* hooks.index.write('Completed', { output: hooks.indexed?.(r) ?? { outcome: r.outcome, reason: r.reason } });
-  // Only the first generation records: one that resumes a long outage's ending already did.
-  if (ending.measurements && !ending.progress) {
-    const measured = yield* attemptActivity(context, ACTIVITY.recordRunMeasurements, ending.measurements, INDEX_RETRY);
-    if (!measured.ok) hooks.log(`The run's measurements were not recorded (route health and telemetry will miss this run): ${measured.message}`, { failureClass: 'measurements' });
+  // Only the first generation indexes and measures: one that resumes a long outage's ending already did.
+  if (!ending.progress) {
+    // The index shows the outcome before the event announces it: a subscriber that asks sees it.
+    if (hooks.index) yield* hooks.index.write('Completed', { output: hooks.indexed?.(r) ?? { outcome: r.outcome, reason: r.reason } });
+    if (ending.measurements) {
+      const measured = yield* attemptActivity(context, ACTIVITY.recordRunMeasurements, ending.measurements, INDEX_RETRY);
+      if (!measured.ok) hooks.log(`The run's measurements were not recorded (route health and telemetry will miss this run): ${measured.message}`, { failureClass: 'measurements' });
+    }
   }
   try {
     ended = yield* recordThenAnnounce(context, ending, hooks);
