@@ -48,3 +48,24 @@ export async function indexRunStarting(orchestration: string, runId: string, inp
     log.warn(JSON.stringify({ runId, failureClass: 'index', message: `The run index did not take the starting run; its orchestration will index it: ${classifyAzureError(err).message}` }));
   }
 }
+
+/**
+ * indexRunStarting for many runs at once (the run-start timer's): one bulk write (RunIndex.recordNew)
+ * instead of one contended write per run. A failure is logged, never thrown, as there.
+ */
+export async function indexRunsStarting(runs: Array<{ orchestration: string; runId: string; input: unknown }>, log: Log, index?: RunIndex): Promise<void> {
+  if (runs.length === 0) return;
+  const now = Date.now();
+  const at = new Date(now).toISOString();
+  try {
+    const updates = runs.flatMap((r) => {
+      const status: InstanceStatus = { name: r.orchestration, instanceId: r.runId, runtimeStatus: 'Pending', createdTime: at, lastUpdatedTime: at, input: r.input, output: null, customStatus: null };
+      const summary = summariseRun(status);
+      return summary ? [{ summary, text: searchableText(status, summary), version: indexVersion(summary.status, now, 0) }] : [];
+    });
+    await (index ?? (await appRunIndex())).recordNew(updates);
+  } catch (err) {
+    log.warn(JSON.stringify({ runs: runs.length, failureClass: 'index', message: `The run index did not take all ${runs.length} starting runs; their orchestrations will index them: ${classifyAzureError(err).message}` }));
+  }
+}
+

@@ -99,6 +99,27 @@ type CounterEntity = { partitionKey: string; rowKey: string; route: string; kind
 /** Text past this many characters is not searched (a batch of thousands of files). */
 export const MAX_SEARCH_TEXT = 8000;
 const MAX_WRITE_ATTEMPTS = 12;
+/** Bulk writes (recordNew) try a transaction this often before going run by run. */
+const BULK_WRITE_ATTEMPTS = 4;
+/** An entity-group transaction holds at most 100 operations. */
+const MAX_TRANSACTION_ACTIONS = 100;
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+function chunked<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 function isStatus(err: unknown, ...codes: number[]): boolean {
   return codes.includes(classifyAzureError(err).statusCode ?? 0);
@@ -189,6 +210,22 @@ export class RunIndex {
     }
   }
 
+  /** Counter rows of one entry partition by row key (absent ones missing), in one query per 14 keys (Azure allows 15 comparisons a filter). */
+  private async readCounters(partitionKey: string, rowKeys: string[]): Promise<Map<string, TableEntityResult<CounterEntity>>> {
+    const rows = new Map<string, TableEntityResult<CounterEntity>>();
+    await Promise.all(
+      chunked(rowKeys, 14).map(async (keys) => {
+        const filter = `PartitionKey eq ${odataString(partitionKey)} and (${keys.map((k) => `RowKey eq ${odataString(k)}`).join(' or ')})`;
+        try {
+          for await (const row of this.tables.entries.listEntities<CounterEntity>({ queryOptions: { filter } })) rows.set(row.rowKey, row);
+        } catch (err) {
+          rethrowClassified(err, 'Reading counters of the run index');
+        }
+      }),
+    );
+    return rows;
+  }
+
   /** The run's entry as the index holds it, or undefined. */
   async get(runId: string): Promise<{ summary: RunSummary; version: string; text: string } | undefined> {
     const e = await this.readEntry(runId);
@@ -253,11 +290,129 @@ export class RunIndex {
     return outcome;
   }
 
-  /** Brings the run's view rows to what its entry says; a no-op when they already are. `known`: the entry as just written. */
-  async project(runId: string, known?: KnownEntry): Promise<void> {
+  /**
+   * Writes many runs new to the index at once (the run-start timer's Pending runs): their entries and
+   * the counters they add to in one transaction per entry partition (the counters' increments summed,
+   * so a burst of runs on one route meets on its counter rows once, not once per run), their view rows
+   * in one transaction per view partition, and their `placedV` marks in one per entry partition. The
+   * guarantees are record()'s: an entry says where its view rows will be before any is written, and
+   * whatever this cannot finish in bulk (a run already in the index, a transaction refused after a
+   * few tries, a mark whose entry changed meanwhile) it finishes run by run through record() and
+   * project(). Resolves once every run is written; rejects only when a run could not be.
+   */
+  async recordNew(updates: RunIndexUpdate[]): Promise<void> {
+    const planned = updates.map((update) => {
+      const createdMs = Date.parse(update.summary.createdAt);
+      if (Number.isNaN(createdMs)) throw new Error(`Run ${update.summary.runId} has no creation time to index it by ('${update.summary.createdAt}').`);
+      const route = update.summary.route ?? NO_ROUTE;
+      const summary: RunSummary = { ...update.summary, route: route === NO_ROUTE ? undefined : route };
+      const placements = viewPlacements({ route: summary.route, status: summary.status, kind: summary.kind }, createdMs);
+      const entity = entryEntityOf(summary, update.text, update.version, JSON.stringify(placements.map(placementId)), '');
+      return { update, entity, placements, counters: counterKeys(summary.route, summary.kind, createdMs) };
+    });
+    type Planned = (typeof planned)[number];
+    const fallBack = new Set<Planned>();
+    const written: Array<Planned & { etag: string }> = [];
+    // Entries and counters: chunks of one entry partition that fit a transaction (100 actions).
+    const chunks: Planned[][] = [];
+    for (const group of groupBy(planned, (p) => p.entity.partitionKey).values()) {
+      let chunk: Planned[] = [];
+      let keys = new Set<string>();
+      for (const p of group) {
+        const more = p.counters.filter((k) => !keys.has(k));
+        if (chunk.length && chunk.length + 1 + keys.size + more.length > MAX_TRANSACTION_ACTIONS) {
+          chunks.push(chunk);
+          chunk = [];
+          keys = new Set();
+        }
+        chunk.push(p);
+        for (const k of p.counters) keys.add(k);
+      }
+      if (chunk.length) chunks.push(chunk);
+    }
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const pk = chunk[0].entity.partitionKey;
+        for (let attempt = 1; attempt <= BULK_WRITE_ATTEMPTS; attempt++) {
+          const increments = new Map<string, { route: string; kind: string; byStatus: Partial<Record<RunStatus, number>> }>();
+          for (const p of chunk) {
+            for (const k of p.counters) {
+              const inc = increments.get(k) ?? { route: p.entity.route, kind: p.entity.kind, byStatus: {} };
+              inc.byStatus[p.entity.status] = (inc.byStatus[p.entity.status] ?? 0) + 1;
+              increments.set(k, inc);
+            }
+          }
+          const found = await this.readCounters(pk, [...increments.keys()]);
+          const current = [...increments.keys()].map((k) => found.get(k));
+          const actions: TransactionAction[] = chunk.map((p) => ['create', p.entity]);
+          [...increments].forEach(([rowKey, inc], i) => {
+            const c = current[i];
+            const next: CounterEntity = { partitionKey: pk, rowKey, route: inc.route, kind: inc.kind };
+            for (const st of RUN_STATUSES) if (c?.[st]) next[st] = c[st];
+            for (const [st, n] of Object.entries(inc.byStatus) as Array<[RunStatus, number]>) next[st] = (next[st] ?? 0) + n;
+            actions.push(c ? ['update', next, 'Replace', { etag: c.etag }] : ['create', next]);
+          });
+          try {
+            const response = await this.tables.entries.submitTransaction(actions);
+            for (const p of chunk) {
+              const etag = response.getResponseForEntity(p.entity.rowKey)?.etag;
+              if (etag) written.push({ ...p, etag });
+              else fallBack.add(p);
+            }
+            return;
+          } catch (err) {
+            // A counter another writer changed (try again), or an entry that exists (the runs go one by one).
+            if (!isStatus(err, 409, 412)) rethrowClassified(err, `Writing ${chunk.length} runs to the run index`);
+            if (attempt < BULK_WRITE_ATTEMPTS) await pause(attempt);
+          }
+        }
+        for (const p of chunk) fallBack.add(p);
+      }),
+    );
+    // View rows, one transaction per view partition; a run whose rows or mark did not all land is projected alone.
+    const unfinished = new Set<Planned>();
+    const rows = written.flatMap((w) => w.placements.map((placement) => ({ w, placement })));
+    await Promise.all(
+      [...groupBy(rows, (r) => placementId(r.placement)).values()].flatMap((group) =>
+        chunked(group, MAX_TRANSACTION_ACTIONS).map(async (part) => {
+          try {
+            await this.view(part[0].placement.view).submitTransaction(part.map(({ w, placement }) => ['upsert', viewEntityOf(w.entity, placement), 'Replace']));
+          } catch {
+            for (const { w } of part) unfinished.add(w);
+          }
+        }),
+      ),
+    );
+    const marks = written.filter((w) => !unfinished.has(w));
+    await Promise.all(
+      [...groupBy(marks, (w) => w.entity.partitionKey).values()].flatMap((group) =>
+        chunked(group, MAX_TRANSACTION_ACTIONS).map(async (part) => {
+          try {
+            await this.tables.entries.submitTransaction(part.map((w) => ['update', { partitionKey: w.entity.partitionKey, rowKey: w.entity.rowKey, placedV: w.entity.v }, 'Merge', { etag: w.etag }]));
+          } catch {
+            // An entry another writer changed since (its orchestration, already running): project() sees to it.
+            for (const w of part) unfinished.add(w);
+          }
+        }),
+      ),
+    );
+    const failures: string[] = [];
+    await Promise.all([
+      ...[...fallBack].map((p) => this.record(p.update).then(() => undefined, (err: Error) => void failures.push(`${p.update.summary.runId}: ${err.message}`))),
+      ...[...unfinished].map((w) => this.project(w.update.summary.runId, undefined, w.placements).catch((err: Error) => void failures.push(`${w.update.summary.runId}: ${err.message}`))),
+    ]);
+    if (failures.length) throw new TransientError(`Writing ${failures.length} of ${updates.length} runs to the run index failed (${failures.slice(0, 3).join('; ')}).`);
+  }
+
+  /**
+   * Brings the run's view rows to what its entry says; a no-op when they already are. `known`: the entry
+   * as just written. `alreadyWritten`: view rows this writer wrote from an older state of the entry (they
+   * may have landed after another writer's, so they are written again or removed).
+   */
+  async project(runId: string, known?: KnownEntry, alreadyWritten: ViewPlacement[] = []): Promise<void> {
     const pk = entryPartition(runId);
     const rk = entryRowKey(runId);
-    let written: ViewPlacement[] = [];
+    let written = alreadyWritten;
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const entry = attempt === 1 && known ? known : await this.readEntry(runId);
       if (!entry) return;

@@ -4,6 +4,9 @@
 // dies between two of its requests loses nothing; and lists, filters, paging and counts each cost a
 // small, fixed number of Table requests, counted on the wire, however many runs there are.
 import { recordInstance } from '../../src/activities/runIndexActivities';
+import { indexVersion } from '../../src/azure/runIndexKeys';
+import type { RunIndexUpdate } from '../../src/azure/runIndex';
+import { searchableText, summariseRun } from '../../src/operator/runSummaries';
 import { ENTRY_SHARDS } from '../../src/azure/runIndexKeys';
 import type { RunIndex } from '../../src/azure/runIndex';
 import type { InstanceStatus } from '../../src/operator/runInstances';
@@ -161,6 +164,83 @@ describe('a run in the index, state by state', () => {
     expect((await c.index.count({ routes: ['delta'] })).byStatus).toEqual({ Completed: 1 });
     expect(await listed(c.index, { routes: ['delta'] })).toEqual([run.runId]);
     expect(await listed(c.index, { statuses: ['Pending', 'Running'], routes: ['delta'] })).toEqual([]);
+  });
+});
+
+/** The update a starter writes for a run about to start (as indexRunsStarting does). */
+function pendingUpdate(r: RunState, atMs: number): RunIndexUpdate {
+  const status = instance({ ...r, runtimeStatus: 'Pending' });
+  const summary = summariseRun(status)!;
+  return { summary, text: searchableText(status, summary), version: indexVersion(summary.status, atMs, 0) };
+}
+
+describe('many runs new to the index at once (the run-start timer)', () => {
+  const T1 = Date.parse('2026-04-20T23:59:58.000Z');
+  // 150 runs on three routes, over a day boundary: more than one transaction of entries and of view rows.
+  const burst: RunState[] = Array.from({ length: 150 }, (_, i) => ({ runId: `bp-${['red', 'green', 'blue'][i % 3]}-${String(i).padStart(4, '0')}`, route: ['red', 'green', 'blue'][i % 3], runtimeStatus: 'Pending', createdAt: new Date(T1 + i * 30).toISOString() }));
+
+  it('writes them as one write each would, in a few transactions instead of ten requests a run', async () => {
+    const bulk = await countingRunIndex();
+    const single = await countingRunIndex();
+    await bulk.index.recordNew(burst.map((r) => pendingUpdate(r, T1 + 5000)));
+    // Counted on the wire: the one-by-one writes below need ten or more requests each.
+    const written = bulk.requests.length;
+    for (const r of burst) await single.index.record(pendingUpdate(r, T1 + 5000));
+    expect(single.requests.length).toBeGreaterThanOrEqual(150 * 10);
+    // Per entry shard one counter read, one transaction and one mark; one transaction per view partition and 100 rows.
+    expect(written).toBeLessThanOrEqual(25);
+    for (const q of [{}, { routes: ['red'] }, { statuses: ['Pending' as RunStatus] }, { kinds: ['blob' as RunKind] }, { routes: ['blue'], statuses: ['Pending' as RunStatus] }]) {
+      expect(await listed(bulk.index, q)).toEqual(await listed(single.index, q));
+    }
+    expect(await listed(bulk.index)).toHaveLength(150);
+    for (const q of [{}, { routes: ['green'] }, { fromMs: T1, toMs: T1 + 1999 }, { fromMs: T1 + 2000 }]) expect((await bulk.index.count(q)).byStatus).toEqual((await single.index.count(q)).byStatus);
+    expect((await bulk.index.count({})).byStatus).toEqual({ Pending: 150 });
+    for (const r of [burst[0], burst[77], burst[149]]) expect(await bulk.index.get(r.runId)).toEqual(await single.index.get(r.runId));
+    // The next state of a bulk-written run is an ordinary write.
+    expect(await write(bulk.index, { ...burst[3], runtimeStatus: 'Running' }, T1 + 9000)).toBe(true);
+    expect((await bulk.index.count({})).byStatus).toEqual({ Pending: 149, Running: 1 });
+    expect(await listed(bulk.index, { statuses: ['Running'] })).toEqual([burst[3].runId]);
+  });
+
+  it('leaves a run its orchestration wrote first at its newer state, counted once', async () => {
+    const c = await countingRunIndex();
+    const runs = burst.slice(0, 5);
+    expect(await write(c.index, { ...runs[2], runtimeStatus: 'Running', phase: 'running job' }, T1 + 9000)).toBe(true);
+    await c.index.recordNew(runs.map((r) => pendingUpdate(r, T1 + 5000)));
+    expect(await statusOf(c.index, runs[2].runId)).toBe('Running');
+    expect((await c.index.count({})).byStatus).toEqual({ Pending: 4, Running: 1 });
+    expect(await listed(c.index, { statuses: ['Pending'] })).not.toContain(runs[2].runId);
+  });
+
+  it('ends at the newest state with no stray row when an orchestration writes between the bulk entries and their views', async () => {
+    const c = await countingRunIndex();
+    const runs = burst.slice(0, 6);
+    // The orchestration of one run starts and writes Running after the bulk entries are in, before their view rows are.
+    c.beforeNext((r) => r.table === 'byStatus' && r.url.includes('$batch'), () => write(c.index, { ...runs[4], runtimeStatus: 'Running' }, T1 + 9000));
+    await c.index.recordNew(runs.map((r) => pendingUpdate(r, T1 + 5000)));
+    expect(await statusOf(c.index, runs[4].runId)).toBe('Running');
+    expect(await listed(c.index, { statuses: ['Pending'] })).toEqual(runs.filter((r) => r !== runs[4]).map((r) => r.runId).reverse());
+    expect(await listed(c.index, { statuses: ['Running'] })).toEqual([runs[4].runId]);
+    expect((await c.index.get(runs[4].runId))!.summary.status).toBe('Running');
+    expect((await c.index.list({ pageSize: 50 })).runs.find((r) => r.runId === runs[4].runId)!.status).toBe('Running');
+    expect((await c.index.count({})).byStatus).toEqual({ Pending: 5, Running: 1 });
+  });
+
+  it('finishes the views run by run when a view transaction fails, and loses nothing when it dies before the entries', async () => {
+    const c = await countingRunIndex();
+    const runs = burst.slice(10, 16);
+    c.failNext((r) => r.table === 'byRoute' && r.url.includes('$batch'));
+    await c.index.recordNew(runs.map((r) => pendingUpdate(r, T1 + 5000)));
+    expect(await listed(c.index, { routes: [runs[0].route!] })).toEqual(runs.filter((r) => r.route === runs[0].route).map((r) => r.runId).reverse());
+    expect(await listed(c.index)).toHaveLength(6);
+    const later = burst.slice(20, 23);
+    c.failNext((r) => r.table === 'entries' && r.url.includes('$batch'));
+    await expect(c.index.recordNew(later.map((r) => pendingUpdate(r, T1 + 5000)))).rejects.toThrow(/socket hang up/);
+    expect((await c.index.count({})).byStatus).toEqual({ Pending: 6 });
+    // Started again (the timer's next tick): written once.
+    await c.index.recordNew(later.map((r) => pendingUpdate(r, T1 + 5000)));
+    expect((await c.index.count({})).byStatus).toEqual({ Pending: 9 });
+    expect(await listed(c.index)).toHaveLength(9);
   });
 });
 
