@@ -10,6 +10,6 @@ import { durableClientFor } from '../src/azure/durableClient';
 app.eventGrid('intakeStorageEvents', {
   extraInputs: [df.input.durableClient()],
   handler: async (event: unknown, context: InvocationContext) => {
-    await load().intakeStorageEvent(event, durableClientFor(context), context);
+    await load().intakeStorageEvent(event, () => durableClientFor(context), context);
   },
 });

@@ -2,7 +2,7 @@
 // means a duplicate or repeated delivery, which starts nothing new.
 import type { DurableClient } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { indexRunStarting } from '../activities/runIndexActivities';
+import { indexRunStarting, indexRunsStarting } from '../activities/runIndexActivities';
 
 function httpStatusIn(err: unknown): number | undefined {
   const m = /HTTP (\d{3}) response|status code: (\d{3})/.exec((err as Error)?.message ?? '');
@@ -38,6 +38,48 @@ export async function startRunOnce(client: DurableClient, orchestration: string,
   }
   context.log(JSON.stringify({ runId: instanceId, message: `Started ${orchestration}.` }));
   return true;
+}
+
+export type StartOutcome = { runId: string } & ({ outcome: 'started' | 'existing' } | { outcome: 'failed'; error: unknown });
+
+/**
+ * startRunOnce for many runs, `concurrency` calls at a time: the runs with no instance yet are indexed
+ * as Pending in one bulk write, then started. One run's failure is its own outcome, not the others'.
+ */
+export async function startRunsOnce(client: DurableClient, runs: Array<{ orchestration: string; runId: string; input: unknown }>, context: InvocationContext, concurrency: number): Promise<StartOutcome[]> {
+  const outcomes = new Map<string, StartOutcome>();
+  const fail = (runId: string, error: unknown): void => void outcomes.set(runId, { runId, outcome: 'failed', error });
+  await eachAtMost(concurrency, runs, async (run) => {
+    try {
+      if (await instanceExists(client, run.runId)) {
+        context.log(JSON.stringify({ runId: run.runId, message: 'Run already exists: duplicate delivery, nothing started.' }));
+        outcomes.set(run.runId, { runId: run.runId, outcome: 'existing' });
+      }
+    } catch (err) {
+      fail(run.runId, err);
+    }
+  });
+  const fresh = runs.filter((r) => !outcomes.has(r.runId));
+  // Before the starts, so each orchestration's own first write comes after it (as in startRunOnce).
+  await indexRunsStarting(fresh, context);
+  await eachAtMost(concurrency, fresh, async (run) => {
+    try {
+      await client.startNew(run.orchestration, { instanceId: run.runId, input: run.input });
+      context.log(JSON.stringify({ runId: run.runId, message: `Started ${run.orchestration}.` }));
+      outcomes.set(run.runId, { runId: run.runId, outcome: 'started' });
+    } catch (err) {
+      if (httpStatusIn(err) === 409) outcomes.set(run.runId, { runId: run.runId, outcome: 'existing' });
+      else fail(run.runId, err);
+    }
+  });
+  return runs.map((r) => outcomes.get(r.runId)!);
+}
+
+async function eachAtMost<T>(concurrency: number, items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  }));
 }
 
 /** Wakes an eternal instance, (re)starting it when it does not exist or is no longer running. */

@@ -1,7 +1,7 @@
-// The storage intake: one BlobCreated event in, at most one run (perFile) or one ledger entry (window
-// and marker routes) out. Events that match nothing are logged with the reason and dropped (Event
-// Grid must not retry them); failures to act on a matched event throw, so Event Grid retries and
-// nothing is lost.
+// The storage intake: one BlobCreated event in, at most one accepted run (perFile: handed on to the
+// run-start timer, src/events/acceptedRuns.ts) or one ledger entry (window and marker routes) out.
+// Events that match nothing are logged with the reason and dropped (Event Grid must not retry them);
+// failures to act on a matched event throw, so Event Grid retries and nothing is lost.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { parseStorageEvent } from './storageEvents';
@@ -14,12 +14,13 @@ import { appRoutes, appSettings } from '../config/runtimeConfig';
 import type { BlobRoute } from '../config/routes';
 import { pathStyleOriginsOf } from '../azure/storageClients';
 import { recordArrival } from '../azure/arrivalLedger';
+import { appRunAcceptance } from '../azure/runAcceptance';
 import { SCORE_BLOB_RUN, ScoreBlobRunInput } from '../orchestrations/scoreBlobRun';
 import { ARRIVAL_EVENT, ArrivalWakeUp, COALESCE_PARTITION, CoalescePartitionInput } from '../orchestrations/coalescePartition';
 
 export type IntakeOutcome =
   | { action: 'dropped'; reason: string }
-  | { action: 'started' | 'duplicate'; runId: string }
+  | { action: 'accepted' | 'started' | 'duplicate'; runId: string }
   | { action: 'recorded' | 'duplicate-arrival'; coalescerId: string; wake: 'woken' | 'started' };
 
 /** Where a route's runs go: the route's own workspace and topic, or the app's defaults. */
@@ -56,7 +57,8 @@ export function partitionFolderUrl(route: BlobRoute, like: BlobLocation, partiti
   return folder ? `${siblingBlobUrl(like, folder)}/` : siblingBlobUrl(like, '').replace(/\/?$/, '/');
 }
 
-export async function intakeStorageEvent(event: unknown, client: DurableClient, context: InvocationContext): Promise<IntakeOutcome> {
+/** `client` is called only when a Durable client is needed: a perFile run is handed on without one. */
+export async function intakeStorageEvent(event: unknown, client: () => DurableClient, context: InvocationContext): Promise<IntakeOutcome> {
   const parsed = parseStorageEvent(event);
   const rawId = (event as { id?: unknown } | null)?.id;
   const eventId = rawId === undefined ? undefined : clip(rawId, 100);
@@ -76,7 +78,17 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
   if (route.batching.mode === 'perFile') {
     if (role !== 'input') return { action: 'dropped', reason: 'markers mean nothing on a perFile route' };
     const { runId, input } = planFileRun(route, location, { eTag: parsed.arrival.eTag, contentLength: parsed.arrival.contentLength }, [parsed.arrival.eventId], validTime(parsed.arrival.eventTime) ?? new Date().toISOString());
-    const started = await startRunOnce(client, SCORE_BLOB_RUN, runId, input, context);
+    const acceptance = await appRunAcceptance().accept({ runId, orchestration: SCORE_BLOB_RUN, input, eventId: parsed.arrival.eventId });
+    if (acceptance === 'accepted') {
+      context.log(JSON.stringify({ eventId, runId, message: `Accepted: ${SCORE_BLOB_RUN} starts within seconds.` }));
+      return { action: 'accepted', runId };
+    }
+    if (acceptance === 'duplicate') {
+      context.log(JSON.stringify({ eventId, runId, message: 'Run already accepted: duplicate delivery, nothing started.' }));
+      return { action: 'duplicate', runId };
+    }
+    // An input too long for the accepted-runs table (a route with very many rules): started here, as it was before the hand-off.
+    const started = await startRunOnce(client(), SCORE_BLOB_RUN, runId, input, context);
     return { action: started ? 'started' : 'duplicate', runId };
   }
 
@@ -99,7 +111,7 @@ export async function intakeStorageEvent(event: unknown, client: DurableClient, 
     runIdPrefix: coalescerId.replace(/^bpc-/, 'bp-'),
   };
   const wakeUp: ArrivalWakeUp = { role };
-  const wake = await wakeOrStart(client, COALESCE_PARTITION, coalescerId, ARRIVAL_EVENT, coalesceInput, wakeUp);
+  const wake = await wakeOrStart(client(), COALESCE_PARTITION, coalescerId, ARRIVAL_EVENT, coalesceInput, wakeUp);
   context.log(JSON.stringify({ eventId, coalescerId, url: clip(location.url), message: fresh ? `Recorded ${role} for partition '${clip(partition)}'.` : 'Arrival already recorded (duplicate delivery).' }));
   return { action: fresh ? 'recorded' : 'duplicate-arrival', coalescerId, wake };
 }

@@ -13,7 +13,8 @@ import { Readable } from 'node:stream';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { BlobRunStack } from '../support/blobRunStack';
 import { principalHeader, restartHostWith } from '../support/operatorStack';
-import { testAzurite, uniqueName } from '@batchpilot/local-platform';
+import { testAzurite, uniqueName, waitUntil } from '@batchpilot/local-platform';
+import { acceptedRunsWaiting } from '../support/testStack';
 import { LOCAL_HOST_CLI as HOST_CLI } from '@batchpilot/local-host';
 import { REPO_ROOT } from '../../src/local/stack/localStack';
 import { DELIVERY_CASES, type DeliveryCase } from '../corpus/deliveryCases';
@@ -124,6 +125,8 @@ async function withoutSideEffects<T extends { status: number }>(what: string, ru
   const response = await send();
   answered.push({ what, status: response.status });
   casesRun++;
+  // A run the intake accepted starts at the run-start timer's next tick.
+  await waitUntil(async () => (await acceptedRunsWaiting(s.stack)) === 0, 'the accepted runs to start', 30_000);
   const started = [...(await runIds())].filter((id) => !instancesBefore.has(id));
   expect({ what, started: started.length }).toEqual({ what, started: runs });
   expect(await jobCount()).toBe(jobsBefore);

@@ -12,6 +12,8 @@ import { testAzurite, uniqueName } from '@batchpilot/local-platform';
 import { armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
 import { ManagementUrlBuilder } from '@batchpilot/local-host';
 import { RUN_TAG } from '../../src/domain/runIds';
+import { TableClient } from '@azure/data-tables';
+import { acceptedRunsTableName } from '../../src/azure/runAcceptance';
 
 // The library's own client class (the one df.getClient builds), constructed from binding data.
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
@@ -94,6 +96,18 @@ export async function jobsOfRun(stack: RunningLocalStack, runId: string, arm: Az
   return names;
 }
 
+/** How many runs the intake accepted that the run-start timer has not started yet (0 before the table exists). */
+export async function acceptedRunsWaiting(stack: RunningLocalStack): Promise<number> {
+  const table = TableClient.fromConnectionString(stack.runtimeConnectionString, acceptedRunsTableName(stack.appSettings.BATCHPILOT_TASK_HUB), { allowInsecureConnection: true });
+  let n = 0;
+  try {
+    for await (const page of table.listEntities({ queryOptions: { select: ['RowKey'] } }).byPage({ maxPageSize: 1000 })) n += page.length;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+  return n;
+}
+
 /** Whether the host's durable engine has nothing running or queued (timers set for later do not count). */
 async function durableIdle(stack: RunningLocalStack): Promise<boolean> {
   const keys = JSON.parse(fs.readFileSync(stack.host!.keysFile, 'utf8')) as { masterKey: string };
@@ -116,10 +130,11 @@ async function within(promise: Promise<unknown>, timeoutInMs: number): Promise<b
 /**
  * Waits until nothing more will happen on the stack unless a timer fires or someone acts: Event Grid
  * has no delivery, retry or storage event in flight, Azure ML has no job running (and has handed its
- * events to the topic), and the host's durable engine has nothing running or queued. Tests call it
- * before asserting that something did NOT happen (no second job, no second event), instead of
- * sleeping. All three must be quiet on two checks in a row: each part hands work to the next (a
- * finished job's event goes to Event Grid, which delivers it to the host, which wakes an instance).
+ * events to the topic), the host's durable engine has nothing running or queued, and no accepted run
+ * waits for the run-start timer. Tests call it before asserting that something did NOT happen (no
+ * second job, no second event), instead of sleeping. All must be quiet on two checks in a row: each
+ * part hands work to the next (a finished job's event goes to Event Grid, which delivers it to the
+ * host, which wakes an instance).
  */
 export async function quiesce(stack: RunningLocalStack, timeoutInMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutInMs;
@@ -130,8 +145,9 @@ export async function quiesce(stack: RunningLocalStack, timeoutInMs = 60_000): P
     const eventGridIdle = await within(stack.eventGrid.idle(), 250);
     const activeJobs = await stack.azureMl.activeJobs();
     const engineIdle = await durableIdle(stack);
-    last = `Event Grid ${eventGridIdle ? 'idle' : 'busy'}, Azure ML jobs running: ${activeJobs.join(', ') || 'none'}, durable engine ${engineIdle ? 'idle' : 'busy'}`;
-    const quiet = eventGridIdle && activeJobs.length === 0 && engineIdle;
+    const accepted = await acceptedRunsWaiting(stack);
+    last = `Event Grid ${eventGridIdle ? 'idle' : 'busy'}, Azure ML jobs running: ${activeJobs.join(', ') || 'none'}, durable engine ${engineIdle ? 'idle' : 'busy'}, accepted runs not started: ${accepted}`;
+    const quiet = eventGridIdle && activeJobs.length === 0 && engineIdle && accepted === 0;
     quietChecks = quiet ? quietChecks + 1 : 0;
     if (!quiet) await new Promise((resolve) => setTimeout(resolve, 50));
   }
