@@ -10,6 +10,7 @@ import { startLocalStack, RunningLocalStack, FREE_PORTS, EVENTS_TOPIC } from '..
 import { armClientFor, listDurableInstances } from '../../src/local/stack/stackClients';
 import { spreadHttpFaults, seededRandom } from '@batchpilot/local-platform';
 import { ARRIVALS_TABLE } from '../../src/azure/arrivalLedger';
+import { acceptedRunsTableName } from '../../src/azure/runAcceptance';
 import { PROMOTIONS_TABLE } from '../../src/azure/promotionLedger';
 import { startWebhookReceiver, WebhookReceiver } from '@batchpilot/eventgrid-emulator';
 import { fillerItem, planWorkload } from './workload';
@@ -62,6 +63,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const hostLogFile = path.join(stateDir, 'host.log');
   const hostLog = fs.createWriteStream(hostLogFile, { flags: 'a' });
   let keepState = false;
+  const taskHub = `soak${options.seed}`;
   let stack: RunningLocalStack | undefined;
   let killer: HostKiller | undefined;
   try {
@@ -70,12 +72,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       stateDir,
       persistAzurite: false,
       routesYaml: plan.routesYaml,
-      taskHub: `soak${options.seed}`,
+      taskHub,
       jobTimeScale: options.jobTimeScale ?? 0.3,
       eventGridDelivery: { timeScale: 0.01, shuffle: true, maxDeliveriesPerEvent: options.duplicates, seed: options.seed, maxConcurrentDeliveriesPerSubscription: 16 },
       storageFaults: options.faults > 0 ? { seed: options.seed + 1, http: spreadHttpFaults(options.faults) } : undefined,
       topicFaults: options.faults > 0 ? { seed: options.seed + 2, http: spreadHttpFaults(options.faults) } : undefined,
-      tableFaults: options.faults > 0 ? { seed: options.seed + 4, http: spreadHttpFaults(options.faults), tables: [ARRIVALS_TABLE, PROMOTIONS_TABLE] } : undefined,
+      tableFaults: options.faults > 0 ? { seed: options.seed + 4, http: spreadHttpFaults(options.faults), tables: [ARRIVALS_TABLE, PROMOTIONS_TABLE, acceptedRunsTableName(taskHub)] } : undefined,
       onHostLog: (line) => {
         hostLog.write(`${line}\n`);
         killer?.onHostLine(line);

@@ -15,7 +15,7 @@ export const ACCEPTED_ORCHESTRATIONS: ReadonlySet<string> = new Set([SCORE_BLOB_
 /** Starts made at once: each start and the first steps of its run take their share of the machine, so the intake keeps most of it. */
 export const START_CONCURRENCY = 16;
 /** How long one tick goes on reading newly accepted runs before it leaves the rest to the next. */
-const TICK_BUDGET_IN_MS = 60_000;
+const TICK_BUDGET_IN_MS = 30_000;
 /** Runs indexed and started together; a bulk index write covers them all. */
 const ROUND_SIZE = 200;
 const FIRST_RETRY_IN_MS = 2_000;
