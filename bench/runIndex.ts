@@ -17,7 +17,7 @@ import { FREE_PORTS, INPUT_CONTAINER, startLocalStack } from '../src/local/stack
 import { IndexListQuery, RunIndex, RunIndexTables, rowsOfNewRun } from '../src/azure/runIndex';
 import { entryPartition, indexVersion, runIndexTableNames, VIEW_NAMES } from '../src/azure/runIndexKeys';
 import { FINISHED_STATUSES, RunKind, RunStatus, RunSummary } from '../src/operator/operatorApiTypes';
-import { acceptedRunsTableName } from '../src/azure/runAcceptance';
+import { acceptedRunsWaiting } from '../src/local/stack/stackClients';
 import type { BenchRow, BenchSection } from './benchSection';
 
 const RUNS = Number(process.env.BENCH_INDEX_RUNS ?? 100_000);
@@ -158,12 +158,6 @@ async function benchQueries(rows: BenchRow[]): Promise<void> {
   }
 }
 
-async function countRows(table: TableClient): Promise<number> {
-  let n = 0;
-  for await (const page of table.listEntities({ queryOptions: { select: ['RowKey'] } }).byPage({ maxPageSize: 1000 })) n += page.length;
-  return n;
-}
-
 async function benchIntake(rows: BenchRow[]): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchpilot-bench-intake-'));
   const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
@@ -214,14 +208,13 @@ routes:
     );
     const seconds = (Date.now() - started) / 1000;
     const perSecond = INTAKE_EVENTS / seconds;
-    const accepted = TableClient.fromConnectionString(stack.runtimeConnectionString, acceptedRunsTableName(stack.appSettings.BATCHPILOT_TASK_HUB), { allowInsecureConnection: true });
-    const waitingAtAnswer = await countRows(accepted);
+    const waitingAtAnswer = await acceptedRunsWaiting(stack);
     rows.push({ name: `intake: ${INTAKE_EVENTS} events × 3 deliveries`, value: perSecond, unit: 'events/s', note: `goal ≥ ${INTAKE_GOAL_PER_SECOND}/s on 2 cores: ${perSecond >= INTAKE_GOAL_PER_SECOND ? 'goal met' : 'goal missed'}; ${(deliveries.length / seconds).toFixed(0)} deliveries/s, ${failures} refused; ${waitingAtAnswer} accepted runs not yet started at the last answer; ${os.cpus().length} cores, load ${load()}` });
     // The hand-off's other side: until every accepted run has started (its row gone), timed from the first delivery.
     let waiting = waitingAtAnswer;
     while (waiting > 0 && Date.now() - started < INTAKE_DRAIN_LIMIT_IN_MS) {
       await new Promise((r) => setTimeout(r, 250));
-      waiting = await countRows(accepted);
+      waiting = await acceptedRunsWaiting(stack);
     }
     const drainSeconds = (Date.now() - started) / 1000;
     rows.push({

@@ -68,4 +68,3 @@ export async function indexRunsStarting(runs: Array<{ orchestration: string; run
     log.warn(JSON.stringify({ runs: runs.length, failureClass: 'index', message: `The run index did not take all ${runs.length} starting runs; their orchestrations will index them: ${classifyAzureError(err).message}` }));
   }
 }
-

@@ -76,8 +76,7 @@ export class RunAcceptance {
    * event after this has handed the run on. Concurrent deliveries of one event share one insert.
    */
   async accept(run: { runId: string; orchestration: string; input: unknown; eventId?: string }): Promise<Acceptance> {
-    const input = JSON.stringify(run.input);
-    if (input.length > MAX_ACCEPTED_INPUT_CHARS) return 'too-large';
+    // A run too large to accept is never remembered, so a remembered ID is a duplicate whatever its input.
     const known = this.#recent.get(run.runId);
     if (known) {
       // Refreshes its place: the most recently seen IDs are the ones kept.
@@ -86,6 +85,8 @@ export class RunAcceptance {
       await known;
       return 'duplicate';
     }
+    const input = JSON.stringify(run.input);
+    if (input.length > MAX_ACCEPTED_INPUT_CHARS) return 'too-large';
     const inserted = this.#insert({ partitionKey: partitionOf(run.runId), rowKey: checkedKey(run.runId), orchestration: run.orchestration, input, acceptedAt: new Date().toISOString(), ...(run.eventId ? { eventId: run.eventId } : {}) });
     this.#recent.set(run.runId, inserted);
     if (this.#recent.size > RECENT_LIMIT) this.#recent.delete(this.#recent.keys().next().value as string);
@@ -151,7 +152,12 @@ export class RunAcceptance {
   async startedMany(runIds: string[]): Promise<void> {
     const t = await this.table();
     const byPartition = new Map<string, string[]>();
-    for (const id of runIds) byPartition.set(partitionOf(id), [...(byPartition.get(partitionOf(id)) ?? []), checkedKey(id)]);
+    for (const id of runIds) {
+      const pk = partitionOf(id);
+      const ids = byPartition.get(pk) ?? [];
+      ids.push(checkedKey(id));
+      byPartition.set(pk, ids);
+    }
     await Promise.all(
       [...byPartition].flatMap(([pk, ids]) => {
         const parts: string[][] = [];

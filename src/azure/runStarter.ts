@@ -2,7 +2,7 @@
 // means a duplicate or repeated delivery, which starts nothing new.
 import type { DurableClient } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { indexRunStarting, indexRunsStarting } from '../activities/runIndexActivities';
+import { indexRunsStarting } from '../activities/runIndexActivities';
 
 function httpStatusIn(err: unknown): number | undefined {
   const m = /HTTP (\d{3}) response|status code: (\d{3})/.exec((err as Error)?.message ?? '');
@@ -21,23 +21,9 @@ export async function instanceExists(client: DurableClient, instanceId: string):
 
 /** Returns true when this call started the instance, false when it already existed. */
 export async function startRunOnce(client: DurableClient, orchestration: string, instanceId: string, input: unknown, context: InvocationContext): Promise<boolean> {
-  if (await instanceExists(client, instanceId)) {
-    context.log(JSON.stringify({ runId: instanceId, message: 'Run already exists: duplicate delivery, nothing started.' }));
-    return false;
-  }
-  // Before the start, so the orchestration's own first write always comes after it.
-  await indexRunStarting(orchestration, instanceId, input, context);
-  try {
-    await client.startNew(orchestration, { instanceId, input });
-  } catch (err) {
-    if (httpStatusIn(err) === 409) {
-      context.log(JSON.stringify({ runId: instanceId, message: 'Run was started concurrently by another delivery.' }));
-      return false;
-    }
-    throw err;
-  }
-  context.log(JSON.stringify({ runId: instanceId, message: `Started ${orchestration}.` }));
-  return true;
+  const [result] = await startRunsOnce(client, [{ orchestration, runId: instanceId, input }], context, 1);
+  if (result.outcome === 'failed') throw result.error;
+  return result.outcome === 'started';
 }
 
 export type StartOutcome = { runId: string } & ({ outcome: 'started' | 'existing' } | { outcome: 'failed'; error: unknown });
@@ -68,8 +54,10 @@ export async function startRunsOnce(client: DurableClient, runs: Array<{ orchest
       context.log(JSON.stringify({ runId: run.runId, message: `Started ${run.orchestration}.` }));
       outcomes.set(run.runId, { runId: run.runId, outcome: 'started' });
     } catch (err) {
-      if (httpStatusIn(err) === 409) outcomes.set(run.runId, { runId: run.runId, outcome: 'existing' });
-      else fail(run.runId, err);
+      if (httpStatusIn(err) === 409) {
+        context.log(JSON.stringify({ runId: run.runId, message: 'Run was started concurrently by another delivery.' }));
+        outcomes.set(run.runId, { runId: run.runId, outcome: 'existing' });
+      } else fail(run.runId, err);
     }
   });
   return runs.map((r) => outcomes.get(r.runId)!);

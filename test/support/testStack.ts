@@ -9,11 +9,11 @@ import type { BlobClient } from '@azure/storage-blob';
 import type { DurableClient } from 'durable-functions';
 import { startLocalStack, RunningLocalStack, FREE_PORTS, LocalStackOptions } from '../../src/local/stack/localStack';
 import { testAzurite, uniqueName } from '@batchpilot/local-platform';
-import { armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
+import { acceptedRunsWaiting, armClientFor as stackArmClientFor } from '../../src/local/stack/stackClients';
+
+export { acceptedRunsWaiting };
 import { ManagementUrlBuilder } from '@batchpilot/local-host';
 import { RUN_TAG } from '../../src/domain/runIds';
-import { TableClient } from '@azure/data-tables';
-import { acceptedRunsTableName } from '../../src/azure/runAcceptance';
 
 // The library's own client class (the one df.getClient builds), constructed from binding data.
 const { DurableClient: DurableClientClass } = require('durable-functions/lib/src/durableClient/DurableClient') as { DurableClient: new (data: unknown) => DurableClient };
@@ -94,18 +94,6 @@ export async function jobsOfRun(stack: RunningLocalStack, runId: string, arm: Az
     if (tag === runId || tag.startsWith(`${runId}:`)) names.push(job.name ?? '');
   }
   return names;
-}
-
-/** How many runs the intake accepted that the run-start timer has not started yet (0 before the table exists). */
-export async function acceptedRunsWaiting(stack: RunningLocalStack): Promise<number> {
-  const table = TableClient.fromConnectionString(stack.runtimeConnectionString, acceptedRunsTableName(stack.appSettings.BATCHPILOT_TASK_HUB), { allowInsecureConnection: true });
-  let n = 0;
-  try {
-    for await (const page of table.listEntities({ queryOptions: { select: ['RowKey'] } }).byPage({ maxPageSize: 1000 })) n += page.length;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-  }
-  return n;
 }
 
 /** Whether the host's durable engine has nothing running or queued (timers set for later do not count). */

@@ -9,6 +9,8 @@ import { clientOptionsTrusting } from '@batchpilot/local-platform';
 import { CHURN_MODEL_VERSIONS, ChurnModelWeights } from '@batchpilot/azureml-emulator';
 import type { FunctionKeys } from '@batchpilot/local-host';
 import type { RunningLocalStack } from './localStack';
+import { TableClient } from '@azure/data-tables';
+import { acceptedRunsTableName } from '../../azure/runAcceptance';
 
 const LRO_POLL = { updateIntervalInMs: 100 };
 
@@ -85,4 +87,16 @@ export async function registerChurnModelVersion(
     properties: { modelUri: `azureml://datastores/workspaceblobstore/paths/${folder}/`, modelType: 'custom_model', tags: model.tags ?? { stage: 'candidate' } },
   });
   return registered.id!;
+}
+
+/** How many runs the intake accepted that the run-start timer has not started yet (0 before the table exists). */
+export async function acceptedRunsWaiting(stack: RunningLocalStack): Promise<number> {
+  const table = TableClient.fromConnectionString(stack.runtimeConnectionString, acceptedRunsTableName(stack.appSettings.BATCHPILOT_TASK_HUB), { allowInsecureConnection: true });
+  let n = 0;
+  try {
+    for await (const page of table.listEntities({ queryOptions: { select: ['RowKey'] } }).byPage({ maxPageSize: 1000 })) n += page.length;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+  return n;
 }
