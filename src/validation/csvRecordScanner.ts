@@ -7,6 +7,7 @@
 // counted and reported, never accumulated. Asked to, it also checks that the bytes are UTF-8 text,
 // chunk by chunk (a character split across chunks is carried over), and says where the first bad byte is.
 import { isAscii, isUtf8 } from 'node:buffer';
+import * as uniformRecords from './uniformRecords';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -353,14 +354,14 @@ export class CsvRecordScanner {
           continue;
         }
       }
-      // At a record's start, the rows that need no closer look are only counted (see uniformRecords).
+      // At a record's start, the rows that need no closer look are only counted (see uniformRecords.ts).
       if (quiet >= 0 && i === recordStart && !carried && delimiters === 0) {
-        const counted = uniformRecords(buf, i, n, delimiter, top, quiet);
+        const counted = uniformRecords.countUniformRecords(buf, i, n, delimiter, quote, quiet);
         if (counted > 0) {
           records += counted;
           line += counted;
           recordStartLine = line;
-          i = recordStart = uniformEnd;
+          i = recordStart = uniformRecords.uniformEnd;
           if (i >= n) break;
         }
       }
@@ -427,46 +428,6 @@ export class CsvRecordScanner {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** Where the last uniformRecords call stopped: the start of the first record it did not count. */
-let uniformEnd = 0;
-
-/**
- * Counts the records from `start` (a record's start) that hold exactly `delimiters` delimiters, no quote
- * and end in LF or CRLF inside this chunk; stops at the first other one (its start is `uniformEnd`).
- * Kept small and apart from the scanner's state machine so the engine compiles it to a tight loop.
- */
-function uniformRecords(buf: Buffer, start: number, n: number, delimiter: number, top: number, delimiters: number): number {
-  let count = 0;
-  let recordStart = start;
-  let seen = 0;
-  let j = start;
-  while (j < n) {
-    const c = buf[j];
-    if (c > top) {
-      j++;
-      continue;
-    }
-    if (c === delimiter) {
-      seen++;
-      j++;
-      continue;
-    }
-    if (seen !== delimiters || j === recordStart) break;
-    if (c === LF) {
-      count++;
-      seen = 0;
-      recordStart = ++j;
-    } else if (c === CR && j + 1 < n && buf[j + 1] === LF) {
-      count++;
-      seen = 0;
-      j += 2;
-      recordStart = j;
-    } else break;
-  }
-  uniformEnd = recordStart;
-  return count;
-}
 
 /**
  * Splits one record's text into cells: quotes removed, "" unescaped, delimiters inside quotes kept.
