@@ -33,10 +33,12 @@ async function measure(): Promise<DurableBenchFigures> {
 
 export async function benchDurableEngine(_options: BenchOptions): Promise<BenchSection> {
   const f = await measure();
-  const helloRate = f.helloInstances / f.helloSeconds;
-  const replayRate = f.helloInstances / f.helloReplaySeconds;
+  // Per round, the engine and then replay alone ran one after the other: the round in the middle counts.
+  const helloRounds = f.helloSeconds.map((seconds, i) => ({ seconds, replaySeconds: f.helloReplaySeconds[i] })).sort((a, b) => a.replaySeconds / a.seconds - b.replaySeconds / b.seconds);
+  const helloMiddle = helloRounds[Math.floor(helloRounds.length / 2)];
+  const helloRate = f.helloInstances / helloMiddle.seconds;
+  const replayRate = f.helloInstances / helloMiddle.replaySeconds;
   const sequentialRate = f.sequenceSteps / f.sequenceSeconds;
-  // Per round, replay alone and engine ran one after the other: the round in the middle counts.
   const rounds = f.fanOutSeconds.map((seconds, i) => ({ seconds, replaySeconds: f.fanOutReplaySeconds[i] })).sort((a, b) => a.replaySeconds / a.seconds - b.replaySeconds / b.seconds);
   const middle = rounds[Math.floor(rounds.length / 2)];
   const fanOutRate = f.fanOutActivities / middle.seconds;
@@ -44,9 +46,9 @@ export async function benchDurableEngine(_options: BenchOptions): Promise<BenchS
   return {
     title: 'Durable engine (Azurite persistence)',
     rows: [
-      { name: 'hello sequences completed', value: helloRate, unit: 'orchestrations/s', note: `${f.helloInstances} instances × 3 activities in ${f.helloSeconds.toFixed(1)} s` },
-      { name: 'SDK replay alone, same episodes', value: replayRate, unit: 'orchestrations/s', note: `${f.episodes} episodes in ${f.helloReplaySeconds.toFixed(2)} s (fastest of 3), no engine or storage` },
-      { name: 'engine / replay alone', value: helloRate / replayRate, unit: 'ratio', goal: { kind: 'min', target: 0.25, label: 'engine: hello sequences per second as a share of SDK replay alone' } },
+      { name: 'hello sequences completed', value: helloRate, unit: 'orchestrations/s', note: `${f.helloInstances} instances × 3 activities in ${helloMiddle.seconds.toFixed(2)} s (median round of ${helloRounds.length})` },
+      { name: 'SDK replay alone, same episodes', value: replayRate, unit: 'orchestrations/s', note: `${f.episodes} episodes in ${helloMiddle.replaySeconds.toFixed(2)} s, no engine or storage` },
+      { name: 'engine / replay alone', value: helloRate / replayRate, unit: 'ratio', note: `rounds ${helloRounds.map((r) => (r.replaySeconds / r.seconds).toFixed(2)).join(' ')}`, goal: { kind: 'min', target: 0.25, label: 'engine: hello sequences per second as a share of SDK replay alone' } },
       { name: 'activities in one fan-out', value: fanOutRate, unit: 'activities/s', note: `${f.fanOutActivities} in ${middle.seconds.toFixed(2)} s (median round of ${rounds.length}); ${(fanOutRate / AZURE_STORAGE_PARALLEL_PER_SECOND).toFixed(1)}× the Azure Storage provider's ~${AZURE_STORAGE_PARALLEL_PER_SECOND}/s` },
       { name: 'fan-out: engine / replay alone', value: fanOutRate / fanOutReplayRate, unit: 'ratio', note: `replay alone ${fanOutReplayRate.toFixed(0)} activities/s; rounds ${rounds.map((r) => (r.replaySeconds / r.seconds).toFixed(2)).join(' ')}`, goal: { kind: 'min', target: 0.25, label: 'engine: fan-out as a share of SDK replay alone' } },
       { name: 'sequential activities, one instance', value: sequentialRate, unit: 'activities/s', note: `${f.sequenceSteps} steps; ${(sequentialRate / AZURE_STORAGE_SEQUENTIAL_PER_SECOND).toFixed(0)}× the Azure Storage provider's ~${AZURE_STORAGE_SEQUENTIAL_PER_SECOND}/s` },

@@ -51,6 +51,10 @@ export class PayloadBlobs {
    * holding that text. Resolves once every blob it refers to is stored.
    */
   async encode(owner: string, value: unknown, wholeOverChars = Infinity): Promise<EncodedJson> {
+    // JSON text never shortens a string, so a text within the limit holds no string over it: nearly every
+    // value is written as it is, without the replacer (which costs a call per key).
+    const plain = JSON.stringify(value) as string | undefined;
+    if (plain !== undefined && plain.length <= BLOB_STRING_CHARS && plain.length <= wholeOverChars) return { json: plain };
     const uploads = new Map<string, string>();
     const prefix = PayloadBlobs.prefixOf(owner);
     const json = JSON.stringify(value, (_key, v: unknown) => {
