@@ -11,6 +11,6 @@ app.timer('startAcceptedRuns', {
   extraInputs: [df.input.durableClient()],
   handler: async (_timer: Timer, context: InvocationContext) => {
     const report = await startAcceptedRuns(durableClientFor(context), context);
-    if (report.pending > 0) context.log(JSON.stringify({ ...report, message: 'Started accepted runs.' }));
+    if (report.due > 0) context.log(JSON.stringify({ ...report, message: 'Started accepted runs.' }));
   },
 });

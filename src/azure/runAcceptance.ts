@@ -6,7 +6,7 @@
 // start itself is idempotent (src/azure/runStarter.ts), nothing starts twice. Kept in the runtime
 // storage account, one table per task hub (`<hub>AcceptedRuns`, beside the run index's `<hub>Runs`).
 import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { readyRuntimeTable } from './storageClients';
 import { rethrowClassified } from './errorClassification';
 
@@ -51,6 +51,26 @@ function partitionOf(runId: string): string {
   return `p${(createHash('sha256').update(runId).digest()[0] % PARTITIONS).toString(16)}`;
 }
 
+function keyOf(row: { partitionKey: string; rowKey: string }): { partitionKey: string; rowKey: string } {
+  return { partitionKey: row.partitionKey, rowKey: row.rowKey };
+}
+
+/** Table key order (partition, then row; ordinal string comparison, as the service sorts). */
+function keyOrder(a: { partitionKey: string; rowKey: string }, b: { partitionKey: string; rowKey: string }): number {
+  const by = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return by(a.partitionKey, b.partitionKey) || by(a.rowKey, b.rowKey);
+}
+
+function acceptedRunOf(row: AcceptedRunEntity): AcceptedRun {
+  let input: unknown;
+  try {
+    input = JSON.parse(row.input);
+  } catch {
+    input = undefined;
+  }
+  return { runId: row.rowKey, orchestration: row.orchestration, input, acceptedAt: row.acceptedAt, eventId: row.eventId, attempts: row.attempts ?? 0, nextAttemptAt: row.nextAttemptAt, lastError: row.lastError };
+}
+
 /** Characters a table key cannot hold (/, \, #, ?, control characters): run IDs never have them. */
 // eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
 const NOT_IN_TABLE_KEYS = /[/\\#?\u0000-\u001f\u007f-\u009f]/;
@@ -87,7 +107,9 @@ export class RunAcceptance {
     }
     const input = JSON.stringify(run.input);
     if (input.length > MAX_ACCEPTED_INPUT_CHARS) return 'too-large';
-    const inserted = this.#insert({ partitionKey: partitionOf(run.runId), rowKey: checkedKey(run.runId), orchestration: run.orchestration, input, acceptedAt: new Date().toISOString(), ...(run.eventId ? { eventId: run.eventId } : {}) });
+    const acceptedAt = new Date().toISOString();
+    // Due at once: the run-start tick reads rows by nextAttemptAt.
+    const inserted = this.#insert({ partitionKey: partitionOf(run.runId), rowKey: checkedKey(run.runId), orchestration: run.orchestration, input, acceptedAt, nextAttemptAt: acceptedAt, ...(run.eventId ? { eventId: run.eventId } : {}) });
     this.#recent.set(run.runId, inserted);
     if (this.#recent.size > RECENT_LIMIT) this.#recent.delete(this.#recent.keys().next().value as string);
     // A failed insert is forgotten, so the event's redelivery tries again.
@@ -109,33 +131,57 @@ export class RunAcceptance {
     }
   }
 
-  /** Every accepted run not yet started, oldest first. */
+  /** Every accepted run not yet started, oldest first: a whole-table read, for operators and tests. */
   async pending(): Promise<AcceptedRun[]> {
     const t = await this.table();
     const runs: AcceptedRun[] = [];
     try {
-      for await (const row of t.listEntities<AcceptedRunEntity>()) {
-        let input: unknown;
-        try {
-          input = JSON.parse(row.input);
-        } catch {
-          input = undefined;
-        }
-        runs.push({
-          runId: row.rowKey,
-          orchestration: row.orchestration,
-          input,
-          acceptedAt: row.acceptedAt,
-          eventId: row.eventId,
-          attempts: row.attempts ?? 0,
-          nextAttemptAt: row.nextAttemptAt,
-          lastError: row.lastError,
-        });
-      }
+      for await (const row of t.listEntities<AcceptedRunEntity>()) runs.push(acceptedRunOf(row));
     } catch (err) {
       rethrowClassified(err, 'Reading the accepted runs');
     }
     return runs.sort((a, b) => a.acceptedAt.localeCompare(b.acceptedAt) || a.runId.localeCompare(b.runId));
+  }
+
+  /**
+   * Up to `limit` runs whose start is due at `now`, read onward (in key order) from where the previous
+   * call stopped and starting over at the table's end: a round costs the same however many runs wait,
+   * and every waiting run comes up within one sweep, whatever keeps arriving before it.
+   */
+  async due(now: Date, limit: number): Promise<AcceptedRun[]> {
+    const t = await this.table();
+    const from = this.#cursor;
+    let rows = await this.#dueAfter(t, from, now.toISOString(), limit);
+    if (rows.length < limit && from) {
+      // The end of the table: on from its start, up to where this call began.
+      const before = (await this.#dueAfter(t, undefined, now.toISOString(), limit - rows.length)).filter((r) => keyOrder(r, from) <= 0);
+      rows = [...rows, ...before];
+      this.#cursor = before.length ? keyOf(before[before.length - 1]) : undefined;
+    } else {
+      this.#cursor = rows.length ? keyOf(rows[rows.length - 1]) : undefined;
+    }
+    return rows.map(acceptedRunOf);
+  }
+
+  /** Where due() goes on reading: the key of the last row it read. */
+  #cursor: { partitionKey: string; rowKey: string } | undefined;
+
+  async #dueAfter(t: TableClient, after: { partitionKey: string; rowKey: string } | undefined, now: string, limit: number): Promise<AcceptedRunEntity[]> {
+    // ISO times compare as strings. 'not later than now' rather than 'at or before now', so a row without
+    // the property (none is written so now) would still count as due.
+    const isDue = odata`not (nextAttemptAt gt ${now})`;
+    const filter = after ? `(${odata`PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey})`}) and ${isDue}` : isDue;
+    const rows: AcceptedRunEntity[] = [];
+    try {
+      // Pages follow each other until `limit` rows (the service may answer a page short, with a continuation).
+      for await (const page of t.listEntities<AcceptedRunEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit })) {
+        rows.push(...page);
+        if (rows.length >= limit) break;
+      }
+    } catch (err) {
+      rethrowClassified(err, 'Reading the accepted runs due to start');
+    }
+    return rows.slice(0, limit);
   }
 
   /** Removes a started run's row (gone already is fine: another tick removed it). */

@@ -1,6 +1,7 @@
 // The second half of the storage intake: starts the runs the intake accepted (src/azure/runAcceptance.ts),
-// oldest first, a few at a time, and removes each once its instance exists. Run by the `startAcceptedRuns`
-// timer every two seconds; a tick that finds nothing costs one table read. A start that fails is tried
+// a round at a time (read onward through the table, so each round costs the same), and removes each
+// once its instance exists. Run by the `startAcceptedRuns` timer every two seconds; a tick that finds
+// nothing costs one or two table reads. A start that fails is tried
 // again later with a growing wait, so a fault never drops a run and a run that cannot start (its
 // orchestration unknown, its input unreadable) does not hold up the others.
 import type { InvocationContext } from '@azure/functions';
@@ -22,14 +23,12 @@ const FIRST_RETRY_IN_MS = 2_000;
 const MAX_RETRY_IN_MS = 5 * 60_000;
 
 export interface StartReport {
-  /** Accepted runs waiting when the tick began. */
-  pending: number;
+  /** Accepted runs this tick found due and tried to start. */
+  due: number;
   started: number;
   /** Runs whose instance already existed (a repeated delivery accepted after its run had started). */
   existing: number;
   failed: number;
-  /** Runs left for a later tick: waiting after a failure. */
-  deferred: number;
 }
 
 export function retryDelayInMs(attempts: number): number {
@@ -46,18 +45,16 @@ export async function startAcceptedRuns(client: DurableClient, context: Invocati
   const acceptance = options.acceptance ?? appRunAcceptance();
   const now = options.now ?? Date.now;
   const until = now() + (options.budgetInMs ?? TICK_BUDGET_IN_MS);
-  const report: StartReport = { pending: 0, started: 0, existing: 0, failed: 0, deferred: 0 };
+  const report: StartReport = { due: 0, started: 0, existing: 0, failed: 0 };
   const tried = new Set<string>();
   // Rounds: what arrives while a round runs is read by the next, so a burst keeps one tick busy
   // (the host skips the ticks that fall meanwhile) until it is through or the budget is spent.
-  for (let round = 0; now() < until; round++) {
-    const runs = (await acceptance.pending()).filter((r) => !tried.has(r.runId));
-    if (round === 0) report.pending = runs.length;
-    const due = runs.filter((r) => !r.nextAttemptAt || Date.parse(r.nextAttemptAt) <= now());
-    report.deferred = runs.length - due.length;
-    if (due.length === 0) break;
-    // A round is the runs due now, at most ROUND_SIZE of them: indexed together, then started.
-    const batch = due.slice(0, ROUND_SIZE);
+  while (now() < until) {
+    // A round is the runs due now, at most ROUND_SIZE of them: indexed together, then started. However
+    // many wait, a round reads only what it starts.
+    const batch = (await acceptance.due(new Date(now()), ROUND_SIZE)).filter((r) => !tried.has(r.runId));
+    if (batch.length === 0) break;
+    report.due += batch.length;
     for (const run of batch) tried.add(run.runId);
     const startable: AcceptedRun[] = [];
     for (const run of batch) {
