@@ -166,30 +166,65 @@ class AutomatonBuilder {
 
 const MATCH = 0;
 
+const STEP_CHAR = 0;
+const STEP_NOT_SLASH = 1;
+const STEP_ANY = 2;
+const FORK = 3;
+const END = 4;
+const SLASH = 0x2f;
+
 class GlobAutomaton implements CompiledGlob {
-  readonly #states: State[];
+  // The states as parallel arrays (what each reads, where it goes), and the working sets of a `test`,
+  // allocated once: matching runs for every event against every route's patterns.
+  readonly #kind: Uint8Array;
+  readonly #char: Int32Array;
+  readonly #next: Int32Array;
+  readonly #other: Int32Array;
   readonly #start: number;
   /** Per state, the step (of the current `test`) it was last added in: each state is added once per step. */
   readonly #seenAt: Int32Array;
   #stamp = 0;
+  #current: Int32Array;
+  #following: Int32Array;
+  /** States still to enter: every state is pushed at most once per edge into it, two per fork at most. */
+  readonly #pending: Int32Array;
 
   constructor(readonly source: string, nodes: readonly GlobNode[]) {
     const builder = new AutomatonBuilder();
     this.#start = builder.sequence(nodes, MATCH);
-    this.#states = builder.states;
-    this.#seenAt = new Int32Array(this.#states.length);
+    const states = builder.states;
+    const n = states.length;
+    this.#kind = new Uint8Array(n);
+    this.#char = new Int32Array(n);
+    this.#next = new Int32Array(n);
+    this.#other = new Int32Array(n);
+    states.forEach((st, i) => {
+      this.#kind[i] = st.kind === 'char' ? STEP_CHAR : st.kind === 'notSlash' ? STEP_NOT_SLASH : st.kind === 'any' ? STEP_ANY : st.kind === 'fork' ? FORK : END;
+      if (st.kind === 'char') this.#char[i] = st.char.charCodeAt(0);
+      if (st.kind !== 'match') this.#next[i] = st.next;
+      if (st.kind === 'fork') this.#other[i] = st.other;
+    });
+    this.#seenAt = new Int32Array(n);
+    this.#current = new Int32Array(n);
+    this.#following = new Int32Array(n);
+    this.#pending = new Int32Array(2 * n + 1);
   }
 
-  /** Adds `state` and every state reachable from it without reading a character. */
-  #enter(state: number, into: number[]): void {
-    const pending = [state];
-    for (let s = pending.pop(); s !== undefined; s = pending.pop()) {
+  /** Adds `state` and every state reachable from it without reading a character to `into` (from `size`); returns the new size. */
+  #enter(state: number, into: Int32Array, size: number): number {
+    const pending = this.#pending;
+    let top = 0;
+    pending[top++] = state;
+    while (top > 0) {
+      const s = pending[--top];
       if (this.#seenAt[s] === this.#stamp) continue;
       this.#seenAt[s] = this.#stamp;
-      const st = this.#states[s];
-      if (st.kind === 'fork') pending.push(st.other, st.next);
-      else into.push(s);
+      if (this.#kind[s] === FORK) {
+        pending[top++] = this.#other[s];
+        pending[top++] = this.#next[s];
+      } else into[size++] = s;
     }
+    return size;
   }
 
   #nextStamp(): void {
@@ -202,19 +237,23 @@ class GlobAutomaton implements CompiledGlob {
 
   test(path: string): boolean {
     this.#nextStamp();
-    let current: number[] = [];
-    this.#enter(this.#start, current);
-    for (let i = 0; i < path.length && current.length > 0; i++) {
-      const c = path[i];
+    let current = this.#current;
+    let following = this.#following;
+    let size = this.#enter(this.#start, current, 0);
+    for (let i = 0; i < path.length && size > 0; i++) {
+      const c = path.charCodeAt(i);
       this.#nextStamp();
-      const next: number[] = [];
-      for (const s of current) {
-        const st = this.#states[s];
-        if ((st.kind === 'char' && st.char === c) || (st.kind === 'notSlash' && c !== '/') || st.kind === 'any') this.#enter(st.next, next);
+      let nextSize = 0;
+      for (let k = 0; k < size; k++) {
+        const s = current[k];
+        const kind = this.#kind[s];
+        if ((kind === STEP_CHAR && this.#char[s] === c) || (kind === STEP_NOT_SLASH && c !== SLASH) || kind === STEP_ANY) nextSize = this.#enter(this.#next[s], following, nextSize);
       }
-      current = next;
+      [current, following] = [following, current];
+      size = nextSize;
     }
-    return current.includes(MATCH);
+    for (let k = 0; k < size; k++) if (current[k] === MATCH) return true;
+    return false;
   }
 }
 
