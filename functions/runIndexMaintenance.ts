@@ -5,15 +5,23 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableClientFor } from '../src/azure/durableClient';
-import { appRunIndex } from '../src/azure/runIndex';
-import { backfillRunIndex, maintainRunIndex } from '../src/operator/runIndexBackfill';
-import { reportStuckRuns } from '../src/operator/routeHealth';
+import type * as RunIndex from '../src/azure/runIndex';
+import type * as Backfill from '../src/operator/runIndexBackfill';
+import type * as RouteHealth from '../src/operator/routeHealth';
+
+// Loaded by the first pass, not at startup.
+const load = (): typeof RunIndex & typeof Backfill & typeof RouteHealth => ({
+  ...(require('../src/azure/runIndex') as typeof RunIndex),
+  ...(require('../src/operator/runIndexBackfill') as typeof Backfill),
+  ...(require('../src/operator/routeHealth') as typeof RouteHealth),
+});
 
 app.timer('maintainRunIndex', {
   schedule: '0 */5 * * * *',
   runOnStartup: true,
   extraInputs: [df.input.durableClient()],
   handler: async (_timer: Timer, context: InvocationContext) => {
+    const { appRunIndex, backfillRunIndex, maintainRunIndex, reportStuckRuns } = load();
     const client = durableClientFor(context);
     const index = await appRunIndex();
     const backfill = await backfillRunIndex(client, index, { timeBudgetInMs: 60_000 });

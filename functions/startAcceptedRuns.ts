@@ -4,13 +4,16 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableClientFor } from '../src/azure/durableClient';
-import { startAcceptedRuns } from '../src/events/acceptedRuns';
+import type * as AcceptedRuns from '../src/events/acceptedRuns';
+
+// The starting code (and the run index it writes) is loaded by the first tick, not at startup.
+const load = (): typeof AcceptedRuns => require('../src/events/acceptedRuns') as typeof AcceptedRuns;
 
 app.timer('startAcceptedRuns', {
   schedule: '*/2 * * * * *',
   extraInputs: [df.input.durableClient()],
   handler: async (_timer: Timer, context: InvocationContext) => {
-    const report = await startAcceptedRuns(durableClientFor(context), context);
+    const report = await load().startAcceptedRuns(durableClientFor(context), context);
     if (report.due > 0) context.log(JSON.stringify({ ...report, message: 'Started accepted runs.' }));
   },
 });

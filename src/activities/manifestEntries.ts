@@ -3,7 +3,8 @@
 // an input of the route (prefix, glob, ignore patterns), none twice, and no more than the route allows.
 // A manifest that breaks any of this fails its batch's run with the reason (PermanentError).
 import * as posix from 'node:path/posix';
-import { BlobRoute, DEFAULT_MAX_MANIFEST_FILES, DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES } from '../config/routes';
+import type { BlobRoute } from '../config/routes';
+import { DEFAULT_MAX_MANIFEST_FILES, DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES } from '../config/routeDefaults';
 import { PermanentError } from '../azure/errorClassification';
 import { blobNameProblem } from '../domain/blobUrls';
 import { pathRefusal } from '../config/routePaths';

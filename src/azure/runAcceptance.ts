@@ -6,9 +6,10 @@
 // start itself is idempotent (src/azure/runStarter.ts), nothing starts twice. Kept in the runtime
 // storage account, one table per task hub (`<hub>AcceptedRuns`, beside the run index's `<hub>Runs`).
 import { createHash } from 'node:crypto';
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { readyRuntimeTable } from './storageClients';
 import { rethrowClassified } from './errorClassification';
+import { odataString } from './runIndexKeys';
 
 /** The table of a task hub's accepted runs: apps sharing a storage account never start each other's runs. */
 export function acceptedRunsTableName(taskHub: string): string {
@@ -87,6 +88,8 @@ function isStatus(err: unknown, status: number): boolean {
 export class RunAcceptance {
   /** runId → whether this process's insert was the first (a promise while the insert is under way). */
   readonly #recent = new Map<string, Promise<boolean>>();
+  /** Where due() goes on reading: the key of the last row it read. */
+  #cursor: { partitionKey: string; rowKey: string } | undefined;
 
   constructor(private readonly table: () => Promise<TableClient>) {}
 
@@ -163,14 +166,12 @@ export class RunAcceptance {
     return rows.map(acceptedRunOf);
   }
 
-  /** Where due() goes on reading: the key of the last row it read. */
-  #cursor: { partitionKey: string; rowKey: string } | undefined;
-
   async #dueAfter(t: TableClient, after: { partitionKey: string; rowKey: string } | undefined, now: string, limit: number): Promise<AcceptedRunEntity[]> {
     // ISO times compare as strings. 'not later than now' rather than 'at or before now', so a row without
     // the property (none is written so now) would still count as due.
-    const isDue = odata`not (nextAttemptAt gt ${now})`;
-    const filter = after ? `(${odata`PartitionKey gt ${after.partitionKey} or (PartitionKey eq ${after.partitionKey} and RowKey gt ${after.rowKey})`}) and ${isDue}` : isDue;
+    const isDue = `not (nextAttemptAt gt ${odataString(now)})`;
+    const pk = after && odataString(after.partitionKey);
+    const filter = after ? `(PartitionKey gt ${pk} or (PartitionKey eq ${pk} and RowKey gt ${odataString(after.rowKey)})) and ${isDue}` : isDue;
     const rows: AcceptedRunEntity[] = [];
     try {
       // Pages follow each other until `limit` rows (the service may answer a page short, with a continuation).

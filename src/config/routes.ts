@@ -10,7 +10,7 @@ import { validationRulesSchema } from './validationRules';
 import { sloSchema } from './serviceLevelObjectives';
 import { comparisonRulesSchema } from './comparisonRules';
 import { globProblem } from '../domain/pathGlobs';
-import { DEFAULT_EVENTS_RETRY } from './routeDefaults';
+import { DEFAULT_EVENTS_RETRY, DEFAULT_MAX_MANIFEST_FILES, DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES } from './routeDefaults';
 
 export const DEFAULT_BLOB_APIS = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose'] as const;
 /** Temp files and markers never become inputs (markers close partitions instead). */
@@ -30,9 +30,6 @@ function compiles(g: string, ctx: z.RefinementCtx): void {
 }
 const glob = z.string().min(1).superRefine(compiles);
 
-/** Manifest limits: a manifest is read whole and each entry is looked up, so both are capped. */
-export const DEFAULT_MAX_MANIFEST_SIZE_IN_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_MANIFEST_FILES = 5000;
 
 const triggerSchema = z
   .object({

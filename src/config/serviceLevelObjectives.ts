@@ -4,17 +4,7 @@
 // reported at startup with its field, not discovered on the dashboard.
 import { z } from 'zod';
 import { strictSection } from './strictSection';
-
-/** The longest window attainment is computed over; measurements are kept at least this long. */
-export const MAX_SLO_WINDOW_IN_DAYS = 90;
-
-const WINDOW_UNITS: Record<string, number> = { m: 60, h: 3600, d: 86400 };
-
-/** Seconds in a window written as `<n>m`, `<n>h` or `<n>d` (7d, 24h); undefined when it is not one. */
-export function windowInSeconds(text: string): number | undefined {
-  const m = /^([1-9][0-9]{0,3})([mhd])$/.exec(text.trim());
-  return m ? Number(m[1]) * WINDOW_UNITS[m[2]] : undefined;
-}
+import { MAX_SLO_WINDOW_IN_DAYS, windowInSeconds } from './sloWindows';
 
 const sloWindow = z.string().superRefine((text, ctx) => {
   const seconds = windowInSeconds(text);

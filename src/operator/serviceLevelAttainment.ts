@@ -7,7 +7,7 @@
 // - p95DurationInMinutes: the 95th percentile (nearest rank) of finished runs' durations.
 // - maxFailedFileRatio: the worst failed-file ratio of a run in the period, and how many runs exceeded it.
 import type { ServiceLevelObjectives } from '../config/serviceLevelObjectives';
-import { windowInSeconds } from '../config/serviceLevelObjectives';
+import { windowInSeconds } from '../config/sloWindows';
 import { RunMeasurements, SUCCESSFUL_OUTCOMES } from '../domain/runMeasurements';
 import type { ObjectiveAttainment, PeriodHealth, RouteHealth, TrendPoint } from './operatorApiTypes';
 

@@ -2,7 +2,7 @@
 // API, the dashboard and `batchpilot routes health` show (success rate, p95 duration, failed-file ratio,
 // error-budget burn rate, the trend), over the last 24 hours and over the route's window.
 import { parseRoutes, RoutesFileError } from '../../src/config/routes';
-import { windowInSeconds } from '../../src/config/serviceLevelObjectives';
+import { windowInSeconds } from '../../src/config/sloWindows';
 import { percentile, periodHealth, routeHealth, trend } from '../../src/operator/serviceLevelAttainment';
 import type { RunMeasurements } from '../../src/domain/runMeasurements';
 import { routeHealthTable } from '../../src/operator/cli/cliFormat';
