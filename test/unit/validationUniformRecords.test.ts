@@ -86,6 +86,25 @@ describe('countUniformRecords (the WebAssembly fast path)', () => {
     }
   });
 
+  it('agrees with the plain rule from every record start on LF-only rows of every length (the 64-byte path)', () => {
+    const random = seeded(5);
+    const rows: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const cell = (): string => 'x'.repeat(Math.floor(random() * (random() < 0.1 ? 120 : 14)));
+      const cells = random() < 0.01 ? 5 : 4;
+      rows.push(`${Array.from({ length: cells }, cell).join(',')}${random() < 0.005 ? '\n' : ''}\n`);
+    }
+    const data = Buffer.from(rows.join(''), 'latin1');
+    let checked = 0;
+    for (let at = 0; at < data.length; at = data.indexOf(LF, at) + 1 || data.length) {
+      const expected = reference(data, at, 0x2c, 0x22, 3);
+      const count = countUniformRecords(data, at, data.length, 0x2c, 0x22, 3);
+      if (count !== expected.count || uniformEnd !== expected.end) expect({ at, count, end: uniformEnd }).toEqual({ at, ...expected });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(6000);
+  });
+
   it('stops at the end of the data inside a record, at a CR the data does not finish, and counts nothing from the end', () => {
     const data = Buffer.from('a,b\nc,d\r\ne,f\r', 'latin1');
     expect(countUniformRecords(data, 0, data.length, 0x2c, 0x22, 1)).toBe(2);
