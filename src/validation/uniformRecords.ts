@@ -1,7 +1,7 @@
 // The CSV scanner's fast path: counting the plain rows of a chunk (exactly the expected delimiters, no
 // quote, no lone CR) without visiting every byte from JavaScript. Over a gigabyte of predictions this
-// loop is nearly all the work validation does, so it runs in WebAssembly, sixty-four or sixteen bytes at a time
-// (uniformRecords.wat). The chunk is copied into the module's memory a window at a time.
+// loop is nearly all the work validation does, so it runs in WebAssembly, sixty-four or sixteen bytes
+// at a time (uniformRecords.wat). The chunk is copied into the module's memory a window at a time.
 import { UNIFORM_RECORDS_WASM } from './uniformRecordsWasm';
 
 /** Bytes copied into the module per call; its memory (5 pages of 64 KiB) holds one window. */
