@@ -1,9 +1,9 @@
 // The second half of the storage intake: starts the runs the intake accepted (src/azure/runAcceptance.ts),
 // a round at a time (read onward through the table, so each round costs the same), and removes each
 // once its instance exists. Run by the `startAcceptedRuns` timer every two seconds; a tick that finds
-// nothing costs one or two table reads. A start that fails is tried
-// again later with a growing wait, so a fault never drops a run and a run that cannot start (its
-// orchestration unknown, its input unreadable) does not hold up the others.
+// nothing costs one or two table reads. A start that fails is tried again later with a growing wait,
+// so a fault never drops a run and a run that cannot start (its orchestration unknown, its input
+// unreadable) does not hold up the others.
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { startRunsOnce } from '../azure/runStarter';
