@@ -31,15 +31,22 @@ async function measure(): Promise<DurableBenchFigures> {
   return JSON.parse(line.slice(RESULT_PREFIX.length)) as DurableBenchFigures;
 }
 
+/**
+ * Per round, the engine and then replay alone ran one after the other: the rounds ordered by the
+ * engine's share of replay alone, so the round in the middle is the one that counts.
+ */
+function byRatio(seconds: number[], replaySeconds: number[]): Array<{ seconds: number; replaySeconds: number }> {
+  return seconds.map((s, i) => ({ seconds: s, replaySeconds: replaySeconds[i] })).sort((a, b) => a.replaySeconds / a.seconds - b.replaySeconds / b.seconds);
+}
+
 export async function benchDurableEngine(_options: BenchOptions): Promise<BenchSection> {
   const f = await measure();
-  // Per round, the engine and then replay alone ran one after the other: the round in the middle counts.
-  const helloRounds = f.helloSeconds.map((seconds, i) => ({ seconds, replaySeconds: f.helloReplaySeconds[i] })).sort((a, b) => a.replaySeconds / a.seconds - b.replaySeconds / b.seconds);
+  const helloRounds = byRatio(f.helloSeconds, f.helloReplaySeconds);
   const helloMiddle = helloRounds[Math.floor(helloRounds.length / 2)];
   const helloRate = f.helloInstances / helloMiddle.seconds;
   const replayRate = f.helloInstances / helloMiddle.replaySeconds;
   const sequentialRate = f.sequenceSteps / f.sequenceSeconds;
-  const rounds = f.fanOutSeconds.map((seconds, i) => ({ seconds, replaySeconds: f.fanOutReplaySeconds[i] })).sort((a, b) => a.replaySeconds / a.seconds - b.replaySeconds / b.seconds);
+  const rounds = byRatio(f.fanOutSeconds, f.fanOutReplaySeconds);
   const middle = rounds[Math.floor(rounds.length / 2)];
   const fanOutRate = f.fanOutActivities / middle.seconds;
   const fanOutReplayRate = f.fanOutActivities / middle.replaySeconds;

@@ -134,7 +134,7 @@ export class RunAcceptance {
     }
   }
 
-  /** Every accepted run not yet started, oldest first: a whole-table read, for operators and tests. */
+  /** Every accepted run not yet started, oldest first: a whole-table read (tests use it; the run-start tick reads with due()). */
   async pending(): Promise<AcceptedRun[]> {
     const t = await this.table();
     const runs: AcceptedRun[] = [];
@@ -154,10 +154,11 @@ export class RunAcceptance {
   async due(now: Date, limit: number): Promise<AcceptedRun[]> {
     const t = await this.table();
     const from = this.#cursor;
-    let rows = await this.#dueAfter(t, from, now.toISOString(), limit);
+    const at = now.toISOString();
+    let rows = await this.#dueAfter(t, from, at, limit);
     if (rows.length < limit && from) {
       // The end of the table: on from its start, up to where this call began.
-      const before = (await this.#dueAfter(t, undefined, now.toISOString(), limit - rows.length)).filter((r) => keyOrder(r, from) <= 0);
+      const before = (await this.#dueAfter(t, undefined, at, limit - rows.length)).filter((r) => keyOrder(r, from) <= 0);
       rows = [...rows, ...before];
       this.#cursor = before.length ? keyOf(before[before.length - 1]) : undefined;
     } else {
