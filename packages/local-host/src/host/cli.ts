@@ -4,7 +4,7 @@
 // Functions on Azurite (README.md beside this file says what it serves and how it differs from Azure).
 import * as path from 'node:path';
 import { startLocalHost, DEFAULT_LOCAL_HOST_PORT } from './localHost';
-import { createHostLogger } from './hostLog';
+import { createHostLogger, stdoutLines } from './hostLog';
 import type { DurableEngineFactory } from './contracts';
 import { EVENT_GRID_WEBHOOK_PATH } from './eventGridWebhook';
 
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   }
   for (const t of host.timers.describe()) lines.push(`  ${t.name}: timerTrigger (${t.schedule})`);
   lines.push('', `Function keys: ${host.keys.file}`);
-  if (args.logFormat === 'text') process.stdout.write(lines.join('\n') + '\n\n');
+  if (args.logFormat === 'text') stdoutLines()(lines.join('\n') + '\n');
   // The line tests and launchers wait for; keep its wording stable.
   logger({ level: 'information', category: 'host', message: `Host listening on ${host.url}` });
 

@@ -1,7 +1,8 @@
 // The Event Grid trigger's webhook, `/runtime/webhooks/eventgrid?functionName=NAME`, as the Functions
 // Event Grid extension serves it: the subscription-validation handshake (Event Grid schema) and the
-// CloudEvents abuse-protection handshake (OPTIONS), then one function invocation per event. Status
-// codes follow what Event Grid acts on: 400 and 413 are not retried (dead-lettered), 5xx is retried.
+// CloudEvents abuse-protection handshake (OPTIONS), then one function invocation per event, the events
+// of a batch at once. Status codes follow what Event Grid acts on: 400 and 413 are not retried
+// (dead-lettered), 5xx is retried.
 // Event Grid never delivers an event over 1 MB, more than 5,000 events at once, or a batch of several
 // events over 1 MB (its largest preferred batch size), so a delivery like that did not come from it:
 // 413. JSON nested deeper than the Functions host's reader takes (64 levels) is refused with 400 before
@@ -33,10 +34,12 @@ function quoted(value: unknown): string {
   return text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}… (${text.length} characters)` : text;
 }
 
-/** The events over Event Grid's size limit, by index: "event 0 is 2,097,412 bytes". */
-export function oversizedEvents(events: readonly unknown[]): string[] {
-  return events.flatMap((e, i) => {
-    const size = Buffer.byteLength(JSON.stringify(e) ?? '', 'utf8');
+/** The events over Event Grid's size limit, by index, from their JSON texts: "event 0 is 2,097,412 bytes". */
+export function oversizedEvents(eventTexts: readonly string[]): string[] {
+  return eventTexts.flatMap((text, i) => {
+    // A UTF-8 byte is at least one UTF-16 unit and at most three: most events need no count.
+    if (text.length * 3 <= EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES) return [];
+    const size = Buffer.byteLength(text, 'utf8');
     return size > EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES ? [`event ${i} is ${size.toLocaleString('en-US')} bytes`] : [];
   });
 }
@@ -135,7 +138,9 @@ export class EventGridWebhook {
     if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) {
       throw new HttpError(400, `The delivery's JSON is nested deeper than ${MAX_JSON_DEPTH} levels, more than the Functions host reads. No event of it was processed.`);
     }
-    const oversized = oversizedEvents(events);
+    // Each event's JSON, as the function receives it (and as its size is counted).
+    const eventTexts = events.map((e) => JSON.stringify(e) ?? 'null');
+    const oversized = oversizedEvents(eventTexts);
     if (oversized.length) {
       throw new HttpError(413, `The delivery holds an event larger than Event Grid delivers (${EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES.toLocaleString('en-US')} bytes, 1 MB): ${listProblems(oversized)}. No event of it was processed.`);
     }
@@ -161,13 +166,14 @@ export class EventGridWebhook {
     const problems = events.flatMap((e, i) => eventProblems(e, schema).map((p) => `event ${i}: ${p}`));
     if (problems.length) throw new HttpError(400, `The delivery is not valid ${schema}: ${listProblems(problems)}.`);
 
-    for (const event of events) {
-      const outcome = await this.invoker.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: JSON.stringify(event) } }], triggerMetadata: {} });
-      if (!outcome.ok) {
-        const id = (event as EventShape).id;
-        this.logger({ level: 'error', category: 'host', functionName: fn.name, message: `Event ${quoted(id)} failed: ${outcome.error.message}` });
-        throw new HttpError(500, `Function '${fn.name}' failed on event ${quoted(id)}; Event Grid will retry the delivery.`);
-      }
+    // The events of a batch run at once, as the Event Grid extension runs them; one failure fails the
+    // delivery (500), and Event Grid delivers the whole batch again.
+    const outcomes = await Promise.all(eventTexts.map((text) => this.invoker.invoke(fn.name, { inputData: [{ name: fn.triggerName, data: { string: text } }], triggerMetadata: {} })));
+    const failed = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ id: (events[i] as EventShape).id, error: outcome.error }]));
+    for (const f of failed) this.logger({ level: 'error', category: 'host', functionName: fn.name, message: `Event ${quoted(f.id)} failed: ${f.error.message}` });
+    if (failed.length) {
+      const others = failed.length > 1 ? ` and ${failed.length - 1} more` : '';
+      throw new HttpError(500, `Function '${fn.name}' failed on event ${quoted(failed[0].id)}${others}; Event Grid will retry the delivery.`);
     }
     res.writeHead(202);
     res.end();

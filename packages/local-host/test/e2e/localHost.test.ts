@@ -155,6 +155,21 @@ describe('Event Grid trigger webhook', () => {
     expect(got.type).toBe('Microsoft.Storage.BlobCreated');
   });
 
+  it("runs a batch's events at once, as the Event Grid extension does: each may wait for the other", async () => {
+    const event = (id: string, partner: string): Record<string, unknown> => ({ id, subject: `/blobServices/default/containers/c/blobs/wait-for-${partner}`, eventType: 'Microsoft.Storage.BlobCreated', eventTime: new Date().toISOString(), dataVersion: '', data: {} });
+    const res = await fetch(eventGridUrl('onBlobEvent'), { method: 'POST', headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' }, body: JSON.stringify([event('pair-a', 'pair-b'), event('pair-b', 'pair-a')]) });
+    expect(res.status).toBe(202);
+    expect((await receivedEvents()).events.map((e) => e.id)).toEqual(expect.arrayContaining(['pair-a', 'pair-b']));
+  });
+
+  it('answers 500 for a batch when one of its events fails, after the others have run', async () => {
+    const ok = { id: 'batch-ok', subject: '/blobServices/default/containers/c/blobs/fine', eventType: 'Microsoft.Storage.BlobCreated', eventTime: new Date().toISOString(), dataVersion: '', data: {} };
+    const res = await fetch(eventGridUrl('onBlobEvent'), { method: 'POST', headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' }, body: JSON.stringify([{ ...ok, id: 'batch-bad', subject: '/blobServices/default/containers/c/blobs/fail-me' }, ok]) });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/failed on event batch-bad; Event Grid will retry/);
+    expect((await receivedEvents()).events.map((e) => e.id)).toContain('batch-ok');
+  });
+
   it('answers 500 when the handler fails, so Event Grid retries', async () => {
     const res = await fetch(eventGridUrl('onBlobEvent'), {
       method: 'POST',
