@@ -257,6 +257,31 @@ class GlobAutomaton implements CompiledGlob {
   }
 }
 
+/** Whether nodes can only ever match text without a '/' (no '/' in them, nothing that crosses segments). */
+function withinOneSegment(nodes: readonly GlobNode[]): boolean {
+  return nodes.every((n) => {
+    if (n.kind === 'literal') return !n.text.includes('/');
+    if (n.kind === 'alternatives') return n.options.every(withinOneSegment);
+    return n.kind === 'oneChar' || n.kind === 'segmentStar';
+  });
+}
+
+/**
+ * `**\/` followed by a pattern of one segment (`**\/_tmp*`, `**\/*.csv`, the default ignore patterns):
+ * `(?:.*\/)?R` where R matches no '/' holds exactly when R matches what follows the path's last '/', so
+ * only the name is read, not the path once per way of splitting it into folders.
+ */
+class LastSegmentGlob implements CompiledGlob {
+  constructor(
+    readonly source: string,
+    private readonly name: GlobAutomaton,
+  ) {}
+
+  test(path: string): boolean {
+    return this.name.test(path.slice(path.lastIndexOf('/') + 1));
+  }
+}
+
 const cache = new Map<string, CompiledGlob>();
 
 /** Compiles a glob; throws a GlobError naming the position of what is wrong with it. */
@@ -264,7 +289,9 @@ export function compileGlob(glob: string): CompiledGlob {
   const hit = cache.get(glob);
   if (hit) return hit;
   const nodes = parseGlob(glob);
-  const compiled = new GlobAutomaton(`^${regexSource(nodes)}$`, nodes);
+  const source = `^${regexSource(nodes)}$`;
+  const rest = nodes.slice(1);
+  const compiled = nodes[0].kind === 'folders' && withinOneSegment(rest) ? new LastSegmentGlob(source, new GlobAutomaton(`^${regexSource(rest)}$`, rest)) : new GlobAutomaton(source, nodes);
   cache.set(glob, compiled);
   return compiled;
 }

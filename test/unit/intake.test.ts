@@ -290,6 +290,15 @@ describe('globs compile once, at load (issue 15.9)', () => {
     for (const glob of ['**/scores_*_*_*_*.csv', '**/*.csv', '*.csv', '**/_tmp*', 'a/**/c.csv', '{a,x}/**', '?.csv', '**']) {
       for (const p of paths) expect(`${glob} ${p} ${matchesGlob(p, glob)}`).toBe(`${glob} ${p} ${new RegExp(compileGlob(glob).source).test(p)}`);
     }
+    // Globs of the form **/<one segment> read only the name after the last '/': random paths, the same answers as the regular expression.
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const alphabet = ['a', 'b', '.', '_', '/', 'x', '~'];
+    const randomPaths = Array.from({ length: 400 }, () => Array.from({ length: random(12) }, () => alphabet[random(alphabet.length)]).join(''));
+    for (const glob of ['**/_tmp*', '**/*.tmp', '**/~*', '**/.*', '**/_SUCCESS', '**/a?{b,.x}*', '**/*', '**/a/*', '**/a**', '**/{a,b/x}']) {
+      const expected = new RegExp(compileGlob(glob).source);
+      for (const p of [...randomPaths, '', '/', 'a/', '/a', '//a']) expect(`${glob} ${p} ${matchesGlob(p, glob)}`).toBe(`${glob} ${p} ${expected.test(p)}`);
+    }
     // A backtracking matcher tries every way to split 1,024 underscores four ways: minutes per path.
     expect(matchesGlob(`scores${'_'.repeat(1024)}`, '**/scores_*_*_*_*.csv')).toBe(false);
     expect(matchesGlob('a'.repeat(1024), '*a*a*a*a*a*a*b')).toBe(false);
