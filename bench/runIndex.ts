@@ -183,8 +183,9 @@ function post(agent: http.Agent, url: URL, body: string): Promise<boolean> {
 }
 
 /**
- * One pass: `count` new BlobCreated events, each delivered three times (the copies spread through the
- * stream, as Event Grid's at-least-once delivery may), `batchSize` events to a POST, 48 POSTs at a time.
+ * One pass: INTAKE_EVENTS new BlobCreated events, each delivered three times (the copies spread through
+ * the stream, as Event Grid's at-least-once delivery may), `batchSize` events to a POST,
+ * INTAKE_CONCURRENCY POSTs at a time; `goal` marks the pass the goal is judged on.
  * Then waits until every accepted run has started. Rows: the intake's rate, and the starts'.
  */
 async function intakePass(stack: RunningLocalStack, agent: http.Agent, label: string, batchSize: number, goal: boolean, rows: BenchRow[]): Promise<void> {

@@ -6,23 +6,12 @@ import type { RpcTypedData } from '../host/functionsCoreTypes';
 import type { ManagementUrlBuilder } from './managementUrls';
 
 export function durableClientBindingProvider(urls: () => ManagementUrlBuilder): InputBindingProvider {
-  // The data is the same for every invocation of a binding: built once per URL builder and task hub.
-  let built: { from: ManagementUrlBuilder; byHub: Map<string, string> } | undefined;
   return {
     type: 'durableclient',
     provide(_fn: RegisteredFunction, _bindingName: string, binding: Record<string, unknown>): RpcTypedData {
-      const builder = urls();
-      if (built?.from !== builder) built = { from: builder, byHub: new Map() };
       // A binding may name another task hub; this host serves one, so the client talks to it anyway.
-      const hub = typeof binding.taskHub === 'string' && binding.taskHub && !binding.taskHub.includes('%') ? binding.taskHub : '';
-      let text = built.byHub.get(hub);
-      if (text === undefined) {
-        const data = builder.clientBinding();
-        if (hub) data.taskHubName = hub;
-        text = JSON.stringify(data);
-        built.byHub.set(hub, text);
-      }
-      return { string: text };
+      const hub = typeof binding.taskHub === 'string' && binding.taskHub && !binding.taskHub.includes('%') ? binding.taskHub : undefined;
+      return { string: urls().clientBindingJson(hub) };
     },
   };
 }

@@ -28,6 +28,9 @@ export interface ClientBindingData {
 }
 
 export class ManagementUrlBuilder {
+  /** clientBindingJson() by task hub. */
+  readonly #bindingJson = new Map<string, string>();
+
   constructor(
     private readonly hostBaseUrl: string,
     private readonly taskHubName: string,
@@ -60,6 +63,17 @@ export class ManagementUrlBuilder {
       suspendPostUri: `${base}/suspend?${this.#query('reason={text}')}`,
       resumePostUri: `${base}/resume?${this.#query('reason={text}')}`,
     };
+  }
+
+  /** clientBinding() as JSON, naming `taskHubName` instead where given: built once per task hub (it never changes). */
+  clientBindingJson(taskHubName?: string): string {
+    const hub = taskHubName ?? this.taskHubName;
+    let text = this.#bindingJson.get(hub);
+    if (text === undefined) {
+      text = JSON.stringify({ ...this.clientBinding(), taskHubName: hub });
+      this.#bindingJson.set(hub, text);
+    }
+    return text;
   }
 
   clientBinding(): ClientBindingData {

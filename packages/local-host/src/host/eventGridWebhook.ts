@@ -139,7 +139,7 @@ export class EventGridWebhook {
       throw new HttpError(400, `The delivery's JSON is nested deeper than ${MAX_JSON_DEPTH} levels, more than the Functions host reads. No event of it was processed.`);
     }
     // Each event's JSON, as the function receives it (and as its size is counted).
-    const eventTexts = events.map((e) => JSON.stringify(e) ?? 'null');
+    const eventTexts = events.map((e) => JSON.stringify(e));
     const oversized = oversizedEvents(eventTexts);
     if (oversized.length) {
       throw new HttpError(413, `The delivery holds an event larger than Event Grid delivers (${EVENT_GRID_MAX_EVENT_SIZE_IN_BYTES.toLocaleString('en-US')} bytes, 1 MB): ${listProblems(oversized)}. No event of it was processed.`);
