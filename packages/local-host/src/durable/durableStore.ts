@@ -508,7 +508,10 @@ export class DurableStore {
     for (let i = from; i < history.length; i++) {
       const e = history[i];
       if (this.#eventJson.has(e)) continue;
-      work.push(this.blobs.encode(instanceId, e, ITEM_INLINE_CHARS).then((encoded) => void this.#eventJson.set(e, encoded.json)));
+      // Nearly every event needs no blob: its JSON is kept at once, without a promise per event.
+      const plain = this.blobs.plainJson(e, ITEM_INLINE_CHARS);
+      if (plain !== undefined) this.#eventJson.set(e, plain);
+      else work.push(this.blobs.encode(instanceId, e, ITEM_INLINE_CHARS).then((encoded) => void this.#eventJson.set(e, encoded.json)));
     }
     await Promise.all(work);
   }

@@ -46,15 +46,24 @@ export class PayloadBlobs {
   }
 
   /**
+   * The JSON text of `value` when it needs no blob: no string in it is longer than BLOB_STRING_CHARS
+   * and the text is within `wholeOverChars`. Undefined when `encode` must store something.
+   */
+  plainJson(value: unknown, wholeOverChars = Infinity): string | undefined {
+    // JSON text never shortens a string, so a text within the limit holds no string over it.
+    const plain = JSON.stringify(value) as string | undefined;
+    return plain !== undefined && plain.length <= BLOB_STRING_CHARS && plain.length <= wholeOverChars ? plain : undefined;
+  }
+
+  /**
    * The JSON text of `value` with every string longer than BLOB_STRING_CHARS replaced by a reference
    * to a blob of `owner`; when the text is still longer than `wholeOverChars`, a reference to a blob
    * holding that text. Resolves once every blob it refers to is stored.
    */
   async encode(owner: string, value: unknown, wholeOverChars = Infinity): Promise<EncodedJson> {
-    // JSON text never shortens a string, so a text within the limit holds no string over it: nearly every
-    // value is written as it is, without the replacer (which costs a call per key).
-    const plain = JSON.stringify(value) as string | undefined;
-    if (plain !== undefined && plain.length <= BLOB_STRING_CHARS && plain.length <= wholeOverChars) return { json: plain };
+    // Nearly every value is written as it is, without the replacer (which costs a call per key).
+    const plain = this.plainJson(value, wholeOverChars);
+    if (plain !== undefined) return { json: plain };
     const uploads = new Map<string, string>();
     const prefix = PayloadBlobs.prefixOf(owner);
     const json = JSON.stringify(value, (_key, v: unknown) => {

@@ -23,6 +23,10 @@ it('offloads long strings and long values to blobs, resolves them unchanged, and
   const blobs = new PayloadBlobs(testAzurite().connectionString, uniqueName('blobs'));
   await blobs.initialize();
   const value = { small: 'x', long: `"${'L'.repeat(100_000)}"`, nested: [{ deep: 'é'.repeat(40_000) }, 7], n: 3 };
+  // The synchronous path gives text only for values that need no blob.
+  expect(blobs.plainJson({ small: 'x', n: 3 })).toBe('{"small":"x","n":3}');
+  expect(blobs.plainJson(value)).toBeUndefined();
+  expect(blobs.plainJson({ items: 'i'.repeat(200) }, 100)).toBeUndefined();
   const encoded = await blobs.encode('inst/1', value);
   expect(encoded.json.length).toBeLessThan(1000);
   expect(encoded.wholeBlob).toBeUndefined();
