@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAzurite } from '@batchpilot/local-platform';
-import { loadFunctionApp, LoadedApp, createDurableEngine, invokeOrchestrator, HistoryEvent, HistoryEventType } from '@batchpilot/local-host';
+import { loadFunctionApp, LoadedApp, createDurableEngine, invokeActivity, invokeOrchestrator, HistoryEvent, HistoryEventType } from '@batchpilot/local-host';
 import type { DurableEngine, InstanceState } from '@batchpilot/local-host';
 
 export const RESULT_PREFIX = 'DURABLE_BENCH_RESULT ';
@@ -29,6 +29,9 @@ export interface DurableBenchFigures {
   /** Per round: the engine's time for one fan-out, and the SDK's replay of that instance's episodes. */
   fanOutSeconds: number[];
   fanOutReplaySeconds: number[];
+  /** Per round: the episodes the fan-out took, and the same activity calls made alone (no engine, no storage). */
+  fanOutEpisodes: number[];
+  activityCallsSeconds: number[];
   episodes: number;
 }
 
@@ -68,6 +71,25 @@ async function replaySeconds(app: LoadedApp, engine: DurableEngine, instanceIds:
     if (outcome.kind !== 'state') throw new Error(`Replaying ${w.state.instanceId} failed: ${outcome.message}`);
   }
   return { seconds: (performance.now() - t0) / 1000, episodes: work.length };
+}
+
+/**
+ * The fan-out's activity calls alone: `count` calls of the fixture's activity through the host's
+ * invocation path (the @azure/functions model, as the engine makes them), `concurrency` at a time.
+ */
+async function activityCallsSeconds(app: LoadedApp, count: number, concurrency: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const result = await invokeActivity(app, 'activity-calls', 'Increment', String(i));
+        if (!result.ok) throw new Error(`The activity call ${i} failed: ${result.failure.ErrorMessage}`);
+      }
+    }),
+  );
+  return (performance.now() - t0) / 1000;
 }
 
 async function main(): Promise<void> {
@@ -137,10 +159,18 @@ async function main(): Promise<void> {
   latencies = [];
   const fanOutSeconds: number[] = [];
   const fanOutReplaySeconds: number[] = [];
+  const fanOutEpisodes: number[] = [];
+  const activityCalls: number[] = [];
+  // The calls alone run as many at a time as the engine does.
+  const activitySlots = settings.maxConcurrentActivityFunctions;
+  if (!activitySlots) throw new Error(`The benchmark fixture's host.json must set durableTask.maxConcurrentActivityFunctions.`);
   for (let round = 0; round < FAN_OUT_ROUNDS; round++) {
     await engine.settle();
     fanOutSeconds.push(await run('FanOut', [`fan-out-${round}`], fanOutActivities));
-    fanOutReplaySeconds.push((await replaySeconds(app, engine, [`fan-out-${round}`])).seconds);
+    const replay = await replaySeconds(app, engine, [`fan-out-${round}`]);
+    fanOutReplaySeconds.push(replay.seconds);
+    fanOutEpisodes.push(replay.episodes);
+    activityCalls.push(await activityCallsSeconds(app, fanOutActivities, activitySlots));
   }
 
   await durable.stop();
@@ -156,6 +186,8 @@ async function main(): Promise<void> {
     fanOutActivities,
     fanOutSeconds,
     fanOutReplaySeconds,
+    fanOutEpisodes,
+    activityCallsSeconds: activityCalls,
     episodes,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);

@@ -15,7 +15,7 @@ export type { FunctionKeys, AuthLevel } from './host/functionKeys';
 export { createDurableEngine, DurableEngine, DURABLE_TASK_ROUTE_PREFIX } from './durable';
 export type { DurableEngineOptions, EngineObserver, LocalDurableEngine } from './durable';
 export { ManagementUrlBuilder, INSTANCE_ID_PLACEHOLDER } from './durable/managementUrls';
-export { invokeOrchestrator } from './durable/functionInvocations';
+export { invokeActivity, invokeOrchestrator } from './durable/functionInvocations';
 export { HistoryEventType, historyEvent } from './durable/historyEvents';
 export type { HistoryEvent } from './durable/historyEvents';
 export type { InstanceState, RuntimeStatus } from './durable/instanceModel';
