@@ -13,9 +13,23 @@ function escapeControl(c: string): string {
   return NAMED_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
+/**
+ * Any value as text without running code it carries: JSON parsed from a hostile sender can hold
+ * `{"toString": 1}`, which String() throws on. Objects and arrays read as their JSON.
+ */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return String(value);
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** The value as text fit to quote: control characters escaped, cut after `maxChars` with a count of the rest. */
 export function clip(value: unknown, maxChars: number = MAX_QUOTED_CHARS): string {
-  const text = typeof value === 'string' ? value : String(value);
+  const text = textOf(value);
   // Never cut between the halves of a surrogate pair.
   const cut = text.length > maxChars && /[\ud800-\udbff]/.test(text[maxChars - 1]) ? maxChars - 1 : maxChars;
   const head = text.slice(0, cut);

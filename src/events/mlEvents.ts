@@ -6,6 +6,7 @@
 // is normalised by src/events/modelRegistrations.ts.
 import { z } from 'zod';
 import { canonicalJobStatus } from '../domain/jobStatuses';
+import { textOf } from '../domain/untrustedText';
 import { isJobRunId, jobInstanceId, parseAttemptTag, RUN_TAG } from '../domain/runIds';
 import { RUN_BATCH_JOB, JobWaitStatus } from '../orchestrations/runBatchJob';
 import { MODEL_REGISTERED_EVENT_TYPE, ModelRegistration, parseModelRegistered } from './modelRegistrations';
@@ -44,8 +45,10 @@ export type ParsedMlEvent =
 export function parseMlEvent(input: unknown): ParsedMlEvent {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return { kind: 'invalid', reason: 'the event is not a JSON object' };
   const e = input as Record<string, unknown>;
-  const eventType = String(e.eventType ?? e.type ?? '');
-  const id = String(e.id ?? '');
+  const rawType = e.eventType ?? e.type;
+  if ((rawType != null && typeof rawType !== 'string') || (e.id != null && typeof e.id !== 'string')) return { kind: 'invalid', reason: "the event's id and type must be strings" };
+  const eventType = (rawType as string | null | undefined) ?? '';
+  const id = (e.id as string | null | undefined) ?? '';
   if (!eventType || !id) return { kind: 'invalid', reason: 'the event has no id or type' };
   if (eventType === ML_EVENT_TYPES.modelRegistered) {
     const model = parseModelRegistered(input);
@@ -57,7 +60,7 @@ export function parseMlEvent(input: unknown): ParsedMlEvent {
   const status = eventType === ML_EVENT_TYPES.runCompleted ? 'Completed' : data.data.runStatus && canonicalJobStatus(data.data.runStatus);
   if (!status) return { kind: 'invalid', reason: 'RunStatusChanged has no data.runStatus' };
   const runTags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data.data.runTags ?? {})) runTags[k] = String(v);
+  for (const [k, v] of Object.entries(data.data.runTags ?? {})) runTags[k] = textOf(v);
   return { kind: 'job', event: { eventId: id, eventType, jobName: data.data.runId, status, runTags } };
 }
 

@@ -28,8 +28,15 @@ const blobCreatedData = z.object({
   requestId: z.string().optional(),
 });
 
+/**
+ * Azure Storage's event IDs are GUIDs; the ID is kept with the arrival (a table property, at most 32K
+ * characters), so a longer one is refused here rather than failing every delivery of the event.
+ */
+export const MAX_EVENT_ID_CHARS = 512;
+const eventId = z.string().min(1).max(MAX_EVENT_ID_CHARS, { message: `is longer than ${MAX_EVENT_ID_CHARS} characters (Azure Storage's event IDs are GUIDs)` });
+
 const eventGridSchemaEvent = z.object({
-  id: z.string().min(1),
+  id: eventId,
   topic: z.string().optional(),
   subject: z.string(),
   eventType: z.string().min(1),
@@ -38,7 +45,7 @@ const eventGridSchemaEvent = z.object({
 });
 
 const cloudEvent = z.object({
-  id: z.string().min(1),
+  id: eventId,
   source: z.string().min(1),
   subject: z.string().optional(),
   type: z.string().min(1),

@@ -17,7 +17,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { callerInfo, requireOperator, requireReader } from './operatorAccess';
-import { checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
+import { calendarInstant, checkQueryNames, jsonResponse, OperatorError, optionalString, readJsonObject, requiredReason } from './operatorHttp';
 import { COUNT_PARAMETERS, parsePageSize, parseRunFilter } from './runQueries';
 import { cachedRunCounts, cachedRunList, forgetRunIndexReadiness, runIndexStatus } from './runIndexQueries';
 import { backfillRunIndex } from './runIndexBackfill';
@@ -27,6 +27,7 @@ import { ActionCaller, audited, decideApproval, purgeHistory, rerunRun, rollback
 import { planStart, startPlanned } from './runStarts';
 import { auditLog } from './auditLog';
 import { instanceExists } from '../azure/runStarter';
+import { parseWorkspaceId } from '../azure/workspaceIds';
 import { clip } from '../domain/untrustedText';
 import { cachedRouteHealth } from './routeHealth';
 
@@ -86,7 +87,7 @@ export async function runActionEndpoint(request: HttpRequest, client: DurableCli
   }
   requireOperator(request);
   checkQueryNames(queryOf(request), []);
-  const body = await readJsonObject(request);
+  const body = await readJsonObject(request, ['reason']);
   const caller = callerFor(request, client, context, requiredReason(body));
   switch (action as (typeof RUN_ACTIONS)[number]) {
     case 'terminate':
@@ -103,10 +104,10 @@ export async function runActionEndpoint(request: HttpRequest, client: DurableCli
 export async function startRunEndpoint(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   requireOperator(request);
   checkQueryNames(queryOf(request), []);
-  const body = await readJsonObject(request);
+  const body = await readJsonObject(request, ['blob', 'folder', 'reason']);
   const reason = requiredReason(body);
-  const blob = optionalString(body, 'blob', 1024);
-  const folder = optionalString(body, 'folder', 1024);
+  const blob = optionalString(body, 'blob', 1024, { singleLine: true });
+  const folder = optionalString(body, 'folder', 1024, { singleLine: true });
   const plans = await planStart({ blob, folder });
   const existing = await Promise.all(plans.map((p) => instanceExists(client, p.runId)));
   if (existing.every(Boolean)) {
@@ -124,12 +125,12 @@ export async function startRunEndpoint(request: HttpRequest, client: DurableClie
 export async function purgeEndpoint(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   requireOperator(request);
   checkQueryNames(queryOf(request), []);
-  const body = await readJsonObject(request);
+  const body = await readJsonObject(request, ['before', 'reason']);
   const reason = requiredReason(body);
-  const text = optionalString(body, 'before', 64);
+  const text = optionalString(body, 'before', 64, { singleLine: true });
   if (!text) throw new OperatorError(400, 'InvalidPurge', "Give 'before': an ISO 8601 date; finished runs created before it lose their Durable history.");
-  const before = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(NaN);
-  if (Number.isNaN(before.getTime())) throw new OperatorError(400, 'InvalidPurge', `before '${text}' is not an ISO 8601 date (e.g. 2024-05-01 or 2024-05-01T00:00:00Z).`);
+  const before = calendarInstant(text);
+  if (!before) throw new OperatorError(400, 'InvalidPurge', `before '${text}' is not an ISO 8601 date (e.g. 2024-05-01 or 2024-05-01T00:00:00Z).`);
   if (before.getTime() > Date.now()) throw new OperatorError(400, 'InvalidPurge', `before '${text}' is in the future; purge only history that is already old.`);
   return jsonResponse(200, await purgeHistory(callerFor(request, client, context, reason), before));
 }
@@ -137,11 +138,19 @@ export async function purgeEndpoint(request: HttpRequest, client: DurableClient,
 export async function rollbackEndpointRequest(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   requireOperator(request);
   checkQueryNames(queryOf(request), []);
-  const body = await readJsonObject(request);
+  const body = await readJsonObject(request, ['endpoint', 'workspaceId', 'reason']);
   const reason = requiredReason(body);
-  const endpoint = optionalString(body, 'endpoint', 64);
+  const endpoint = optionalString(body, 'endpoint', 64, { singleLine: true });
   if (!endpoint) throw new OperatorError(400, 'InvalidEndpoint', "Give 'endpoint': the batch endpoint whose latest promotion to undo.");
-  return jsonResponse(202, await rollbackEndpoint(callerFor(request, client, context, reason), endpoint, optionalString(body, 'workspaceId', 300)));
+  const workspaceId = optionalString(body, 'workspaceId', 300, { singleLine: true });
+  if (workspaceId !== undefined) {
+    try {
+      parseWorkspaceId(workspaceId);
+    } catch (err) {
+      throw new OperatorError(400, 'InvalidWorkspaceId', (err as Error).message);
+    }
+  }
+  return jsonResponse(202, await rollbackEndpoint(callerFor(request, client, context, reason), endpoint, workspaceId));
 }
 
 export async function auditEndpoint(request: HttpRequest): Promise<HttpResponseInit> {
@@ -184,7 +193,7 @@ export async function runIndexStatusEndpoint(request: HttpRequest): Promise<Http
 export async function backfillRunIndexEndpoint(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   requireOperator(request);
   checkQueryNames(queryOf(request), []);
-  const body = await readJsonObject(request);
+  const body = await readJsonObject(request, ['reason']);
   const caller = callerFor(request, client, context, requiredReason(body));
   const result = await audited(caller, 'backfillIndex', undefined, {}, async () => {
     const state = await backfillRunIndex(client, await appRunIndex());

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { DurableClient } from 'durable-functions';
 import { RUN_KINDS, RUN_STATUSES, RunCounts, RunKind, RunListPage, RunStatus, RunSummary } from './operatorApiTypes';
-import { checkQueryNames, OperatorError } from './operatorHttp';
+import { calendarInstant, checkQueryNames, OperatorError } from './operatorHttp';
 import { InstanceQuery, InstanceStatus, queryInstancePage } from './runInstances';
 import { searchableText, summariseRun } from './runSummaries';
 
@@ -53,8 +53,8 @@ function instant(query: URLSearchParams, name: string): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v.trim())) {
     throw new OperatorError(400, 'InvalidFilter', `${name} '${v}' is not an ISO 8601 date or time (e.g. 2024-05-01 or 2024-05-01T12:00:00Z).`);
   }
-  const d = new Date(v.trim());
-  if (Number.isNaN(d.getTime())) throw new OperatorError(400, 'InvalidFilter', `${name} '${v}' is not a valid date.`);
+  const d = calendarInstant(v.trim());
+  if (!d) throw new OperatorError(400, 'InvalidFilter', `${name} '${v}' is not a valid date (no such calendar day or time).`);
   return d;
 }
 

@@ -346,3 +346,39 @@ describe('manifests have limits and pass the route filters (issue 15.7)', () => 
     expect(message.length).toBeLessThan(1000);
   });
 });
+
+describe('hostile values in events (review of 2026-12-06)', () => {
+  const { parseMlEvent } = require('../../src/events/mlEvents') as typeof import('../../src/events/mlEvents');
+  const { clip, textOf } = require('../../src/domain/untrustedText') as typeof import('../../src/domain/untrustedText');
+  // JSON.parse, as the intake receives events: objects whose toString is not a function.
+  const hostile = JSON.parse('{"toString":1}') as unknown;
+
+  it('quotes an object that cannot become a primitive instead of throwing', () => {
+    expect(() => String(hostile)).toThrow(TypeError);
+    expect(clip(hostile)).toBe('{"toString":1}');
+    expect(textOf(JSON.parse('{"toString":null,"valueOf":null}'))).toBe('{"toString":null,"valueOf":null}');
+    expect(textOf(Object.create(null))).toBe('{}');
+    expect(textOf(42)).toBe('42');
+  });
+
+  it('drops a storage event whose id is an object, or longer than an arrival record keeps, with the reason', () => {
+    const objectId = { ...example('event-grid-schema', 'blob_created.json'), id: hostile };
+    expect(parseStorageEvent(objectId)).toMatchObject({ ok: false, reason: expect.stringMatching(/malformed/) });
+    for (const schema of ['event-grid-schema', 'cloud-events-schema']) {
+      const longId = { ...example(schema, 'blob_created.json'), id: 'x'.repeat(40_000) };
+      const parsed = parseStorageEvent(longId);
+      expect(parsed).toMatchObject({ ok: false, reason: expect.stringMatching(/longer than 512 characters/) });
+      expect(!parsed.ok && parsed.reason.length).toBeLessThan(400);
+      expect(parseStorageEvent({ ...longId, id: 'x'.repeat(512) }).ok).toBe(true);
+    }
+  });
+
+  it('refuses an Azure ML event whose id or type is not a string, and quotes an object tag value', () => {
+    const type = 'Microsoft.MachineLearningServices.RunCompleted';
+    expect(parseMlEvent({ id: hostile, eventType: type, data: { runId: 'j' } })).toEqual({ kind: 'invalid', reason: "the event's id and type must be strings" });
+    expect(parseMlEvent({ id: 'e', eventType: hostile, data: { runId: 'j' } })).toEqual({ kind: 'invalid', reason: "the event's id and type must be strings" });
+    expect(parseMlEvent({ id: 'e', eventType: null, data: { runId: 'j' } })).toEqual({ kind: 'invalid', reason: 'the event has no id or type' });
+    const tagged = parseMlEvent({ id: 'e', eventType: type, data: { runId: 'j', runTags: { 'batchpilot-run-id': hostile } } });
+    expect(tagged).toMatchObject({ kind: 'job', event: { runTags: { 'batchpilot-run-id': '{"toString":1}' } } });
+  });
+});
