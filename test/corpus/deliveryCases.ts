@@ -233,7 +233,9 @@ export const DELIVERY_CASES: DeliveryCase[] = [
   // ---- very long values --------------------------------------------------------------------------
   { name: 'a URL of 100,000 characters', body: { events: [blobCreated(`{{blob}}/input/hostile/${'a'.repeat(100_000)}.csv`)] }, expect: refused(/longer than 4096 characters/) },
   { name: 'a blob name of 2,000 characters', body: { events: [blobCreated(`{{blob}}/input/hostile/${'b'.repeat(2000)}.csv`)] }, expect: refused(/longer than 1024 characters/) },
-  { name: 'an id of 500,000 characters', body: { events: [blobCreated('{{blob}}/input/elsewhere/a.csv', { id: 'i'.repeat(500_000) })] }, expect: refused(/no route takes/) },
+  { name: 'an id of 500,000 characters', body: { events: [blobCreated('{{blob}}/input/elsewhere/a.csv', { id: 'i'.repeat(500_000) })] }, expect: refused(/id is longer than 512 characters/) },
+  { name: 'an id of 40,000 characters on a route that records arrivals', body: { events: [blobCreated('{{blob}}/input/batches/p1/a.csv', { id: 'i'.repeat(40_000) })] }, expect: refused(/id is longer than 512 characters/) },
+  { name: 'an id that is an object without a usable toString', body: { raw: JSON.stringify([blobCreated(GOOD)]).replace('"id":"b1e5e0d8-401e-002b-3749-928517060431"', '"id":{"toString":1}') }, expect: refused(/malformed Event Grid event: id/) },
   { name: 'a blob name that makes a many-star glob backtrack', body: { events: [blobCreated(`{{blob}}/input/dated/scores${'_'.repeat(1000)}`)] }, expect: refused(/does not match '\*\*\/scores_\*_\*_\*_\*\.csv'/) },
 
   // ---- oversized events and batches --------------------------------------------------------------
@@ -275,6 +277,8 @@ export const DELIVERY_CASES: DeliveryCase[] = [
   { name: 'ML: a run tag naming a coalescer', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunCompleted', 'job-1', { 'batchpilot-run-id': 'bpc-hostile-batches-0123456789abcdef01234567', 'batchpilot-attempt': '1' })] }, expect: { status: 202, log: /is not a batchpilot run ID/ } },
   { name: 'ML: an attempt tag that is not a number', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunCompleted', 'job-1', { 'batchpilot-run-id': 'bp-hostile-files-0123456789abcdef01234567', 'batchpilot-attempt': '1e3' })] }, expect: { status: 202, log: /is not an attempt number/ } },
   { name: 'ML: run tags under __proto__', functionName: 'intakeMlEvents', body: { raw: JSON.stringify([jobEvent('RunCompleted', 'job-1', {})]).replace('"runTags":{}', '"runTags":{"__proto__":{"batchpilot-run-id":"bp-hostile-files-0123456789abcdef01234567","batchpilot-attempt":"1"}}') }, expect: { status: 202, log: /did not submit; ignored/ } },
+  { name: 'ML: an id that is an object without a usable toString', functionName: 'intakeMlEvents', body: { events: [{ ...jobEvent('RunCompleted', 'job-1', {}), id: { toString: 1 } }] }, expect: { status: 202, log: /id and type must be strings/ } },
+  { name: 'ML: a run tag that is an object without a usable toString', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunCompleted', 'job-1', { 'batchpilot-run-id': { toString: null }, 'batchpilot-attempt': '1' })] }, expect: { status: 202, log: /is not a batchpilot run ID/ } },
   { name: 'ML: RunStatusChanged without a status', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunStatusChanged', 'job-1', {}, { runStatus: null })] }, expect: { status: 202, log: /has no data\.runStatus/ } },
   { name: 'ML: a job name of 400,000 characters', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunCompleted', 'j'.repeat(400_000), {})] }, expect: { status: 202, log: /did not submit; ignored/ } },
   { name: 'ML: an event type of 400,000 characters', functionName: 'intakeMlEvents', body: { events: [jobEvent('RunCompleted', 'job-1', {})].map((e) => ({ ...e, eventType: `Microsoft.MachineLearningServices.${'X'.repeat(400_000)}` })) }, expect: { status: 202, log: /Ignored ML event of type/ } },
