@@ -22,7 +22,11 @@ const workspaceId = z
   .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i, 'must be an Azure ML workspace resource ID');
 const azureName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{1,31}$/, 'must be an Azure ML name (letters, digits, hyphens; 2-32 characters, starting with a letter)');
 const positiveInt = z.number().int().positive();
-const seconds = z.number().positive();
+/** Durations stop at a year: longer is never meant, and past ~2.7 million years a date cannot hold the deadline at all. */
+const YEAR_IN_SECONDS = 365 * 24 * 3600;
+const seconds = z.number().positive().max(YEAR_IN_SECONDS, `must be at most ${YEAR_IN_SECONDS} (a year)`);
+const minutes = z.number().positive().max(YEAR_IN_SECONDS / 60, `must be at most ${YEAR_IN_SECONDS / 60} (a year)`);
+
 /** Globs are compiled here, so that a broken one stops the app at start rather than failing every event. */
 function compiles(g: string, ctx: z.RefinementCtx): void {
   const problem = globProblem(g);
@@ -35,8 +39,11 @@ const triggerSchema = z
   .object({
     storageAccounts: z.array(z.string().regex(/^[a-z0-9]{3,24}$/, 'must be storage account names (3-24 lower-case letters and digits)')).min(1, 'must list at least one account'),
     container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name'),
-    pathPrefix: z.string().default(''),
-    pathGlob: glob.optional(),
+    pathPrefix: z
+      .string()
+      .refine((p) => !p.startsWith('/'), "must not start with '/': blob paths are relative to the container")
+      .default(''),
+    pathGlob: glob.refine((g) => !g.startsWith('/'), "must not start with '/': it matches the blob path after pathPrefix, relative to the container").optional(),
     apis: z.array(z.string().min(1)).min(1).default([...DEFAULT_BLOB_APIS]),
     ignore: z.array(glob).default(DEFAULT_IGNORED_PATTERNS),
   })
@@ -57,7 +64,11 @@ const batchingSchema = z.discriminatedUnion('mode', [
     .object({
       mode: z.literal('marker'),
       partitionBy: z.enum(['folder', 'route']).default('folder'),
-      markerName: z.string().min(1).default('_SUCCESS'),
+      markerName: z
+        .string()
+        .min(1)
+        .refine((n) => !n.includes('/'), "must be a file name without '/': the marker is the partition's file of that name")
+        .default('_SUCCESS'),
       /**
        * A marker that is a manifest lists the partition's files (JSON: {"files": [...]} or one path per
        * line); each entry must pass the trigger's pathPrefix, pathGlob and ignore patterns.
@@ -99,13 +110,18 @@ const targetSchema = z
     outputPath: z.string().default('batchpilot/{route}/{date}/{runId}').refine((p) => p.includes('{runId}'), 'must contain {runId}: outputs are unique per run'),
     overrides: overridesSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    if (Object.prototype.hasOwnProperty.call(t.literalInputs, t.inputName)) {
+      ctx.addIssue({ code: 'custom', path: ['literalInputs', t.inputName], message: `names the data input ('${t.inputName}', inputName): the literal would replace the blob or folder the run scores` });
+    }
+  });
 
 const waitSchema = z
   .object({
     pollMinIntervalInSeconds: seconds.default(15),
     pollMaxIntervalInSeconds: seconds.default(600),
-    timeoutInMinutes: seconds.default(24 * 60),
+    timeoutInMinutes: minutes.default(24 * 60),
     /** Jobs cancelled without being asked (low-priority preemption) are resubmitted this many times. */
     maxResubmissions: z.number().int().min(0).max(10).default(2),
   })
@@ -118,14 +134,18 @@ const eventsRetrySchema = z
     minIntervalInSeconds: seconds.default(DEFAULT_EVENTS_RETRY.minIntervalInSeconds),
     maxIntervalInSeconds: seconds.default(DEFAULT_EVENTS_RETRY.maxIntervalInSeconds),
     /** Counted from when the run's outcome is known; after it the run records that the announcement failed. */
-    timeoutInMinutes: seconds.default(DEFAULT_EVENTS_RETRY.timeoutInMinutes),
+    timeoutInMinutes: minutes.default(DEFAULT_EVENTS_RETRY.timeoutInMinutes),
   })
   .strict()
   .refine((r) => r.maxIntervalInSeconds >= r.minIntervalInSeconds, { message: 'maxIntervalInSeconds must be at least minIntervalInSeconds', path: ['maxIntervalInSeconds'] });
 
 const eventsSchema = z
   .object({
-    topicEndpoint: z.string().url().optional(),
+    topicEndpoint: z
+      .string()
+      .url()
+      .refine((u) => /^https:\/\//i.test(u), 'must be an https URL (events are published with a Microsoft Entra token, which is sent over TLS only)')
+      .optional(),
     typePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/, 'must be dotted letters and digits, e.g. Contoso.Batchpilot').default('Batchpilot'),
     retry: eventsRetrySchema.default(DEFAULT_EVENTS_RETRY),
   })
@@ -302,6 +322,23 @@ function describeIssuePath(parsed: unknown, issuePath: ReadonlyArray<PropertyKey
   return issuePath.length ? `field ${issuePath.map(String).join('.')}` : 'the file';
 }
 
+/** Deeper than any routes file is (a route's fields nest about six levels). */
+const MAX_ROUTES_DEPTH = 32;
+
+/** How deep `value` nests, counted without recursion and no further than `limit + 1`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<{ v: unknown; d: number }> = [{ v: value, d: 0 }];
+  while (stack.length > 0) {
+    const { v, d } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, d + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v)) stack.push({ v: child, d: d + 1 });
+  }
+  return deepest;
+}
+
 function fillValues(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
   if (typeof value === 'string') return fillPlaceholders(value, env, missing);
   if (Array.isArray(value)) return value.map((v) => fillValues(v, env, missing));
@@ -312,11 +349,15 @@ function fillValues(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>
 /** Parses routes text (YAML or JSON) and validates it; placeholders are filled in values only. */
 export function parseRoutes(text: string, file: string, env: NodeJS.ProcessEnv = process.env): RoutesFile {
   let raw: unknown;
+  // Editors on Windows may start the file with a byte order mark, which JSON.parse calls an unexpected (invisible) token.
+  const body = text.replace(/^\uFEFF/, '');
   try {
-    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+    raw = /\.json$/i.test(file) ? JSON.parse(body) : parseYaml(body);
   } catch (err) {
     throw new RoutesFileError(file, [`not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
   }
+  const depth = nestingDepth(raw, MAX_ROUTES_DEPTH);
+  if (depth > MAX_ROUTES_DEPTH) throw new RoutesFileError(file, [`nested more than ${MAX_ROUTES_DEPTH} levels deep; a routes file needs fewer than 10`]);
   const missing = new Set<string>();
   const parsed = fillValues(raw, env, missing);
   if (missing.size) throw new RoutesFileError(file, [...missing].map((m) => `placeholder \${${m}} names a setting that is not defined`));

@@ -85,3 +85,45 @@ describe('globs and manifests are checked at load (issues 15.7, 15.9)', () => {
     expect(errorOf(route('', '    batching: { mode: marker, manifest: true, maxManifestFiles: 0 }\n'))).toMatch(/field batching\.maxManifestFiles/);
   });
 });
+
+describe('routes that could never work are refused at load (review of 2026-12-06)', () => {
+  const route = (fields: string, target = '{ endpoint: churn }') => `routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming }\n    target: ${target}\n${fields}`;
+
+  it('refuses a literal input named like the data input, which would replace the blob the run scores', () => {
+    expect(errorOf(route('', '{ endpoint: churn, literalInputs: { input: v2 } }'))).toMatch(/route 'daily', field target\.literalInputs\.input: names the data input \('input', inputName\)/);
+    expect(errorOf(route('', '{ endpoint: churn, inputName: data, literalInputs: { data: 1 } }'))).toMatch(/field target\.literalInputs\.data/);
+    expect(parseRoutes(route('', '{ endpoint: churn, literalInputs: { input_version: v2 } }'), 'r.yaml').routes[0].target.literalInputs).toEqual({ input_version: 'v2' });
+  });
+
+  it("refuses paths, globs and marker names that can match no blob", () => {
+    const trig = (t: string) => `routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming, ${t} }\n    target: { endpoint: churn }\n`;
+    expect(errorOf(trig('pathPrefix: /daily/'))).toMatch(/field trigger\.pathPrefix: must not start with '\/'/);
+    expect(errorOf(trig('pathGlob: "/**/*.csv"'))).toMatch(/field trigger\.pathGlob: must not start with '\/'/);
+    expect(errorOf(route('    batching: { mode: marker, markerName: 2024/_SUCCESS }\n'))).toMatch(/field batching\.markerName: must be a file name without '\/'/);
+  });
+
+  it('refuses durations past a year, which used to crash the first run with "Invalid time value"', () => {
+    expect(errorOf(route('    wait: { timeoutInMinutes: 1e12 }\n'))).toMatch(/field wait\.timeoutInMinutes: must be at most 525600 \(a year\)/);
+    expect(errorOf(route('    batching: { mode: marker, maxWaitInSeconds: 1e15 }\n'))).toMatch(/field batching\.maxWaitInSeconds: must be at most 31536000/);
+    expect(parseRoutes(route('    wait: { timeoutInMinutes: 525600 }\n'), 'r.yaml').routes[0].wait.timeoutInMinutes).toBe(525_600);
+  });
+
+  it('refuses an events topic that is not https, naming the route and field', () => {
+    for (const url of ['http://topic.example.com/api/events', 'ftp://x/y', 'mailto:a@b.c']) {
+      expect(errorOf(route(`    events: { topicEndpoint: "${url}" }\n`))).toMatch(/route 'daily', field events\.topicEndpoint: .*https/);
+    }
+  });
+
+  it('refuses a file nested thousands of levels deep with a message, not a stack overflow', () => {
+    const deep = (levels: number) => `{"routes":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+    expect(errorOf(deep(3000), 'routes.json')).toMatch(/nested more than 32 levels deep/);
+    expect(errorOf(deep(100), 'routes.yaml')).toMatch(/nested more than 32 levels deep/);
+    // Deeper still, the YAML parser gives up first, and says so.
+    expect(errorOf(deep(3000), 'routes.yaml')).toMatch(/not valid YAML/);
+  });
+
+  it('reads a JSON file that starts with a byte order mark', () => {
+    const json = JSON.stringify({ routes: [{ name: 'jsonroute', trigger: { storageAccounts: ['acct'], container: 'inbox' }, target: { endpoint: 'ep' } }] });
+    expect(parseRoutes(`\uFEFF${json}`, 'routes.json').routes[0].name).toBe('jsonroute');
+  });
+});
