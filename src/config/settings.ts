@@ -83,11 +83,43 @@ export interface Settings {
   managedIdentityClientId?: string;
 }
 
+/**
+ * What keeps a storage connection string from reaching blob storage, or undefined when it can: the
+ * storage SDK would only say so at the first call, without naming the setting. Values are never echoed
+ * (a connection string may hold a key).
+ */
+function ordinal(n: number): string {
+  const last = n % 100 >= 11 && n % 100 <= 13 ? 0 : n % 10;
+  return `${n}${last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
+}
+
+export function connectionStringProblem(text: string): string | undefined {
+  const parts = new Map<string, string>();
+  for (const [i, part] of text.split(';').entries()) {
+    if (!part.trim()) continue;
+    const at = part.indexOf('=');
+    if (at <= 0) return `has a part (the ${ordinal(i + 1)}) that is not Key=Value`;
+    parts.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
+  }
+  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return undefined;
+  const endpoint = parts.get('blobendpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint)) return 'has a BlobEndpoint that is not an http(s) URL';
+  const signed = parts.has('sharedaccesssignature');
+  if (signed && endpoint === undefined) return 'has a SharedAccessSignature but no BlobEndpoint to use it with';
+  if (!signed && !(parts.get('accountname') && parts.get('accountkey'))) return 'needs AccountName and AccountKey, BlobEndpoint and SharedAccessSignature, or UseDevelopmentStorage=true';
+  return undefined;
+}
+
 function readConnection(env: NodeJS.ProcessEnv, name: string, problems: string[]): StorageConnection | undefined {
   const direct = env[name];
   if (direct) {
     if (!/(AccountName=|UseDevelopmentStorage=true|BlobEndpoint=)/i.test(direct)) {
       problems.push(`${name} must be a storage connection string; for identity-based access set ${name}__blobServiceUri instead.`);
+      return undefined;
+    }
+    const problem = connectionStringProblem(direct);
+    if (problem) {
+      problems.push(`${name} is not a usable storage connection string: it ${problem}. For identity-based access set ${name}__blobServiceUri instead.`);
       return undefined;
     }
     return { kind: 'connectionString', connectionString: direct };
