@@ -67,6 +67,9 @@ const workspaceId = z
   .string()
   .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i, 'must be a workspace resource ID: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>');
 
+/** Durable task hub names; the run index's tables (<hub>Runs, ...) are named after it, so no hyphens. */
+const taskHubName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3-45 letters and digits, starting with a letter (it names the Durable task hub and the tables named after it)');
+
 export interface Settings {
   routesPath: string;
   armEndpoint: string;
@@ -151,6 +154,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     if (!r.success) problems.push(`${name} ${r.error.issues[0].message} (got '${value}').`);
   };
   const routesPath = need('BATCHPILOT_ROUTES_PATH');
+  // Read where it is used (the run index, accepted runs, measurements); checked here so that a bad one stops the start.
+  check('BATCHPILOT_TASK_HUB', taskHubName, need('BATCHPILOT_TASK_HUB'));
   const armEndpoint = need('BATCHPILOT_ARM_ENDPOINT');
   check('BATCHPILOT_ARM_ENDPOINT', httpsUrl, armEndpoint);
   const ws = need('BATCHPILOT_ML_WORKSPACE_ID');

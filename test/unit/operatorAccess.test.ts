@@ -10,6 +10,7 @@ import { loadSettings, SettingsError } from '../../src/config/settings';
 
 const BASE_ENV: Record<string, string> = {
   BATCHPILOT_ROUTES_PATH: 'routes.yaml',
+  BATCHPILOT_TASK_HUB: 'unitHub',
   BATCHPILOT_ARM_ENDPOINT: 'https://127.0.0.1:7443',
   BATCHPILOT_ML_WORKSPACE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
   BATCHPILOT_EVENTS_TOPIC_ENDPOINT: 'https://127.0.0.1:7444/topics/t/api/events',

@@ -4,6 +4,7 @@ import { connectionStringProblem, loadSettings, SettingsError } from '../../src/
 
 const ENV: Record<string, string> = {
   BATCHPILOT_ROUTES_PATH: 'routes.yaml',
+  BATCHPILOT_TASK_HUB: 'unitHub',
   BATCHPILOT_ARM_ENDPOINT: 'https://127.0.0.1:7443',
   BATCHPILOT_ML_WORKSPACE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
   BATCHPILOT_EVENTS_TOPIC_ENDPOINT: 'https://127.0.0.1:7444/topics/t/api/events',
@@ -28,6 +29,21 @@ describe('a storage connection string the SDK cannot use', () => {
     expect(problemsWith('BlobEndpoint=notaurl')).toEqual([expect.stringMatching(/BATCHPILOT_DATA_STORAGE .* BlobEndpoint that is not an http\(s\) URL/)]);
     expect(problemsWith(`AccountName=foo;AccountKey=${'s'.repeat(12)};garbage`)).toEqual([expect.stringMatching(/has a part \(the 3rd\) that is not Key=Value/)]);
     expect(problemsWith(`AccountName=foo;AccountKey=${'s'.repeat(12)};garbage`).join(' ')).not.toContain('s'.repeat(12));
+  });
+
+  it('checks the task hub name at startup too, where it used to fail at the first run index call', () => {
+    const hubProblems = (hub: string | undefined): string[] => {
+      try {
+        loadSettings({ ...ENV, BATCHPILOT_TASK_HUB: hub, BATCHPILOT_DATA_STORAGE: 'UseDevelopmentStorage=true' });
+      } catch (err) {
+        if (err instanceof SettingsError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    expect(hubProblems(undefined)).toEqual([expect.stringMatching(/^BATCHPILOT_TASK_HUB is required/)]);
+    expect(hubProblems('my_hub-1')).toEqual([expect.stringMatching(/^BATCHPILOT_TASK_HUB must be 3-45 letters and digits/)]);
+    expect(hubProblems('batchpilot')).toEqual([]);
   });
 
   it('accepts the forms the storage SDK reads', () => {
