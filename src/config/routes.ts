@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { validationRulesSchema } from './validationRules';
 import { sloSchema } from './serviceLevelObjectives';
 import { comparisonRulesSchema } from './comparisonRules';
@@ -322,6 +322,14 @@ function describeIssuePath(parsed: unknown, issuePath: ReadonlyArray<PropertyKey
   return issuePath.length ? `field ${issuePath.map(String).join('.')}` : 'the file';
 }
 
+/** YAML as yaml's parse() reads it, except that a warning (an unknown tag such as `!foo`) is an error too, not a line on stderr. */
+function parseYaml(text: string): unknown {
+  const doc = parseDocument(text);
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw problem;
+  return doc.toJS();
+}
+
 /** Deeper than any routes file is (a route's fields nest about six levels). */
 const MAX_ROUTES_DEPTH = 32;
 
@@ -375,11 +383,18 @@ export function parseRoutes(text: string, file: string, env: NodeJS.ProcessEnv =
 /** Loads the routes file named by settings, relative to the app root. */
 export function loadRoutes(routesPath: string, appRoot: string, env: NodeJS.ProcessEnv = process.env): RoutesFile {
   const file = path.resolve(appRoot, routesPath);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     throw new RoutesFileError(file, [`cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  let text: string;
+  try {
+    // Fatal: a Latin-1 'ü' would otherwise reach a job input as U+FFFD.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new RoutesFileError(file, ['is not UTF-8 text: save it as UTF-8']);
   }
   return parseRoutes(text, file, env);
 }

@@ -127,3 +127,23 @@ describe('routes that could never work are refused at load (review of 2026-12-06
     expect(parseRoutes(`\uFEFF${json}`, 'routes.json').routes[0].name).toBe('jsonroute');
   });
 });
+
+describe('routes file text (review of 2026-12-06)', () => {
+  const { loadRoutes } = require('../../src/config/routes') as typeof import('../../src/config/routes');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const text = `routes:\n  - name: daily\n    trigger: { storageAccounts: [acct], container: incoming }\n    target: { endpoint: churn, literalInputs: { city: "Zürich" } }\n`;
+
+  it('refuses a file that is not UTF-8 instead of loading U+FFFD into job inputs', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'routes-'));
+    fs.writeFileSync(path.join(dir, 'latin1.yaml'), Buffer.from(text, 'latin1'));
+    fs.writeFileSync(path.join(dir, 'utf8.yaml'), `\uFEFF${text}`);
+    expect(() => loadRoutes('latin1.yaml', dir, {})).toThrow(/latin1\.yaml is invalid:\n- is not UTF-8 text/);
+    expect(loadRoutes('utf8.yaml', dir, {}).routes[0].target.literalInputs).toEqual({ city: 'Zürich' });
+  });
+
+  it('refuses an unknown YAML tag instead of warning on stderr', () => {
+    expect(errorOf(`${text}    description: !foo bar\n`)).toMatch(/not valid YAML: .*tag/i);
+  });
+});
