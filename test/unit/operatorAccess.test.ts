@@ -7,15 +7,9 @@ import { actorOf, callerInfo, requireOperator, requireReader } from '../../src/o
 import { OperatorError } from '../../src/operator/operatorHttp';
 import { resetRuntimeConfig } from '../../src/config/runtimeConfig';
 import { loadSettings, SettingsError } from '../../src/config/settings';
+import { UNIT_APP_SETTINGS } from '../support/appSettingsEnv';
 
-const BASE_ENV: Record<string, string> = {
-  BATCHPILOT_ROUTES_PATH: 'routes.yaml',
-  BATCHPILOT_TASK_HUB: 'unitHub',
-  BATCHPILOT_ARM_ENDPOINT: 'https://127.0.0.1:7443',
-  BATCHPILOT_ML_WORKSPACE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
-  BATCHPILOT_EVENTS_TOPIC_ENDPOINT: 'https://127.0.0.1:7444/topics/t/api/events',
-  BATCHPILOT_DATA_STORAGE: 'UseDevelopmentStorage=true',
-};
+const BASE_ENV: Record<string, string> = { ...UNIT_APP_SETTINGS };
 const CONTROLLED = ['WEBSITE_AUTH_ENABLED', 'BATCHPILOT_OPERATOR_KEY_ROLE', 'BATCHPILOT_OPERATOR_READ_ONLY'];
 const saved = { ...process.env };
 

@@ -8,14 +8,10 @@ import { purgeEndpoint, rollbackEndpointRequest, runActionEndpoint, startRunEndp
 import { calendarInstant, OperatorError } from '../../src/operator/operatorHttp';
 import { parseRunFilter } from '../../src/operator/runQueries';
 import { resetRuntimeConfig } from '../../src/config/runtimeConfig';
+import { UNIT_APP_SETTINGS } from '../support/appSettingsEnv';
 
 const ENV: Record<string, string> = {
-  BATCHPILOT_ROUTES_PATH: 'routes.yaml',
-  BATCHPILOT_TASK_HUB: 'unitHub',
-  BATCHPILOT_ARM_ENDPOINT: 'https://127.0.0.1:7443',
-  BATCHPILOT_ML_WORKSPACE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
-  BATCHPILOT_EVENTS_TOPIC_ENDPOINT: 'https://127.0.0.1:7444/topics/t/api/events',
-  BATCHPILOT_DATA_STORAGE: 'UseDevelopmentStorage=true',
+  ...UNIT_APP_SETTINGS,
   // A key-only caller may change things: the checks below are the body's, not the caller's.
   BATCHPILOT_OPERATOR_KEY_ROLE: 'Operator',
 };

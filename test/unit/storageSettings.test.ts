@@ -1,14 +1,9 @@
 // BATCHPILOT_DATA_STORAGE as a connection string is checked at startup, so that one the storage SDK
 // cannot use is refused with the setting's name instead of failing at the first blob read.
 import { connectionStringProblem, loadSettings, SettingsError } from '../../src/config/settings';
+import { UNIT_APP_SETTINGS } from '../support/appSettingsEnv';
 
-const ENV: Record<string, string> = {
-  BATCHPILOT_ROUTES_PATH: 'routes.yaml',
-  BATCHPILOT_TASK_HUB: 'unitHub',
-  BATCHPILOT_ARM_ENDPOINT: 'https://127.0.0.1:7443',
-  BATCHPILOT_ML_WORKSPACE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
-  BATCHPILOT_EVENTS_TOPIC_ENDPOINT: 'https://127.0.0.1:7444/topics/t/api/events',
-};
+const { BATCHPILOT_DATA_STORAGE: _local, ...ENV } = UNIT_APP_SETTINGS;
 // A placeholder, not a key: the check reads the shape of the string only.
 const KEYED = ['DefaultEndpointsProtocol=http', 'AccountName=devstoreaccount1', `AccountKey=${'k'.repeat(12)}`, 'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;'].join(';');
 
