@@ -22,7 +22,7 @@ const workspaceId = z
   .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+$/i, 'must be an Azure ML workspace resource ID');
 const azureName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{1,31}$/, 'must be an Azure ML name (letters, digits, hyphens; 2-32 characters, starting with a letter)');
 const positiveInt = z.number().int().positive();
-/** Durations stop at a year: longer is never meant, and past ~2.7 million years a date cannot hold the deadline at all. */
+/** Durations stop at a year: longer is never meant, and past ~270,000 years a Date cannot hold the deadline at all. */
 const YEAR_IN_SECONDS = 365 * 24 * 3600;
 const seconds = z.number().positive().max(YEAR_IN_SECONDS, `must be at most ${YEAR_IN_SECONDS} (a year)`);
 const minutes = z.number().positive().max(YEAR_IN_SECONDS / 60, `must be at most ${YEAR_IN_SECONDS / 60} (a year)`);
