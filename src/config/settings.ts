@@ -86,16 +86,16 @@ export interface Settings {
   managedIdentityClientId?: string;
 }
 
-/**
- * What keeps a storage connection string from reaching blob storage, or undefined when it can: the
- * storage SDK would only say so at the first call, without naming the setting. Values are never echoed
- * (a connection string may hold a key).
- */
 function ordinal(n: number): string {
   const last = n % 100 >= 11 && n % 100 <= 13 ? 0 : n % 10;
   return `${n}${last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
 }
 
+/**
+ * What keeps a storage connection string from reaching blob storage, or undefined when it can: the
+ * storage SDK would only say so at the first call, without naming the setting. Values are never echoed
+ * (a connection string may hold a key).
+ */
 export function connectionStringProblem(text: string): string | undefined {
   const parts = new Map<string, string>();
   for (const [i, part] of text.split(';').entries()) {

@@ -47,8 +47,8 @@ export function parseMlEvent(input: unknown): ParsedMlEvent {
   const e = input as Record<string, unknown>;
   const rawType = e.eventType ?? e.type;
   if ((rawType != null && typeof rawType !== 'string') || (e.id != null && typeof e.id !== 'string')) return { kind: 'invalid', reason: "the event's id and type must be strings" };
-  const eventType = (rawType as string | null | undefined) ?? '';
-  const id = (e.id as string | null | undefined) ?? '';
+  const eventType = typeof rawType === 'string' ? rawType : '';
+  const id = typeof e.id === 'string' ? e.id : '';
   if (!eventType || !id) return { kind: 'invalid', reason: 'the event has no id or type' };
   if (eventType === ML_EVENT_TYPES.modelRegistered) {
     const model = parseModelRegistered(input);
